@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+DEMO_ADDR ?= 127.0.0.1:8000
+SMOKE_DB := $(CURDIR)/var/demo-smoke.sqlite3
+
+.PHONY: demo test demo-smoke bench messages clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(DEMO_ADDR)
+
+test: $(STAMP)
+	$(PY) -m portal.checkdb
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The demo path on a fresh SQLite file: migrate, seed (twice: idempotent), log in, open the admin.
+demo-smoke: $(STAMP)
+	mkdir -p var; rm -f $(SMOKE_DB)*
+	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py migrate --noinput -v 0
+	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py seed_demo --quiet
+	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py seed_demo --quiet
+	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py demo_smoke
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var db.sqlite3*

@@ -1,0 +1,217 @@
+"""The interception network: platforms and their rules, carriers, outlets, merchants (R2)."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SettlementMode(models.TextChoices):
+    ONLINE = "online", _("online settlement")
+    OFFLINE = "offline", _("offline settlement")
+
+
+class GoodsCategory(models.TextChoices):
+    GENERAL = "general", _("general goods")
+    FRESH = "fresh", _("fresh food")
+    VIRTUAL = "virtual", _("virtual goods")
+    WHOLE_VEHICLE = "whole_vehicle", _("whole vehicle")
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2,
+                               validators=[MinValueValidator(Decimal("0.00"))], **kwargs)
+
+
+class Platform(models.Model):
+    """A marketplace and the rule settings that differ between marketplaces (R10, R15, R16, R18, R19, R25, R26)."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    handling_window_days = models.PositiveSmallIntegerField(_("handling window (days)"), default=5)
+    refuse_after_days = models.PositiveSmallIntegerField(_("refuse allowed after (days without result)"), default=3)
+    claim_window_start_days = models.PositiveSmallIntegerField(_("claim arbitration from (days)"), default=7)
+    claim_window_end_days = models.PositiveSmallIntegerField(_("claim arbitration until (days)"), default=30)
+    claim_cap = money_field(_("claim cap (yuan)"), default=Decimal("1000.00"))
+    claim_candidate_days = models.PositiveSmallIntegerField(_("claim candidate after (days without return scan)"),
+                                                            default=7)
+    refund_cap_applies = models.BooleanField(_("refund cap applies"), default=False)
+    refund_cap = money_field(_("refund cap (yuan)"), default=Decimal("500.00"),
+                             help_text=_("Refunds must be below this amount when the cap applies."))
+    blocked_categories = models.JSONField(_("blocked goods categories"), default=list, blank=True,
+                                          help_text=_("Goods categories that cannot be intercepted."))
+    multi_parcel_allowed = models.BooleanField(_("multi-parcel orders allowed"), default=True)
+    online_fee = money_field(_("online settlement fee (yuan)"), default=Decimal("3.00"))
+
+    class Meta:
+        verbose_name = _("platform")
+        verbose_name_plural = _("platforms")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        unknown = set(self.blocked_categories or []) - set(GoodsCategory.values)
+        if unknown:
+            raise ValidationError({"blocked_categories": _("Unknown goods categories: %(c)s")
+                                   % {"c": ", ".join(sorted(unknown))}})
+        if self.claim_window_start_days > self.claim_window_end_days:
+            raise ValidationError({"claim_window_end_days": _("The window must end after it starts.")})
+
+
+class Carrier(models.Model):
+    code = models.SlugField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    adapter = models.CharField(_("adapter"), max_length=32, default="sandbox",
+                               help_text=_("Which carrier integration submits interceptions."))
+    callback_secret = models.CharField(_("callback secret"), max_length=128, blank=True,
+                                       help_text=_("Shared secret that signs the carrier's callbacks."))
+
+    class Meta:
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class PlatformCarrier(models.Model):
+    """What a platform offers with a carrier: interception, modes, whether outlets review (R2, R3)."""
+
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="carrier_terms",
+                                 verbose_name=_("platform"))
+    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="platform_terms",
+                                verbose_name=_("carrier"))
+    interception_offered = models.BooleanField(_("interception offered"), default=True)
+    online_mode = models.BooleanField(_("online settlement offered"), default=False)
+    offline_mode = models.BooleanField(_("offline settlement offered"), default=False)
+    approval_required = models.BooleanField(_("outlet approval required"), default=True)
+
+    class Meta:
+        verbose_name = _("platform carrier terms")
+        verbose_name_plural = _("platform carrier terms")
+        ordering = ["platform", "carrier"]
+        constraints = [models.UniqueConstraint(fields=["platform", "carrier"], name="platformcarrier_unique")]
+
+    def __str__(self):
+        return f"{self.platform} × {self.carrier}"
+
+    def offers(self, mode):
+        if not self.interception_offered:
+            return False
+        return self.online_mode if mode == SettlementMode.ONLINE else self.offline_mode
+
+
+class Outlet(models.Model):
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="outlets",
+                                verbose_name=_("carrier"))
+    code = models.CharField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("outlet")
+        verbose_name_plural = _("outlets")
+        ordering = ["carrier", "code"]
+        constraints = [models.UniqueConstraint(fields=["carrier", "code"], name="outlet_code_unique")]
+        indexes = [models.Index(fields=["name"], name="outlet_name_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class Merchant(models.Model):
+    class Status(models.TextChoices):
+        OPERATING = "operating", _("operating normally")
+        RESTRICTED = "restricted", _("restricted")
+        CLOSED = "closed", _("closed")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="merchants",
+                                 verbose_name=_("platform"))
+    cross_border = models.BooleanField(_("cross-border"), default=False)
+    operating_status = models.CharField(_("operating status"), max_length=16, choices=Status.choices,
+                                        default=Status.OPERATING)
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["name"], name="merchant_name_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class EwaybillAccount(models.Model):
+    """The merchant's e-waybill service with an outlet on a platform: prerequisite of a contract (R1)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="ewaybill_accounts",
+                                 verbose_name=_("merchant"))
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="ewaybill_accounts",
+                               verbose_name=_("outlet"))
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="ewaybill_accounts",
+                                 verbose_name=_("platform"))
+    active = models.BooleanField(_("active"), default=True)
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("e-waybill account")
+        verbose_name_plural = _("e-waybill accounts")
+        ordering = ["merchant", "outlet"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "outlet", "platform"],
+                                               name="ewaybill_unique")]
+        indexes = [models.Index(fields=["outlet", "active"], name="ewaybill_outlet_idx")]
+
+    def __str__(self):
+        return f"{self.merchant} @ {self.outlet}"
+
+    def clean(self):
+        if self.merchant_id and self.platform_id and self.merchant.platform_id != self.platform_id:
+            raise ValidationError({"platform": _("The merchant's shop is on %(p)s.") % {"p": self.merchant.platform}})
+
+
+class OutletMembership(models.Model):
+    """Which outlets an outlet-staff user works for; everything they see is scoped by it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outlet_memberships",
+                             verbose_name=_("user"))
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="memberships",
+                               verbose_name=_("outlet"))
+
+    class Meta:
+        verbose_name = _("outlet staff membership")
+        verbose_name_plural = _("outlet staff memberships")
+        ordering = ["outlet", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "outlet"], name="membership_unique")]
+
+    def __str__(self):
+        return f"{self.user} → {self.outlet}"
+
+
+class ApiClient(models.Model):
+    """A merchant's or carrier's system calling the API; authenticates with its user's token."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client",
+                                verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100)
+    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="api_clients", verbose_name=_("merchant"))
+    carrier = models.ForeignKey(Carrier, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="api_clients", verbose_name=_("carrier"))
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(merchant__isnull=False, carrier__isnull=True)
+                       | models.Q(merchant__isnull=True, carrier__isnull=False)),
+            name="apiclient_one_owner")]
+
+    def __str__(self):
+        return self.name

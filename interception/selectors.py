@@ -1,0 +1,132 @@
+"""Querysets shared by the admin, the API and exports.
+
+Scoping lives here and only here: outlet staff see their own outlets' data,
+an API client sees its merchant's or carrier's, staff roles see everything.
+"""
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Q
+
+from interception.models import (
+    Carrier,
+    EwaybillAccount,
+    Merchant,
+    Outlet,
+    OutletMembership,
+    Platform,
+    PlatformCarrier,
+)
+from portal import roles
+
+
+@dataclass(frozen=True)
+class Scope:
+    unrestricted: bool = False
+    outlet_ids: frozenset = field(default_factory=frozenset)
+    merchant_id: int | None = None
+    carrier_id: int | None = None
+
+    @property
+    def outlet_staff(self):
+        return not self.unrestricted and self.merchant_id is None and self.carrier_id is None
+
+
+NOTHING = Scope()
+
+
+def scope_for(user):
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    client = getattr(user, "api_client", None) if _has_api_client(user) else None
+    if client is not None:
+        scope = Scope(merchant_id=client.merchant_id, carrier_id=client.carrier_id)
+    elif user.is_superuser:
+        scope = Scope(unrestricted=True)
+    elif roles.has_role(user, roles.OUTLET_STAFF):
+        scope = Scope(outlet_ids=frozenset(
+            OutletMembership.objects.filter(user=user).values_list("outlet_id", flat=True)))
+    elif any(roles.has_role(user, r) for r in (roles.SUPERVISOR, roles.FINANCE, roles.CUSTOMER_SERVICE)):
+        scope = Scope(unrestricted=True)
+    else:
+        scope = NOTHING
+    user._portal_scope = scope
+    return scope
+
+
+def _has_api_client(user):
+    from interception.models import ApiClient
+
+    try:
+        user.api_client
+    except ApiClient.DoesNotExist:
+        return False
+    return True
+
+
+def scope_filter(user, *, outlet=None, merchant=None, carrier=None):
+    """A Q object restricting rows to what `user` may see.
+
+    `outlet`, `merchant`, `carrier` are the lookup paths from the model to
+    those objects; a scope whose path the model lacks sees nothing.
+    """
+    scope = scope_for(user)
+    if scope.unrestricted:
+        return Q()
+    if scope.merchant_id is not None:
+        return Q(**{merchant: scope.merchant_id}) if merchant else Q(pk__in=[])
+    if scope.carrier_id is not None:
+        return Q(**{carrier: scope.carrier_id}) if carrier else Q(pk__in=[])
+    if scope.outlet_ids and outlet:
+        return Q(**{f"{outlet}__in": scope.outlet_ids})
+    return Q(pk__in=[])
+
+
+def platform_list(user):
+    return Platform.objects.all() if scope_for(user) != NOTHING else Platform.objects.none()
+
+
+def carrier_list(user):
+    return Carrier.objects.all() if scope_for(user) != NOTHING else Carrier.objects.none()
+
+
+def platform_carrier_list(user):
+    qs = PlatformCarrier.objects.select_related("platform", "carrier")
+    return qs if scope_for(user) != NOTHING else qs.none()
+
+
+def outlet_list(user):
+    scope = scope_for(user)
+    qs = Outlet.objects.select_related("carrier")
+    if scope.merchant_id is not None:
+        # A merchant sees the outlets it holds an e-waybill account with.
+        return qs.filter(Exists(EwaybillAccount.objects.filter(outlet=OuterRef("pk"), merchant=scope.merchant_id)))
+    return qs.filter(scope_filter(user, outlet="pk", carrier="carrier"))
+
+
+def merchant_list(user):
+    scope = scope_for(user)
+    qs = Merchant.objects.select_related("platform")
+    if scope.outlet_staff:
+        # Outlet staff see only merchants that deal with their outlets.
+        return qs.filter(Exists(EwaybillAccount.objects.filter(merchant=OuterRef("pk"),
+                                                               outlet__in=scope.outlet_ids)))
+    if scope.carrier_id is not None:
+        return qs.filter(Exists(EwaybillAccount.objects.filter(merchant=OuterRef("pk"),
+                                                               outlet__carrier=scope.carrier_id)))
+    return qs.filter(scope_filter(user, merchant="pk"))
+
+
+def ewaybill_account_list(user):
+    qs = EwaybillAccount.objects.select_related("merchant", "outlet", "outlet__carrier", "platform")
+    return qs.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="outlet__carrier"))
+
+
+def membership_list(user):
+    qs = OutletMembership.objects.select_related("user", "outlet", "outlet__carrier")
+    scope = scope_for(user)
+    if scope.merchant_id is not None or scope.carrier_id is not None:
+        return qs.none()
+    return qs.filter(scope_filter(user, outlet="outlet"))

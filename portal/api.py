@@ -1,0 +1,48 @@
+"""API plumbing shared by every app: one error shape, pagination."""
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from portal.errors import DomainError
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Cursor pages: constant cost at any depth of a million-row list."""
+
+    ordering = "-id"
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _flatten(detail, prefix=""):
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            yield from _flatten(value, prefix if not isinstance(value, (dict, list)) else f"{prefix}[{index}]")
+    else:
+        yield {"field": prefix or None, "code": getattr(detail, "code", "invalid"), "message": str(detail)}
+
+
+def exception_handler(exc, context):
+    """Every error as {"code", "detail", "errors"}."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = list(_flatten(exc.detail))
+        response.data = {"code": "invalid", "detail": errors[0]["message"] if errors else "invalid", "errors": errors}
+    else:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        response.data = {"code": codes if isinstance(codes, str) else "error",
+                         "detail": str(getattr(exc, "detail", exc)), "errors": []}
+    return response

@@ -1,0 +1,103 @@
+"""Settings read from the environment.
+
+Kept apart from settings.py so that parsing and its errors can be tested
+without reloading Django settings.
+"""
+from pathlib import Path
+
+import dj_database_url
+
+SUPPORTED_ENGINES = {
+    "django.db.backends.postgresql": "postgresql",
+    "django.db.backends.sqlite3": "sqlite",
+}
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+# Django's own check (security.W009) wants at least 50 characters and 5 distinct ones.
+MIN_SECRET_KEY_LENGTH = 50
+DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production-0123456789"
+
+
+class ConfigError(Exception):
+    """A setting in the environment is unusable; the message is one line."""
+
+
+def parse_bool(name, raw, default):
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def parse_list(raw):
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+def parse_database_url(url, *, base_dir):
+    if not url:
+        url = f"sqlite:///{Path(base_dir) / 'db.sqlite3'}"
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except Exception as exc:  # dj_database_url raises several unrelated types
+        raise ConfigError(f"DATABASE_URL is malformed ({exc.__class__.__name__}): "
+                          "expected postgres://user:password@host:port/name or sqlite:///path") from None
+    engine = config.get("ENGINE")
+    if engine not in SUPPORTED_ENGINES:
+        raise ConfigError(f"DATABASE_URL uses an unsupported database ({engine}); use postgres:// or sqlite://")
+    if not config.get("NAME"):
+        raise ConfigError("DATABASE_URL names no database: add /<name> at the end")
+    if engine == "django.db.backends.sqlite3":
+        # Without IMMEDIATE, concurrent writers hit "database is locked" on the demo server.
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+def read_settings(environ, *, base_dir):
+    """Everything settings.py takes from the environment, validated."""
+    production = (environ.get("PORTAL_MODE") or "development").strip().lower()
+    if production not in ("development", "production"):
+        raise ConfigError(f"PORTAL_MODE={production!r}: use development or production")
+    production = production == "production"
+
+    secret_key = environ.get("SECRET_KEY", "")
+    if production:
+        if not secret_key:
+            raise ConfigError("SECRET_KEY is required in production mode "
+                              "(generate one: python -c 'import secrets; print(secrets.token_urlsafe(60))')")
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH or len(set(secret_key)) < 5 \
+                or secret_key.startswith("django-insecure"):
+            raise ConfigError(f"SECRET_KEY is too weak for production: use at least "
+                              f"{MIN_SECRET_KEY_LENGTH} random characters")
+    secret_key = secret_key or DEV_SECRET_KEY
+
+    debug = parse_bool("DEBUG", environ.get("DEBUG"), default=not production)
+    if production and debug:
+        raise ConfigError("DEBUG must be false in production mode")
+
+    allowed_hosts = parse_list(environ.get("ALLOWED_HOSTS"))
+    if production and not allowed_hosts:
+        raise ConfigError("ALLOWED_HOSTS is required in production mode (comma-separated host names)")
+    if not allowed_hosts:
+        allowed_hosts = ["127.0.0.1", "localhost", "testserver"]
+
+    csrf_trusted_origins = parse_list(environ.get("CSRF_TRUSTED_ORIGINS"))
+    for origin in csrf_trusted_origins:
+        if "://" not in origin:
+            raise ConfigError(f"CSRF_TRUSTED_ORIGINS entry {origin!r} needs a scheme (https://host)")
+
+    return {
+        "production": production,
+        "secret_key": secret_key,
+        "debug": debug,
+        "allowed_hosts": allowed_hosts,
+        "csrf_trusted_origins": csrf_trusted_origins,
+        "database": parse_database_url(environ.get("DATABASE_URL"), base_dir=base_dir),
+        "ssl_redirect": parse_bool("SECURE_SSL_REDIRECT", environ.get("SECURE_SSL_REDIRECT"), default=production),
+        "behind_proxy": parse_bool("BEHIND_TLS_PROXY", environ.get("BEHIND_TLS_PROXY"), default=False),
+        "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
+    }

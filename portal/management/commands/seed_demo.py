@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from portal.demo import network
+from portal.demo.network import LOGINS, PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Load the demo data and logins (idempotent: running it again duplicates nothing)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
+
+    def handle(self, *args, quiet=False, **options):
+        with transaction.atomic():
+            world = network.seed(self.stdout)
+        if quiet:
+            return
+        out = self.stdout.write
+        out("")
+        out("Portal: http://127.0.0.1:8000/admin/")
+        out(f"Logins (password {PASSWORD}):")
+        for username, role, label in LOGINS:
+            out(f"  {username:<11} {role} ({label})")
+        out(f"Merchant API token (M0001): {world['merchant_token']}")
+        for carrier in world["carriers"].values():
+            out(f"Carrier callback secret {carrier.code}: {carrier.callback_secret}")
+        out("")

@@ -1,0 +1,103 @@
+"""The four staff roles as code: groups and their permissions, synced after every migrate."""
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.contenttypes.management import create_contenttypes
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+CUSTOMER_SERVICE = "Customer service"
+OUTLET_STAFF = "Outlet staff"
+FINANCE = "Finance"
+SUPERVISOR = "Supervisor"
+
+ROLE_LABELS = {
+    CUSTOMER_SERVICE: _("Customer service"),
+    OUTLET_STAFF: _("Outlet staff"),
+    FINANCE: _("Finance"),
+    SUPERVISOR: _("Supervisor"),
+}
+
+NETWORK_VIEW = [
+    "interception.view_platform",
+    "interception.view_carrier",
+    "interception.view_platformcarrier",
+    "interception.view_outlet",
+    "interception.view_merchant",
+    "interception.view_ewaybillaccount",
+]
+
+# Every permission a role holds, by "app_label.codename". Supervisor holds every permission of our apps.
+ROLE_PERMISSIONS = {
+    CUSTOMER_SERVICE: NETWORK_VIEW + ["interception.view_outletmembership"],
+    OUTLET_STAFF: [
+        "interception.view_outlet",
+        "interception.view_merchant",
+        "interception.view_ewaybillaccount",
+        "interception.view_outletmembership",
+    ],
+    FINANCE: NETWORK_VIEW,
+    SUPERVISOR: [],
+}
+SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]
+SUPERVISOR_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
+                    "authtoken.view_token", "authtoken.add_token", "authtoken.delete_token"]
+
+
+def extend(role, permissions):
+    """Later apps add the permissions their roles need from their own module."""
+    ROLE_PERMISSIONS[role].extend(p for p in permissions if p not in ROLE_PERMISSIONS[role])
+
+
+def permissions_for(role):
+    from django.contrib.auth.models import Permission
+
+    if role == SUPERVISOR:
+        names = list(SUPERVISOR_EXTRA)
+        qs = Permission.objects.filter(content_type__app_label__in=SUPERVISOR_APPS)
+        found = list(qs)
+        extra = _lookup(names)
+        return found + extra
+    return _lookup(ROLE_PERMISSIONS[role])
+
+
+def _lookup(names):
+    from django.contrib.auth.models import Permission
+
+    wanted = {tuple(name.split(".", 1)) for name in names}
+    found = [p for p in Permission.objects.select_related("content_type")
+             if (p.content_type.app_label, p.codename) in wanted]
+    missing = wanted - {(p.content_type.app_label, p.codename) for p in found}
+    if missing:
+        raise LookupError(f"roles name unknown permissions: {sorted('.'.join(m) for m in missing)}")
+    return found
+
+
+@transaction.atomic
+def sync_roles():
+    """Create or update the groups; idempotent."""
+    from django.contrib.auth.models import Group
+
+    for role in ROLE_PERMISSIONS:
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set(permissions_for(role))
+
+
+def sync_after_migrate(sender, using="default", plan=None, **kwargs):
+    # post_migrate fires once per app; do the work once, after making sure every
+    # app's content types and permissions exist (they are created app by app).
+    if sender.label != "portal":
+        return
+    for app_config in global_apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0, using=using)
+        create_permissions(app_config, verbosity=0, using=using)
+    sync_roles()
+
+
+def has_role(user, role):
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cache = getattr(user, "_portal_roles", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))
+        user._portal_roles = cache
+    return role in cache

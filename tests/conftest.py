@@ -1,0 +1,36 @@
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _suite_runs_on_postgresql(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        assert connection.vendor == "postgresql", "the test suite runs on PostgreSQL (see README)"
+
+
+@pytest.fixture
+def api():
+    def make(user):
+        client = APIClient()
+        if hasattr(user, "auth_token"):
+            client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        else:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def two_outlets(db):
+    """Outlet A and outlet B, each with its own staff user and a merchant account."""
+    a = factories.OutletFactory(code="A-001", name="网点A")
+    b = factories.OutletFactory(code="B-001", name="网点B")
+    staff_a = factories.outlet_staff("staff_a", a)
+    staff_b = factories.outlet_staff("staff_b", b)
+    account_a = factories.EwaybillFactory(outlet=a)
+    account_b = factories.EwaybillFactory(outlet=b)
+    return {"a": a, "b": b, "staff_a": staff_a, "staff_b": staff_b, "account_a": account_a, "account_b": account_b}

@@ -1,0 +1,101 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portal.env import ConfigError, read_settings
+
+BASE = Path(__file__).resolve().parents[2]
+GOOD_KEY = "k" * 30 + "abcdefghijklmnopqrstuvwxyz0123456789"
+PROD = {"PORTAL_MODE": "production", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "portal.example.com",
+        "DATABASE_URL": "postgres://portal:pw@db.internal:5432/portal"}
+
+
+def test_defaults_are_a_sqlite_demo_database_inside_the_project():
+    env = read_settings({}, base_dir=BASE)
+    assert env["database"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert env["database"]["NAME"] == str(BASE / "db.sqlite3")
+    assert env["database"]["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert env["debug"] is True
+    assert env["production"] is False
+
+
+def test_database_url_for_postgresql_is_parsed():
+    env = read_settings({"DATABASE_URL": "postgres://u:p@h:6543/db"}, base_dir=BASE)
+    assert env["database"]["ENGINE"] == "django.db.backends.postgresql"
+    assert (env["database"]["HOST"], env["database"]["PORT"], env["database"]["NAME"]) == ("h", 6543, "db")
+
+
+@pytest.mark.parametrize("url, words", [
+    ("not a url", "malformed"),
+    ("postgres//host/db", "malformed"),
+    ("mysql://u@h/db", "unsupported"),
+    ("postgres://u@h:5432", "names no database"),
+])
+def test_malformed_database_url_is_refused_in_one_line(url, words):
+    with pytest.raises(ConfigError) as err:
+        read_settings({"DATABASE_URL": url}, base_dir=BASE)
+    assert words in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_production_requires_secret_key():
+    env = dict(PROD)
+    del env["SECRET_KEY"]
+    with pytest.raises(ConfigError, match="SECRET_KEY is required"):
+        read_settings(env, base_dir=BASE)
+
+
+def test_production_refuses_weak_secret_key_debug_and_missing_hosts():
+    with pytest.raises(ConfigError, match="too weak"):
+        read_settings(dict(PROD, SECRET_KEY="short"), base_dir=BASE)
+    with pytest.raises(ConfigError, match="DEBUG must be false"):
+        read_settings(dict(PROD, DEBUG="true"), base_dir=BASE)
+    with pytest.raises(ConfigError, match="ALLOWED_HOSTS is required"):
+        read_settings(dict(PROD, ALLOWED_HOSTS=""), base_dir=BASE)
+
+
+def test_lists_and_booleans_are_parsed_and_checked():
+    env = read_settings({"ALLOWED_HOSTS": "a.example, b.example", "DEBUG": "no",
+                         "CSRF_TRUSTED_ORIGINS": "https://a.example"}, base_dir=BASE)
+    assert env["allowed_hosts"] == ["a.example", "b.example"]
+    assert env["debug"] is False
+    assert env["csrf_trusted_origins"] == ["https://a.example"]
+    with pytest.raises(ConfigError, match="not a boolean"):
+        read_settings({"DEBUG": "maybe"}, base_dir=BASE)
+    with pytest.raises(ConfigError, match="needs a scheme"):
+        read_settings({"CSRF_TRUSTED_ORIGINS": "a.example"}, base_dir=BASE)
+
+
+def _manage(*args, env):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORTAL_MODE",
+                          "DJANGO_SETTINGS_MODULE")}
+    clean.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE, env=clean,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_startup_stops_with_one_line_on_malformed_database_url():
+    result = _manage("check", env={"DATABASE_URL": "postgres//oops"})
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("portal: configuration error: DATABASE_URL is malformed")
+
+
+def test_startup_stops_with_one_line_without_secret_key_in_production():
+    env = dict(PROD)
+    del env["SECRET_KEY"]
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert result.stderr.strip() .startswith("portal: configuration error: SECRET_KEY is required")
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_check_deploy_in_production_mode_prints_no_warning():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=dict(PROD))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+    assert "no issues" in result.stdout

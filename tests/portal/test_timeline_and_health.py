@@ -1,0 +1,39 @@
+import pytest
+
+from portal import timeline
+from portal.models import TimelineEntry
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_timeline_records_who_when_from_to_and_why():
+    outlet = factories.OutletFactory()
+    actor = factories.user("cs1")
+    timeline.record(outlet, actor=actor, transition="approve", from_state="pending", to_state="active",
+                    reason="checked by phone")
+    timeline.record(outlet, actor=None, transition="expire", from_state="active", to_state="closed")
+    entries = list(timeline.entries_for(outlet))
+    assert [(e.actor_label, e.transition, e.from_state, e.to_state) for e in entries] == [
+        ("cs1", "approve", "pending", "active"), ("system", "expire", "active", "closed")]
+    assert entries[0].reason == "checked by phone" and entries[0].at.tzinfo is not None
+
+
+def test_timeline_entries_of_other_objects_are_not_mixed_in():
+    a, b = factories.OutletFactory(), factories.OutletFactory()
+    timeline.record(a, actor=None, transition="x")
+    assert list(timeline.entries_for(b)) == []
+    assert TimelineEntry.objects.count() == 1
+
+
+def test_timeline_renders_escaped_html():
+    outlet = factories.OutletFactory()
+    timeline.record(outlet, actor=None, transition="x", reason="<script>alert(1)</script>")
+    html = timeline.render(outlet)
+    assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_health_reports_database(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
