@@ -2,18 +2,20 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from interception import selectors
+from interception import selectors, services
 from interception.models import (
     ApiClient,
     Carrier,
     EwaybillAccount,
     GoodsCategory,
+    InterceptionAgreement,
     Merchant,
     Outlet,
     OutletMembership,
     Platform,
     PlatformCarrier,
 )
+from portal.admin_actions import ObjectAction, ObjectActionsMixin
 from portal.admin_base import PortalAdmin
 
 
@@ -94,14 +96,37 @@ class EwaybillInline(admin.TabularInline):
         return selectors.ewaybill_account_list(request.user)
 
 
+class AgreementInline(admin.TabularInline):
+    model = InterceptionAgreement
+    extra = 0
+    fields = ["platform", "signed_at", "signed_by"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("interception agreements (R5)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _sign_agreement(obj, actor):
+    services.agreement_sign(merchant=obj, platform=obj.platform, actor=actor)
+
+
+def _can_sign(obj, user):
+    return (user.has_perm("interception.sign_agreement")
+            and not obj.agreements.filter(platform=obj.platform_id).exists())
+
+
 @admin.register(Merchant)
-class MerchantAdmin(PortalAdmin):
+class MerchantAdmin(ObjectActionsMixin, PortalAdmin):
     selector = selectors.merchant_list
     list_display = ["code", "name", "platform", "cross_border", "operating_status"]
     list_filter = ["platform", "cross_border", "operating_status"]
     list_select_related = ["platform"]
     search_fields = ["code", "name"]
-    inlines = [EwaybillInline]
+    inlines = [EwaybillInline, AgreementInline]
+    object_actions = [ObjectAction("sign-agreement", _("Record the agreement as signed"), run=_sign_agreement,
+                                   available=_can_sign, bulk=False)]
 
 
 @admin.register(EwaybillAccount)
@@ -130,3 +155,4 @@ class ApiClientAdmin(admin.ModelAdmin):
     list_select_related = ["user", "merchant", "carrier"]
     search_fields = ["name", "user__username", "merchant__code"]
     autocomplete_fields = ["user", "merchant", "carrier"]
+from interception import admin_contracts  # noqa: E402,F401

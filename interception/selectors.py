@@ -57,13 +57,9 @@ def scope_for(user):
 
 
 def _has_api_client(user):
-    from interception.models import ApiClient
+    from portal.permissions import _has_client
 
-    try:
-        user.api_client
-    except ApiClient.DoesNotExist:
-        return False
-    return True
+    return _has_client(user)
 
 
 def scope_filter(user, *, outlet=None, merchant=None, carrier=None):
@@ -130,3 +126,24 @@ def membership_list(user):
     if scope.merchant_id is not None or scope.carrier_id is not None:
         return qs.none()
     return qs.filter(scope_filter(user, outlet="outlet"))
+
+
+def contract_list(user):
+    from interception.models import Contract
+
+    qs = Contract.objects.select_related("merchant", "outlet", "outlet__carrier", "platform")
+    if user is None:  # the system
+        return qs
+    return qs.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="outlet__carrier"))
+
+
+def amendment_list(user):
+    from interception.models import FeeAmendment
+
+    qs = FeeAmendment.objects.select_related("contract", "contract__merchant", "contract__outlet",
+                                             "contract__outlet__carrier", "contract__platform")
+    if user is None:
+        return qs
+    return qs.filter(scope_filter(user, outlet="contract__outlet", merchant="contract__merchant",
+                                  carrier="contract__outlet__carrier"))
+

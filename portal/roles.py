@@ -25,17 +25,33 @@ NETWORK_VIEW = [
     "interception.view_merchant",
     "interception.view_ewaybillaccount",
 ]
+CONTRACT_VIEW = [
+    "interception.view_contract",
+    "interception.view_contractfee",
+    "interception.view_feeamendment",
+    "interception.view_interceptionagreement",
+]
 
 # Every permission a role holds, by "app_label.codename". Supervisor holds every permission of our apps.
 ROLE_PERMISSIONS = {
-    CUSTOMER_SERVICE: NETWORK_VIEW + ["interception.view_outletmembership"],
+    CUSTOMER_SERVICE: NETWORK_VIEW + CONTRACT_VIEW + [
+        "interception.view_outletmembership",
+        "interception.apply_contract",
+        "interception.close_contract",
+        "interception.amend_contract_fee",
+        "interception.sign_agreement",
+    ],
     OUTLET_STAFF: [
         "interception.view_outlet",
         "interception.view_merchant",
         "interception.view_ewaybillaccount",
         "interception.view_outletmembership",
+        "interception.view_contract",
+        "interception.view_contractfee",
+        "interception.view_feeamendment",
+        "interception.decide_contract",
     ],
-    FINANCE: NETWORK_VIEW,
+    FINANCE: NETWORK_VIEW + CONTRACT_VIEW,
     SUPERVISOR: [],
 }
 SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]

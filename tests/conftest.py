@@ -34,3 +34,21 @@ def two_outlets(db):
     account_a = factories.EwaybillFactory(outlet=a)
     account_b = factories.EwaybillFactory(outlet=b)
     return {"a": a, "b": b, "staff_a": staff_a, "staff_b": staff_b, "account_a": account_a, "account_b": account_b}
+
+
+@pytest.fixture(autouse=True)
+def _seeded_network(request):
+    """Transactional tests flush the tables the data migration seeded; put the seeds back."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    transactional = marker.kwargs.get("transaction", False)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.apps import apps
+
+    from interception.models import Platform
+
+    if not Platform.objects.exists():
+        import importlib
+
+        importlib.import_module("interception.migrations.0002_seed_network").seed(apps, None)

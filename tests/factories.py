@@ -69,3 +69,31 @@ def api_client_for(*, merchant=None, carrier=None):
     ApiClient.objects.create(user=u, name=f"client {u.username}", merchant=merchant, carrier=carrier)
     Token.objects.create(user=u)
     return u
+
+
+def contract_setup(carrier_code="jt", platform_code="kuaishou", outlet=None, merchant=None):
+    """A merchant with an active e-waybill account at an outlet of `carrier_code`."""
+    outlet = outlet or OutletFactory(carrier=carrier(carrier_code))
+    merchant = merchant or MerchantFactory(platform=platform(platform_code))
+    EwaybillFactory(merchant=merchant, outlet=outlet, platform=merchant.platform)
+    return merchant, outlet
+
+
+def apply(merchant, outlet, *, fee="5.00", mode="offline", actor=None):
+    from interception import services
+
+    (outcome,) = services.contract_apply(merchant=merchant, platform=merchant.platform, outlets=[outlet],
+                                         mode=mode, fee=fee, actor=actor)
+    assert outcome.ok, outcome.problems
+    return outcome.contract
+
+
+def active_contract(fee="5.00", **kwargs):
+    from interception import services
+
+    merchant, outlet = contract_setup(**kwargs)
+    contract = apply(merchant, outlet, fee=fee)
+    if contract.state == "pending":
+        services.contract_approve(contract_id=contract.pk, actor=None)
+        contract.refresh_from_db()
+    return contract

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from interception.api import views
@@ -7,3 +8,6 @@ router.register("outlets", views.OutletViewSet, basename="outlet")
 router.register("merchants", views.MerchantViewSet, basename="merchant")
 router.register("ewaybill-accounts", views.EwaybillAccountViewSet, basename="ewaybill-account")
 router.register("outlet-memberships", views.OutletMembershipViewSet, basename="outlet-membership")
+router.register("contracts", views.ContractViewSet, basename="contract")
+
+urlpatterns = [path("agreements/", views.AgreementView.as_view(), name="agreement-sign")]

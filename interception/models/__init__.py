@@ -10,3 +10,9 @@ from interception.models.network import (  # noqa: F401
     PlatformCarrier,
     SettlementMode,
 )
+from interception.models.contracts import (  # noqa: F401,E402
+    Contract,
+    ContractFee,
+    FeeAmendment,
+    InterceptionAgreement,
+)

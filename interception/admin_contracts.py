@@ -1,0 +1,320 @@
+"""Admin for outlet contracts: apply, the outlet staff's review queue, buttons, bulk, the decision file."""
+import base64
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Min, Q
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+
+from interception import resources, selectors, services
+from interception.models import (
+    Carrier,
+    Contract,
+    ContractFee,
+    FeeAmendment,
+    Merchant,
+    Outlet,
+    Platform,
+    SettlementMode,
+)
+from portal.admin_actions import ObjectAction, ObjectActionsMixin, ReasonForm, RequiredReasonForm
+from portal.admin_base import PortalAdmin, TimelineMixin
+from portal.errors import DomainError
+from portal.spreadsheets import read_table, write_table
+
+WAITING_CHOICES = [1, 3, 7, 14]
+
+
+def _can(transition_name):
+    def available(obj, user):
+        bound = getattr(obj, transition_name)
+        return can_proceed(bound) and has_transition_perm(bound, user)
+
+    return available
+
+
+class WaitingFilter(admin.SimpleListFilter):
+    """The approval reminder: pending applications waiting longer than N days."""
+
+    title = _("waiting")
+    parameter_name = "waiting_days"
+
+    def lookups(self, request, model_admin):
+        return [(str(n), _("pending more than %(n)s days") % {"n": n}) for n in WAITING_CHOICES]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            cutoff = timezone.now() - timedelta(days=int(self.value()))
+            return queryset.filter(state=Contract.State.PENDING, applied_at__lt=cutoff)
+        return queryset
+
+
+class CarrierFilter(admin.SimpleListFilter):
+    title = _("carrier")
+    parameter_name = "carrier"
+
+    def lookups(self, request, model_admin):
+        return [(c.code, c.name) for c in Carrier.objects.all()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(outlet__carrier__code=self.value()) if self.value() else queryset
+
+
+class NewFeeForm(forms.Form):
+    new_fee = forms.DecimalField(label=_("new fee (yuan)"), min_value=0, decimal_places=2, max_digits=12)
+
+
+class ApplyForm(forms.Form):
+    merchant = forms.ModelChoiceField(Merchant.objects.all(), label=_("merchant"))
+    platform = forms.ModelChoiceField(Platform.objects.all(), label=_("platform"))
+    carrier = forms.ModelChoiceField(Carrier.objects.all(), label=_("carrier"))
+    outlets = forms.ModelMultipleChoiceField(Outlet.objects.all(), label=_("outlets"))
+    mode = forms.ChoiceField(choices=SettlementMode.choices, label=_("settlement mode"))
+    fee = forms.DecimalField(label=_("fee per interception (yuan)"), required=False, max_digits=14,
+                             help_text=_("Offline: the fee negotiated with the outlet. Online: the platform's fee "
+                                         "applies whatever you enter."))
+    charge_failed = forms.BooleanField(label=_("also charge failed interceptions"), required=False)
+
+    def __init__(self, *args, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].widget = AutocompleteSelect(Contract._meta.get_field("merchant"), admin_site)
+        self.fields["outlets"].widget = AutocompleteSelectMultiple(Contract._meta.get_field("outlet"), admin_site)
+        for name in ("merchant", "outlets"):
+            self.fields[name].widget.choices = self.fields[name].choices
+
+    def clean(self):
+        data = super().clean()
+        carrier, outlets = data.get("carrier"), data.get("outlets") or []
+        wrong = [o for o in outlets if carrier and o.carrier_id != carrier.pk]
+        if wrong:
+            self.add_error("outlets", _("Not outlets of %(c)s: %(o)s") % {"c": carrier, "o": ", ".join(map(str, wrong))})
+        if data.get("mode") == SettlementMode.OFFLINE and data.get("fee") is None:
+            self.add_error("fee", _("Offline settlement needs the negotiated fee."))
+        return data
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("decision file (CSV or XLSX)"))
+
+
+class ContractFeeInline(admin.TabularInline):
+    model = ContractFee
+    extra = 0
+    fields = ["fee", "effective_from", "amendment"]
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("fee history")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _run_close(obj, actor, reason):
+    services.contract_close(contract_id=obj.pk, actor=actor, reason=reason)
+
+
+def _run_amend(obj, actor, new_fee):
+    services.contract_amend_fee(contract_id=obj.pk, new_fee=new_fee, actor=actor)
+
+
+def _can_amend(obj, user):
+    return (obj.state == Contract.State.ACTIVE and obj.settlement_mode == SettlementMode.OFFLINE
+            and user.has_perm("interception.amend_contract_fee"))
+
+
+@admin.register(Contract)
+class ContractAdmin(ObjectActionsMixin, TimelineMixin, PortalAdmin):
+    selector = selectors.contract_list
+    list_display = ["id", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee", "state",
+                    "applied_at", "waiting"]
+    list_filter = ["state", WaitingFilter, "platform", CarrierFilter, "settlement_mode"]
+    list_select_related = ["merchant", "outlet", "outlet__carrier", "platform"]
+    search_fields = ["=merchant__code", "=outlet__code", "merchant__name"]
+    readonly_fields = ["merchant", "outlet", "platform", "settlement_mode", "fee", "charge_succeeded",
+                       "charge_failed", "state", "applied_by", "applied_at", "decided_by", "decided_at",
+                       "reject_reason", "closed_by", "closed_at", "close_reason"]
+    fieldsets = [
+        (None, {"fields": ["state", "merchant", "outlet", "platform", "settlement_mode", "fee",
+                           "charge_succeeded", "charge_failed"]}),
+        (_("Application"), {"fields": ["applied_by", "applied_at", "decided_by", "decided_at", "reject_reason"]}),
+        (_("Closing"), {"fields": ["closed_by", "closed_at", "close_reason"]}),
+        (_("Timeline"), {"fields": ["timeline"]}),
+    ]
+    inlines = [ContractFeeInline]
+    timeline_state_labels = dict(Contract.State.choices)
+    object_actions = [
+        ObjectAction("approve", _("Approve"), available=_can("approve"), form_class=ReasonForm,
+                     run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor,
+                                                                              reason=reason)),
+        ObjectAction("reject", _("Reject"), available=_can("reject"), form_class=RequiredReasonForm, danger=True,
+                     run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor,
+                                                                             reason=reason)),
+        ObjectAction("close", _("Close the service"), available=_can("close"), form_class=RequiredReasonForm,
+                     danger=True, bulk=False, run=_run_close),
+        ObjectAction("amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False,
+                     run=_run_amend),
+    ]
+
+    @admin.display(description=_("carrier"), ordering="outlet__carrier")
+    def carrier(self, obj):
+        return obj.outlet.carrier
+
+    @admin.display(description=_("waiting"))
+    def waiting(self, obj):
+        if obj.state != Contract.State.PENDING:
+            return "—"
+        days = (timezone.now() - obj.applied_at).days
+        return _("%(d)s days") % {"d": days}
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The per-outlet reminder links here; the queryset is scoped whatever the id.
+        return lookup == "outlet__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("interception.apply_contract")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every change is a transition through a button
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:interception_contract_apply"))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("apply/", view(self.apply_view), name="interception_contract_apply"),
+            path("decisions/export/", view(self.export_view), name="interception_contract_export"),
+            path("decisions/import/", view(self.import_view), name="interception_contract_import"),
+            path("pending-by-outlet/", view(self.pending_by_outlet_view), name="interception_contract_pending"),
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["can_decide"] = request.user.has_perm("interception.decide_contract")
+        return super().changelist_view(request, extra_context)
+
+    change_list_template = "admin/interception/contract/change_list.html"
+
+    def _context(self, request, title, **kwargs):
+        return {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **kwargs}
+
+    def apply_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ApplyForm(request.POST or None, admin_site=self.admin_site)
+        outcomes = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                outcomes = services.contract_apply(
+                    merchant=data["merchant"], platform=data["platform"], outlets=data["outlets"],
+                    mode=data["mode"], fee=data["fee"] if data["fee"] is not None else 0, actor=request.user,
+                    charge_failed=data["charge_failed"])
+            except DomainError as exc:
+                messages.error(request, exc.message)
+        return TemplateResponse(request, "admin/interception/contract/apply.html", self._context(
+            request, _("Apply for outlet contracts"), form=form, outcomes=outcomes, media=self.media + form.media))
+
+    def export_view(self, request):
+        if not request.user.has_perm("interception.decide_contract"):
+            raise PermissionDenied
+        file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+        content, content_type = write_table(resources.COLUMNS, resources.export_rows(request.user), file_format)
+        response = HttpResponse(content, content_type=content_type)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="pending-applications-{stamp}.{file_format}"'
+        return response
+
+    def import_view(self, request):
+        if not request.user.has_perm("interception.decide_contract"):
+            raise PermissionDenied
+        context = self._context(request, _("Import decisions"), form=ImportForm())
+        if request.method != "POST":
+            return TemplateResponse(request, "admin/interception/contract/import.html", context)
+        if request.POST.get("confirm"):
+            name = request.POST.get("name", "")
+            raw = base64.b64decode(request.POST.get("content", "").encode())
+        else:
+            form = ImportForm(request.POST, request.FILES)
+            context["form"] = form
+            if not form.is_valid():
+                return TemplateResponse(request, "admin/interception/contract/import.html", context)
+            name, raw = form.cleaned_data["file"].name, form.cleaned_data["file"].read()
+        try:
+            dataset = read_table(raw_file(name, raw), required_columns=resources.REQUIRED)
+            if request.POST.get("confirm"):
+                result = resources.apply(request.user, dataset)
+                messages.success(request, _("Decisions applied: %(a)s approved, %(r)s rejected, %(u)s already "
+                                            "decided so (no change), %(l)s left pending.") % {
+                    "a": result.count(resources.APPROVE), "r": result.count(resources.REJECT),
+                    "u": result.count(resources.UNCHANGED), "l": result.count(resources.LEAVE)})
+                if not result.count(resources.APPROVE) and not result.count(resources.REJECT):
+                    messages.warning(request, _("This file changed nothing: every decision in it was already made."))
+                return HttpResponseRedirect(reverse("admin:interception_contract_changelist"))
+            result = resources.plan(request.user, dataset)
+        except DomainError as exc:
+            context["refused"] = exc
+            return TemplateResponse(request, "admin/interception/contract/import.html", context)
+        context.update(plan=result, name=name, content=base64.b64encode(raw).decode(),
+                       changes=result.count(resources.APPROVE) + result.count(resources.REJECT))
+        return TemplateResponse(request, "admin/interception/contract/import.html", context)
+
+    def pending_by_outlet_view(self, request):
+        now = timezone.now()
+        qs = (selectors.contract_list(request.user).filter(state=Contract.State.PENDING)
+              .values("outlet__id", "outlet__code", "outlet__name", "outlet__carrier__name")
+              .annotate(total=Count("id"),
+                        over_3=Count("id", filter=Q(applied_at__lt=now - timedelta(days=3))),
+                        over_7=Count("id", filter=Q(applied_at__lt=now - timedelta(days=7))),
+                        oldest=Min("applied_at"))
+              .order_by("-over_7", "-over_3", "-total"))
+        return TemplateResponse(request, "admin/interception/contract/pending_by_outlet.html",
+                                self._context(request, _("Pending applications per outlet"), rows=list(qs[:500])))
+
+
+def raw_file(name, raw):
+    import io
+
+    f = io.BytesIO(raw)
+    f.name = name
+    return f
+
+
+@admin.register(FeeAmendment)
+class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, PortalAdmin):
+    selector = selectors.amendment_list
+    list_display = ["id", "contract", "old_fee", "new_fee", "state", "requested_at"]
+    list_filter = ["state"]
+    list_select_related = ["contract", "contract__merchant", "contract__outlet"]
+    search_fields = ["=contract__merchant__code", "=contract__outlet__code"]
+    readonly_fields = ["contract", "old_fee", "new_fee", "state", "requested_by", "requested_at", "decided_by",
+                       "decided_at", "reject_reason"]
+    timeline_state_labels = dict(FeeAmendment.State.choices)
+    object_actions = [
+        ObjectAction("approve", _("Approve"), available=_can("approve"), form_class=ReasonForm,
+                     run=lambda obj, actor, reason: services.amendment_approve(amendment_id=obj.pk, actor=actor,
+                                                                               reason=reason)),
+        ObjectAction("reject", _("Reject"), available=_can("reject"), form_class=RequiredReasonForm, danger=True,
+                     run=lambda obj, actor, reason: services.amendment_reject(amendment_id=obj.pk, actor=actor,
+                                                                              reason=reason)),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

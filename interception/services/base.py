@@ -1,0 +1,29 @@
+"""What every domain action shares: locking a row inside the actor's scope, and the guard."""
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+
+from portal.errors import DomainError
+
+
+def lock(queryset, pk, *, what):
+    """Load one row FOR UPDATE from a scoped queryset; outside the scope it does not exist."""
+    try:
+        return queryset.select_for_update(of=("self",)).get(pk=pk)
+    except queryset.model.DoesNotExist:
+        raise DomainError("not_found", _("%(what)s #%(pk)s does not exist or is not yours.")
+                          % {"what": what, "pk": pk}, status=404) from None
+
+
+def guard(bound_transition, actor, *, state_label):
+    """Refuse a transition that the row's state or the actor's permissions do not allow."""
+    if not can_proceed(bound_transition):
+        raise DomainError("invalid_state", _("Not possible: it is %(state)s now.") % {"state": state_label})
+    if not has_transition_perm(bound_transition, actor):
+        raise DomainError("forbidden", _("You are not allowed to do this."), status=403)
+
+
+def require(actor, perm):
+    from portal.permissions import actor_may
+
+    if not actor_may(actor, perm):
+        raise DomainError("forbidden", _("You are not allowed to do this."), status=403)

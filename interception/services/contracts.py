@@ -1,0 +1,214 @@
+"""Domain actions on outlet contracts (R1-R6). Admin, API, file imports and automation call these."""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from interception import rules, selectors
+from interception.models import (
+    Contract,
+    ContractFee,
+    EwaybillAccount,
+    FeeAmendment,
+    InterceptionAgreement,
+    PlatformCarrier,
+    SettlementMode,
+)
+from interception.services.base import guard, lock, require
+from portal import timeline
+from portal.errors import DomainError, Problem, refuse
+
+AUTO_APPROVED = _("approved automatically: carrier requires no review")
+
+
+@dataclass
+class OutletOutcome:
+    outlet: object
+    contract: Contract | None = None
+    problems: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.contract is not None
+
+
+def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_failed=False):
+    """Apply for a contract with each outlet; each outlet succeeds or is refused on its own.
+
+    Online contracts take the platform's fee. Outlets of carriers that need no
+    review (YTO, R3) are active at once.
+    """
+    require(actor, "interception.apply_contract")
+    scope = selectors.scope_for(actor) if actor is not None else None
+    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
+        raise DomainError("forbidden", _("An API client applies only for its own merchant."), status=403)
+    if mode not in SettlementMode.values:
+        raise DomainError("mode_invalid", _("Unknown settlement mode %(m)s.") % {"m": mode}, status=400)
+    if mode == SettlementMode.ONLINE:
+        fee = platform.online_fee
+    outcomes = []
+    for outlet in outlets:
+        outcomes.append(_apply_one(merchant=merchant, platform=platform, outlet=outlet, mode=mode, fee=fee,
+                                   actor=actor, charge_failed=charge_failed))
+    return outcomes
+
+
+def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed):
+    terms = PlatformCarrier.objects.filter(platform=platform, carrier=outlet.carrier_id).first()
+    problems = rules.contract_application_problems(
+        merchant=merchant, outlet=outlet, platform=platform, mode=mode, fee=fee, terms=terms,
+        has_ewaybill=EwaybillAccount.objects.filter(merchant=merchant, outlet=outlet, platform=platform,
+                                                    active=True).exists(),
+        has_live_contract=Contract.objects.filter(merchant=merchant, outlet=outlet, platform=platform,
+                                                  state__in=Contract.LIVE_STATES).exists())
+    if problems:
+        return OutletOutcome(outlet, problems=problems)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            contract = Contract.objects.create(
+                merchant=merchant, outlet=outlet, platform=platform, settlement_mode=mode,
+                fee=Decimal(fee).quantize(Decimal("0.01")), charge_failed=charge_failed,
+                applied_by=actor, applied_at=now)
+            timeline.record(contract, actor=actor, transition="apply", to_state=Contract.State.PENDING, at=now)
+            if not terms.approval_required:
+                _approve(contract, actor=None, at=now, reason=AUTO_APPROVED)
+    except IntegrityError:
+        # Another application for the same merchant × outlet × platform won the race.
+        return OutletOutcome(outlet, problems=[Problem(
+            "contract_exists", _("A pending or active contract with outlet %(o)s exists already.") % {"o": outlet},
+            "outlets")])
+    return OutletOutcome(outlet, contract=contract)
+
+
+def _approve(contract, *, actor, at, reason=""):
+    contract.approve(by=actor, at=at)
+    contract.save()
+    ContractFee.objects.create(contract=contract, fee=contract.fee, effective_from=at)
+    timeline.record(contract, actor=actor, transition="approve", from_state=Contract.State.PENDING,
+                    to_state=Contract.State.ACTIVE, reason=reason, at=at)
+
+
+def _state_label(obj):
+    return obj.get_state_display()
+
+
+@transaction.atomic
+def contract_approve(*, contract_id, actor, reason=""):
+    contract = lock(selectors.contract_list(actor), contract_id, what=_("Application"))
+    guard(contract.approve, actor, state_label=_state_label(contract))
+    _approve(contract, actor=actor, at=timezone.now(), reason=reason)
+    return contract
+
+
+@transaction.atomic
+def contract_reject(*, contract_id, actor, reason):
+    contract = lock(selectors.contract_list(actor), contract_id, what=_("Application"))
+    guard(contract.reject, actor, state_label=_state_label(contract))
+    if problems := rules.reason_problems(reason, what=_("reject an application")):
+        refuse(problems, status=400)
+    contract.reject(by=actor, at=timezone.now(), reason=reason.strip())
+    contract.save()
+    timeline.record(contract, actor=actor, transition="reject", from_state=Contract.State.PENDING,
+                    to_state=Contract.State.REJECTED, reason=reason.strip(), at=contract.decided_at)
+    return contract
+
+
+@transaction.atomic
+def contract_close(*, contract_id, actor, reason):
+    """Close an active contract (关闭服务, R4): a reason is required; it stays in history."""
+    contract = lock(selectors.contract_list(actor), contract_id, what=_("Contract"))
+    guard(contract.close, actor, state_label=_state_label(contract))
+    if problems := rules.reason_problems(reason, what=_("close a contract")):
+        refuse(problems, status=400)
+    contract.close(by=actor, at=timezone.now(), reason=reason.strip())
+    contract.save()
+    # A fee change waiting for approval dies with the contract.
+    for amendment in contract.amendments.filter(state=FeeAmendment.State.PENDING):
+        amendment.reject(by=actor, at=contract.closed_at, reason=str(_("contract closed")))
+        amendment.save()
+    timeline.record(contract, actor=actor, transition="close", from_state=Contract.State.ACTIVE,
+                    to_state=Contract.State.CLOSED, reason=reason.strip(), at=contract.closed_at)
+    return contract
+
+
+@transaction.atomic
+def contract_amend_fee(*, contract_id, new_fee, actor):
+    """Request a fee change (R6); the old fee stays in force until the outlet approves."""
+    require(actor, "interception.amend_contract_fee")
+    contract = lock(selectors.contract_list(actor), contract_id, what=_("Contract"))
+    if contract.state != Contract.State.ACTIVE:
+        raise DomainError("invalid_state", _("Only an active contract's fee can change; it is %(s)s.")
+                          % {"s": _state_label(contract)})
+    if contract.settlement_mode == SettlementMode.ONLINE:
+        raise DomainError("fee_fixed_online", _("Online settlement uses the platform's fee; it cannot be negotiated."))
+    if problems := rules.fee_problems(new_fee, field="new_fee"):
+        refuse(problems, status=400)
+    new_fee = Decimal(new_fee).quantize(Decimal("0.01"))
+    if new_fee == contract.fee:
+        raise DomainError("fee_unchanged", _("The new fee equals the fee in force."), status=400)
+    if contract.amendments.filter(state=FeeAmendment.State.PENDING).exists():
+        raise DomainError("amendment_pending", _("A fee change is already waiting for the outlet's approval."))
+    amendment = FeeAmendment.objects.create(contract=contract, old_fee=contract.fee, new_fee=new_fee,
+                                            requested_by=actor)
+    timeline.record(contract, actor=actor, transition="request_fee_change",
+                    reason=f"{contract.fee} → {new_fee}", at=amendment.requested_at)
+    timeline.record(amendment, actor=actor, transition="request_fee_change", to_state=FeeAmendment.State.PENDING,
+                    at=amendment.requested_at)
+    return amendment
+
+
+@transaction.atomic
+def amendment_approve(*, amendment_id, actor, reason=""):
+    amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
+    guard(amendment.approve, actor, state_label=_state_label(amendment))
+    contract = Contract.objects.select_for_update().get(pk=amendment.contract_id)
+    if contract.state != Contract.State.ACTIVE:
+        raise DomainError("invalid_state", _("The contract is %(s)s now.") % {"s": _state_label(contract)})
+    now = timezone.now()
+    amendment.approve(by=actor, at=now)
+    amendment.save()
+    contract.fee = amendment.new_fee
+    contract.save(update_fields=["fee"])
+    ContractFee.objects.create(contract=contract, fee=amendment.new_fee, effective_from=now, amendment=amendment)
+    timeline.record(amendment, actor=actor, transition="approve_fee_change", from_state=FeeAmendment.State.PENDING,
+                    to_state=FeeAmendment.State.APPROVED, reason=reason, at=now)
+    timeline.record(contract, actor=actor, transition="approve_fee_change",
+                    reason=f"{amendment.old_fee} → {amendment.new_fee}", at=now)
+    return amendment
+
+
+@transaction.atomic
+def amendment_reject(*, amendment_id, actor, reason):
+    amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
+    guard(amendment.reject, actor, state_label=_state_label(amendment))
+    if problems := rules.reason_problems(reason, what=_("reject a fee change")):
+        refuse(problems, status=400)
+    now = timezone.now()
+    amendment.reject(by=actor, at=now, reason=reason.strip())
+    amendment.save()
+    timeline.record(amendment, actor=actor, transition="reject_fee_change", from_state=FeeAmendment.State.PENDING,
+                    to_state=FeeAmendment.State.REJECTED, reason=reason.strip(), at=now)
+    timeline.record(amendment.contract, actor=actor, transition="reject_fee_change",
+                    reason=f"{amendment.old_fee} → {amendment.new_fee}: {reason.strip()}", at=now)
+    return amendment
+
+
+@transaction.atomic
+def agreement_sign(*, merchant, platform, actor):
+    """Record that the merchant signed the interception agreement on this platform (R5); idempotent."""
+    require(actor, "interception.sign_agreement")
+    scope = selectors.scope_for(actor) if actor is not None else None
+    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
+        raise DomainError("forbidden", _("An API client signs only for its own merchant."), status=403)
+    if merchant.platform_id != platform.pk:
+        raise DomainError("wrong_platform", _("The merchant's shop is on %(p)s.") % {"p": merchant.platform},
+                          status=400)
+    agreement, created = InterceptionAgreement.objects.get_or_create(merchant=merchant, platform=platform,
+                                                                     defaults={"signed_by": actor})
+    if created:
+        timeline.record(merchant, actor=actor, transition="sign_agreement", reason=str(platform),
+                        at=agreement.signed_at)
+    return agreement, created

@@ -1,0 +1,145 @@
+"""Buttons on change pages and bulk actions with a confirmation page; both call services.
+
+An ObjectAction is one domain action on one object: a button on the change
+page that opens a small form (a reason, a fee) and, on POST, calls the
+service. The same ObjectAction serves as a bulk action on the changelist:
+a confirmation page lists every selected object, then a result page says
+per object what happened.
+"""
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.errors import DomainError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class RequiredReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=True)
+
+
+class NoForm(forms.Form):
+    pass
+
+
+@dataclass
+class ObjectAction:
+    name: str
+    label: str
+    run: object  # (obj, actor, **cleaned_data) -> anything; raises DomainError when refused
+    available: object  # (obj, user) -> bool: show the button?
+    form_class: type = NoForm
+    bulk: bool = True
+    danger: bool = False
+
+
+def describe_error(exc):
+    if exc.errors and len(exc.errors) > 1:
+        return "; ".join(str(e["message"]) for e in exc.errors)
+    return str(exc.message)
+
+
+class ObjectActionsMixin:
+    """Add `object_actions = [ObjectAction(...)]` to a ModelAdmin."""
+
+    object_actions = ()
+    change_form_template = "admin/portal/change_form_actions.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        urls = [path(f"<path:object_id>/do/<slug:action>/", self.admin_site.admin_view(self.object_action_view),
+                     name="%s_%s_action" % info)]
+        return urls + super().get_urls()
+
+    def _object_action(self, name):
+        for action in self.object_actions:
+            if action.name == name:
+                return action
+        raise Http404
+
+    def available_object_actions(self, request, obj):
+        return [a for a in self.object_actions if obj is not None and a.available(obj, request.user)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        extra_context["object_actions"] = [
+            (a, reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_action", args=[obj.pk, a.name]))
+            for a in self.available_object_actions(request, obj)] if obj else []
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def object_action_view(self, request, object_id, action):
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404
+        action = self._object_action(action)
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        form = action.form_class(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                action.run(obj, request.user, **form.cleaned_data)
+            except DomainError as exc:
+                messages.error(request, describe_error(exc))
+            else:
+                messages.success(request, _("%(action)s: done for %(obj)s.") % {"action": action.label, "obj": obj})
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.label}: {obj}",
+            "opts": self.opts,
+            "original": obj,
+            "action": action,
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/portal/object_action.html", context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for action in self.object_actions:
+            if action.bulk:
+                actions[f"bulk_{action.name}"] = (_bulk(action), f"bulk_{action.name}",
+                                                  _("%(label)s selected") % {"label": action.label})
+        return actions
+
+
+def _bulk(action):
+    def run_bulk(modeladmin, request, queryset):
+        form = action.form_class(request.POST if request.POST.get("confirmed") else None)
+        objects = list(queryset[:500])
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "opts": modeladmin.opts,
+            "action": action,
+            "action_name": f"bulk_{action.name}",
+            "objects": objects,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "title": _("%(label)s: %(n)s selected") % {"label": action.label, "n": len(objects)},
+        }
+        if request.POST.get("confirmed") and form.is_valid():
+            outcomes = []
+            for obj in objects:
+                try:
+                    action.run(obj, request.user, **form.cleaned_data)
+                except DomainError as exc:
+                    outcomes.append((obj, False, describe_error(exc)))
+                else:
+                    outcomes.append((obj, True, _("done")))
+            context["outcomes"] = outcomes
+            context["done"] = sum(1 for o in outcomes if o[1])
+            context["refused"] = len(outcomes) - context["done"]
+            return TemplateResponse(request, "admin/portal/bulk_result.html", context)
+        return TemplateResponse(request, "admin/portal/bulk_confirm.html", context)
+
+    run_bulk.__name__ = f"bulk_{action.name}"
+    return run_bulk
