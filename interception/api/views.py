@@ -67,10 +67,11 @@ def _merchant_for(request, code):
     return merchant
 
 
-def _get_or_400(queryset, code, what, **lookup):
+def _get_or_400(queryset, what, **lookup):
     obj = queryset.filter(**lookup).first()
     if obj is None:
-        raise DomainError(f"{what}_unknown", _("Unknown %(what)s %(code)s.") % {"what": what, "code": code},
+        raise DomainError(f"{what}_unknown", _("Unknown %(what)s %(code)s.") % {"what": what,
+                                                                               "code": lookup.get("code")},
                           status=400)
     return obj
 
@@ -88,9 +89,9 @@ class ContractViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         merchant = _merchant_for(request, v.get("merchant"))
-        platform = _get_or_400(Platform.objects.all(), v["platform"], "platform", code=v["platform"])
-        carrier = _get_or_400(Carrier.objects.all(), v["carrier"], "carrier", code=v["carrier"])
-        outlets = [_get_or_400(Outlet.objects.all(), code, "outlet", carrier=carrier, code=code)
+        platform = _get_or_400(Platform.objects.all(), "platform", code=v["platform"])
+        carrier = _get_or_400(Carrier.objects.all(), "carrier", code=v["carrier"])
+        outlets = [_get_or_400(Outlet.objects.all(), "outlet", carrier=carrier, code=code)
                    for code in v["outlets"]]
         if v["mode"] == SettlementMode.OFFLINE and v.get("fee") is None:
             raise DomainError("fee_required", _("Offline settlement needs the negotiated fee."), status=400)
@@ -114,7 +115,7 @@ class AgreementView(APIView):
         data.is_valid(raise_exception=True)
         merchant = _merchant_for(request, data.validated_data.get("merchant"))
         code = data.validated_data["platform"]
-        platform = _get_or_400(Platform.objects.all(), code, "platform", code=code)
+        platform = _get_or_400(Platform.objects.all(), "platform", code=code)
         agreement, created = services.agreement_sign(merchant=merchant, platform=platform, actor=request.user)
         return Response({"merchant": merchant.code, "platform": platform.code, "signed_at": agreement.signed_at},
                         status=201 if created else 200)
