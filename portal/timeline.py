@@ -1,6 +1,8 @@
 """Recording and showing the timeline of any object (see portal.models.TimelineEntry)."""
 from django.contrib.contenttypes.models import ContentType
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.functional import Promise
 
 from portal.models import TimelineEntry
 
@@ -31,12 +33,20 @@ def record(obj, *, actor, transition, from_state="", to_state="", reason="", at=
         transition=transition,
         from_state=from_state or "",
         to_state=to_state or "",
-        reason=str(reason or ""),
+        reason=_source_text(reason),
     )
     if at is not None:
         entry.at = at
     entry.save()
     return entry
+
+
+def _source_text(text):
+    """System reasons are stored untranslated and translated when shown; people's words as typed."""
+    if isinstance(text, Promise):
+        with translation.override(None):
+            return str(text)
+    return str(text or "")
 
 
 def entries_for(obj):
@@ -53,4 +63,5 @@ def render(obj, *, state_labels=None):
         entry.from_label = labels.get(entry.from_state, entry.from_state)
         entry.to_label = labels.get(entry.to_state, entry.to_state)
         entry.transition_label = TRANSITION_LABELS.get(entry.transition, entry.transition)
+        entry.reason_label = translation.gettext(entry.reason) if entry.reason else ""
     return render_to_string("portal/timeline.html", {"entries": entries})

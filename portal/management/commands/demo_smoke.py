@@ -16,3 +16,10 @@ class Command(BaseCommand):
             if response.status_code != 200:
                 raise CommandError(f"{username}: /admin/ answered {response.status_code}")
             self.stdout.write(f"{username}: /admin/ 200")
+        client = Client()
+        client.login(username="outlet", password=PASSWORD)
+        for url in ["/admin/interception/contract/?state__exact=pending", "/admin/interception/contract/decisions/export/"]:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise CommandError(f"outlet: {url} answered {response.status_code}")
+            self.stdout.write(f"outlet: {url} 200")

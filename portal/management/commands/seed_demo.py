@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.demo import network
+from portal.demo import contracts, network
 from portal.demo.network import LOGINS, PASSWORD
 
 
@@ -14,6 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, quiet=False, **options):
         with transaction.atomic():
             world = network.seed(self.stdout)
+            contracts.seed(world)
         if quiet:
             return
         out = self.stdout.write
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         out(f"Logins (password {PASSWORD}):")
         for username, role, label in LOGINS:
             out(f"  {username:<11} {role} ({label})")
+        out("Contracts: " + ", ".join(f"{k} {v}" for k, v in contracts.summary().items()))
         out(f"Merchant API token (M0001): {world['merchant_token']}")
         for carrier in world["carriers"].values():
             out(f"Carrier callback secret {carrier.code}: {carrier.callback_secret}")
