@@ -26,7 +26,7 @@ from interception.models import (
     SettlementMode,
 )
 from portal.admin_actions import ObjectAction, ObjectActionsMixin, ReasonForm, RequiredReasonForm
-from portal.admin_base import PortalAdmin, TimelineMixin
+from portal.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
 from portal.errors import DomainError
 from portal.spreadsheets import read_table, write_table
 
@@ -131,7 +131,7 @@ def _can_amend(obj, user):
 
 
 @admin.register(Contract)
-class ContractAdmin(ObjectActionsMixin, TimelineMixin, PortalAdmin):
+class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.contract_list
     list_display = ["id", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee", "state",
                     "applied_at", "waiting"]
@@ -180,12 +180,6 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, PortalAdmin):
 
     def has_add_permission(self, request):
         return request.user.has_perm("interception.apply_contract")
-
-    def has_change_permission(self, request, obj=None):
-        return False  # every change is a transition through a button
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def add_view(self, request, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:interception_contract_apply"))
@@ -292,7 +286,7 @@ def raw_file(name, raw):
 
 
 @admin.register(FeeAmendment)
-class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, PortalAdmin):
+class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.amendment_list
     list_display = ["id", "contract", "old_fee", "new_fee", "state", "requested_at"]
     list_filter = ["state"]
@@ -309,12 +303,3 @@ class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, PortalAdmin):
                      run=lambda obj, actor, reason: services.amendment_reject(amendment_id=obj.pk, actor=actor,
                                                                               reason=reason)),
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

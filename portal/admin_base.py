@@ -26,8 +26,8 @@ class PortalAdmin(admin.ModelAdmin):
         return qs
 
 
-class ReadOnlyAdmin(PortalAdmin):
-    """Data owned by other systems or by the migrations: viewable, not editable here."""
+class ReadOnlyMixin:
+    """Objects that change only through transitions (buttons calling services), never through the form."""
 
     def has_add_permission(self, request):
         return False
