@@ -80,9 +80,9 @@ def _text(value):
 def plan(user, dataset):
     """What each row of the file would do, or why it cannot; reads, never writes."""
     rows, seen = [], {}
-    contracts = selectors.contract_list(user)
-    amendments = selectors.amendment_list(user)
-    for index, raw in enumerate(dataset.dict, start=2):  # row 1 is the header
+    records = dataset.dict
+    found = _fetch(user, records)
+    for index, raw in enumerate(records, start=2):  # row 1 is the header
         row = RowPlan(number=index)
         rows.append(row)
         values = {k: _text(v) for k, v in raw.items()}
@@ -102,11 +102,10 @@ def plan(user, dataset):
             row.errors.append(("id", _("the same %(k)s appears again in row %(r)s") % {"k": row.kind, "r": seen[(row.kind, row.id)]}))
             continue
         seen[(row.kind, row.id)] = index
-        scoped, model, what = ((contracts, Contract, _("application")) if row.kind == APPLICATION
-                               else (amendments, FeeAmendment, _("fee change")))
-        row.obj = scoped.filter(pk=row.id).first()
+        what = _("application") if row.kind == APPLICATION else _("fee change")
+        row.obj = found[row.kind]["mine"].get(row.id)
         if row.obj is None:
-            if model.objects.filter(pk=row.id).exists():
+            if row.id in found[row.kind]["others"]:
                 row.errors.append(("id", _("%(what)s %(id)s is not one of your outlets'") % {"what": what, "id": row.id}))
             else:
                 row.errors.append(("id", _("unknown %(what)s id %(id)s") % {"what": what, "id": row.id}))
@@ -144,6 +143,23 @@ def plan(user, dataset):
                 row.errors.append(("reason", problem.message))
         row.action = decision
     return Plan(rows)
+
+
+def _fetch(user, records):
+    """Every object the file names, in two queries per kind instead of one per row."""
+    ids = {APPLICATION: set(), FEE_CHANGE: set()}
+    for raw in records:
+        kind, pk = _text(raw.get("kind")), _text(raw.get("id"))
+        if kind in ids and pk.isdigit():
+            ids[kind].add(int(pk))
+    found = {}
+    for kind, scoped, model in [(APPLICATION, selectors.contract_list(user), Contract),
+                                (FEE_CHANGE, selectors.amendment_list(user), FeeAmendment)]:
+        mine = scoped.in_bulk(ids[kind]) if ids[kind] else {}
+        missing = ids[kind] - set(mine)
+        others = set(model.objects.filter(pk__in=missing).values_list("pk", flat=True)) if missing else set()
+        found[kind] = {"mine": mine, "others": others}
+    return found
 
 
 SERVICES = {

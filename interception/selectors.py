@@ -40,7 +40,7 @@ def scope_for(user):
     cached = getattr(user, "_portal_scope", None)
     if cached is not None:
         return cached
-    client = getattr(user, "api_client", None) if _has_api_client(user) else None
+    client = getattr(user, "api_client", None)
     if client is not None:
         scope = Scope(merchant_id=client.merchant_id, carrier_id=client.carrier_id)
     elif user.is_superuser:
@@ -54,12 +54,6 @@ def scope_for(user):
         scope = NOTHING
     user._portal_scope = scope
     return scope
-
-
-def _has_api_client(user):
-    from portal.permissions import _has_client
-
-    return _has_client(user)
 
 
 def scope_filter(user, *, outlet=None, merchant=None, carrier=None):

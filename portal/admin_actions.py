@@ -56,7 +56,7 @@ class ObjectActionsMixin:
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        urls = [path(f"<path:object_id>/do/<slug:action>/", self.admin_site.admin_view(self.object_action_view),
+        urls = [path("<path:object_id>/do/<slug:action>/", self.admin_site.admin_view(self.object_action_view),
                      name="%s_%s_action" % info)]
         return urls + super().get_urls()
 

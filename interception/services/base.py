@@ -1,4 +1,5 @@
 """What every domain action shares: locking a row inside the actor's scope, and the guard."""
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
@@ -27,3 +28,33 @@ def require(actor, perm):
 
     if not actor_may(actor, perm):
         raise DomainError("forbidden", _("You are not allowed to do this."), status=403)
+
+
+def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, **kwargs):
+    """Take the transition `name` on a row locked by `lock`: guard, reason, transition, save, timeline.
+
+    `reason_for` (what the reason is for, e.g. "reject an application") makes a reason mandatory.
+    `event` is the timeline's transition code (defaults to `name`).
+    """
+    from django.utils import timezone
+
+    from portal import timeline
+    from portal.errors import refuse
+
+    from interception import rules
+
+    bound = getattr(obj, name)
+    guard(bound, actor, state_label=obj.get_state_display())
+    if not isinstance(reason, Promise):  # a system reason stays lazy so the timeline stores its source text
+        reason = str(reason or "").strip()
+    if reason_for is not None and (problems := rules.reason_problems(str(reason), what=reason_for)):
+        refuse(problems, status=400)
+    at = at or timezone.now()
+    from_state = obj.state
+    if reason_for is not None:
+        kwargs["reason"] = str(reason)
+    bound(by=actor, at=at, **kwargs)
+    obj.save()
+    timeline.record(obj, actor=actor, transition=event or name, from_state=from_state, to_state=obj.state,
+                    reason=reason, at=at)
+    return at

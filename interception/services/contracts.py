@@ -16,7 +16,7 @@ from interception.models import (
     PlatformCarrier,
     SettlementMode,
 )
-from interception.services.base import guard, lock, require
+from interception.services.base import lock, require, take
 from portal import timeline
 from portal.errors import DomainError, Problem, refuse
 
@@ -83,36 +83,22 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed):
     return OutletOutcome(outlet, contract=contract)
 
 
-def _approve(contract, *, actor, at, reason=""):
-    contract.approve(by=actor, at=at)
-    contract.save()
+def _approve(contract, *, actor, at=None, reason=""):
+    at = take(contract, "approve", actor=actor, reason=reason, at=at)
     ContractFee.objects.create(contract=contract, fee=contract.fee, effective_from=at)
-    timeline.record(contract, actor=actor, transition="approve", from_state=Contract.State.PENDING,
-                    to_state=Contract.State.ACTIVE, reason=reason, at=at)
-
-
-def _state_label(obj):
-    return obj.get_state_display()
 
 
 @transaction.atomic
 def contract_approve(*, contract_id, actor, reason=""):
     contract = lock(selectors.contract_list(actor), contract_id, what=_("Application"))
-    guard(contract.approve, actor, state_label=_state_label(contract))
-    _approve(contract, actor=actor, at=timezone.now(), reason=reason)
+    _approve(contract, actor=actor, reason=reason)
     return contract
 
 
 @transaction.atomic
 def contract_reject(*, contract_id, actor, reason):
     contract = lock(selectors.contract_list(actor), contract_id, what=_("Application"))
-    guard(contract.reject, actor, state_label=_state_label(contract))
-    if problems := rules.reason_problems(reason, what=_("reject an application")):
-        refuse(problems, status=400)
-    contract.reject(by=actor, at=timezone.now(), reason=reason.strip())
-    contract.save()
-    timeline.record(contract, actor=actor, transition="reject", from_state=Contract.State.PENDING,
-                    to_state=Contract.State.REJECTED, reason=reason.strip(), at=contract.decided_at)
+    take(contract, "reject", actor=actor, reason=reason, reason_for=_("reject an application"))
     return contract
 
 
@@ -120,17 +106,11 @@ def contract_reject(*, contract_id, actor, reason):
 def contract_close(*, contract_id, actor, reason):
     """Close an active contract (关闭服务, R4): a reason is required; it stays in history."""
     contract = lock(selectors.contract_list(actor), contract_id, what=_("Contract"))
-    guard(contract.close, actor, state_label=_state_label(contract))
-    if problems := rules.reason_problems(reason, what=_("close a contract")):
-        refuse(problems, status=400)
-    contract.close(by=actor, at=timezone.now(), reason=reason.strip())
-    contract.save()
+    at = take(contract, "close", actor=actor, reason=reason, reason_for=_("close a contract"))
     # A fee change waiting for approval dies with the contract.
-    for amendment in contract.amendments.filter(state=FeeAmendment.State.PENDING):
-        amendment.reject(by=actor, at=contract.closed_at, reason=str(_("contract closed")))
-        amendment.save()
-    timeline.record(contract, actor=actor, transition="close", from_state=Contract.State.ACTIVE,
-                    to_state=Contract.State.CLOSED, reason=reason.strip(), at=contract.closed_at)
+    for amendment in contract.amendments.filter(state=FeeAmendment.State.PENDING).select_for_update():
+        take(amendment, "reject", actor=actor, event="reject_fee_change", reason=_("contract closed"),
+             reason_for=_("reject a fee change"), at=at)
     return contract
 
 
@@ -141,7 +121,7 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
     contract = lock(selectors.contract_list(actor), contract_id, what=_("Contract"))
     if contract.state != Contract.State.ACTIVE:
         raise DomainError("invalid_state", _("Only an active contract's fee can change; it is %(s)s.")
-                          % {"s": _state_label(contract)})
+                          % {"s": contract.get_state_display()})
     if contract.settlement_mode == SettlementMode.ONLINE:
         raise DomainError("fee_fixed_online", _("Online settlement uses the platform's fee; it cannot be negotiated."))
     if problems := rules.fee_problems(new_fee, field="new_fee"):
@@ -163,36 +143,25 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
 @transaction.atomic
 def amendment_approve(*, amendment_id, actor, reason=""):
     amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
-    guard(amendment.approve, actor, state_label=_state_label(amendment))
     contract = Contract.objects.select_for_update().get(pk=amendment.contract_id)
     if contract.state != Contract.State.ACTIVE:
-        raise DomainError("invalid_state", _("The contract is %(s)s now.") % {"s": _state_label(contract)})
-    now = timezone.now()
-    amendment.approve(by=actor, at=now)
-    amendment.save()
+        raise DomainError("invalid_state", _("The contract is %(s)s now.") % {"s": contract.get_state_display()})
+    at = take(amendment, "approve", actor=actor, event="approve_fee_change", reason=reason)
     contract.fee = amendment.new_fee
     contract.save(update_fields=["fee"])
-    ContractFee.objects.create(contract=contract, fee=amendment.new_fee, effective_from=now, amendment=amendment)
-    timeline.record(amendment, actor=actor, transition="approve_fee_change", from_state=FeeAmendment.State.PENDING,
-                    to_state=FeeAmendment.State.APPROVED, reason=reason, at=now)
+    ContractFee.objects.create(contract=contract, fee=amendment.new_fee, effective_from=at, amendment=amendment)
     timeline.record(contract, actor=actor, transition="approve_fee_change",
-                    reason=f"{amendment.old_fee} → {amendment.new_fee}", at=now)
+                    reason=f"{amendment.old_fee} → {amendment.new_fee}", at=at)
     return amendment
 
 
 @transaction.atomic
 def amendment_reject(*, amendment_id, actor, reason):
     amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
-    guard(amendment.reject, actor, state_label=_state_label(amendment))
-    if problems := rules.reason_problems(reason, what=_("reject a fee change")):
-        refuse(problems, status=400)
-    now = timezone.now()
-    amendment.reject(by=actor, at=now, reason=reason.strip())
-    amendment.save()
-    timeline.record(amendment, actor=actor, transition="reject_fee_change", from_state=FeeAmendment.State.PENDING,
-                    to_state=FeeAmendment.State.REJECTED, reason=reason.strip(), at=now)
+    at = take(amendment, "reject", actor=actor, event="reject_fee_change", reason=reason,
+              reason_for=_("reject a fee change"))
     timeline.record(amendment.contract, actor=actor, transition="reject_fee_change",
-                    reason=f"{amendment.old_fee} → {amendment.new_fee}: {reason.strip()}", at=now)
+                    reason=f"{amendment.old_fee} → {amendment.new_fee}: {amendment.reject_reason}", at=at)
     return amendment
 
 

@@ -207,3 +207,20 @@ def test_pending_waits_are_filterable(client):
     page = client.get("/admin/interception/contract/", {"waiting_days": "7"}).content.decode()
     assert f"/admin/interception/contract/{old.pk}/change/" in page
     assert f"/admin/interception/contract/{fresh.pk}/change/" not in page
+
+
+def test_r6_fee_change_needs_an_active_contract_also_when_approved():
+    merchant, outlet = factories.contract_setup()
+    pending = apply_outcome(merchant, outlet).contract
+    with pytest.raises(DomainError) as err:
+        services.contract_amend_fee(contract_id=pending.pk, new_fee="9.00", actor=None)
+    assert err.value.code == "invalid_state" and "待审核" in err.value.message
+    contract = factories.active_contract(fee="5.00")
+    amendment = services.contract_amend_fee(contract_id=contract.pk, new_fee="6.00", actor=None)
+    services.contract_close(contract_id=contract.pk, actor=None, reason="stop")
+    assert FeeAmendment.objects.get(pk=amendment.pk).state == "rejected"  # closing rejects the waiting change
+    with pytest.raises(DomainError) as err:
+        services.amendment_approve(amendment_id=amendment.pk, actor=None)
+    assert err.value.code == "invalid_state"
+    contract.refresh_from_db()
+    assert contract.fee == Decimal("5.00")
