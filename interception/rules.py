@@ -60,3 +60,120 @@ def _mode_label(mode):
     from interception.models import SettlementMode
 
     return SettlementMode(mode).label
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Interception eligibility (R7-R11) and the after-sale windows (R15, R16, R18)
+
+BLOCKING_STATUSES = {
+    # status: (code, message)
+    "no_tracking": ("no_tracking", _("The parcel has no tracking at all yet: it has not shipped (R8).")),
+    "out_for_delivery": ("out_for_delivery", _("The parcel is out for delivery (R8).")),
+    "signed": ("signed", _("The parcel has been signed for (R8).")),
+    "awaiting_pickup": ("awaiting_pickup", _("The parcel awaits pickup at a station or locker (R8).")),
+    "stagnant": ("stagnant", _("The parcel has had no tracking event for more than 3 days (R8).")),
+    "return_address_unserved": ("return_address_unserved",
+                                _("The carrier does not deliver to the return address (R8).")),
+    "returning": ("parcel_returning", _("The parcel is already on its way back to the sender.")),
+    "returned": ("parcel_returned", _("The parcel is already back with the sender.")),
+}
+
+
+def interception_problems(*, after_sale, parcel, logistics_status, merchant, platform, terms, contract,
+                          has_ewaybill, agreement_signed, goods_categories, live_interception):
+    """Every reason this after-sale's parcel cannot be intercepted now (R5, R7-R11); empty when eligible.
+
+    Pure: the caller loads the facts. `terms` is the platform × carrier configuration (None when absent),
+    `contract` the merchant's active contract with the parcel's outlet (None when absent).
+    """
+    from interception.models import AfterSale, Merchant
+
+    problems = []
+    if after_sale.kind != AfterSale.Kind.REFUND_ONLY:
+        problems.append(Problem("not_refund_only", _("Only refund-only after-sales are intercepted (R7)."), "kind"))
+    if after_sale.state != AfterSale.State.OPEN:
+        problems.append(Problem("after_sale_closed", _("The after-sale is %(s)s, not open (R7).")
+                                % {"s": after_sale.get_state_display()}, "state"))
+    if logistics_status in BLOCKING_STATUSES:
+        code, message = BLOCKING_STATUSES[logistics_status]
+        problems.append(Problem(code, message, "parcel"))
+    if merchant.cross_border:
+        problems.append(Problem("cross_border_merchant", _("Cross-border merchants cannot intercept (R9)."),
+                                "merchant"))
+    if merchant.operating_status != Merchant.Status.OPERATING:
+        problems.append(Problem("merchant_not_operating", _("The merchant is %(s)s, not operating normally (R9).")
+                                % {"s": merchant.get_operating_status_display()}, "merchant"))
+    if terms is None or not terms.interception_offered:
+        problems.append(Problem("carrier_not_offered", _("%(p)s does not offer interception with %(c)s (R2).")
+                                % {"p": platform, "c": parcel.carrier}, "carrier"))
+    if not has_ewaybill:
+        problems.append(Problem("no_ewaybill", _("The merchant has no active e-waybill account with outlet %(o)s "
+                                                 "(R1).") % {"o": parcel.outlet}, "outlet"))
+    if contract is None:
+        problems.append(Problem("no_active_contract", _("The merchant has no active contract with outlet %(o)s "
+                                                        "(R9).") % {"o": parcel.outlet}, "outlet"))
+    if not agreement_signed:
+        problems.append(Problem("agreement_not_signed", _("The merchant has not signed the interception agreement "
+                                                          "on %(p)s (R5).") % {"p": platform}, "merchant"))
+    if platform.refund_cap_applies and after_sale.amount >= platform.refund_cap:
+        problems.append(Problem("refund_over_cap", _("%(p)s intercepts only refunds below %(cap)s yuan; this one is "
+                                                     "%(a)s (R10).") % {"p": platform, "cap": platform.refund_cap,
+                                                                       "a": after_sale.amount}, "amount"))
+    blocked = sorted(set(goods_categories) & set(platform.blocked_categories or []))
+    if blocked:
+        problems.append(Problem("goods_category_blocked", _("%(p)s does not intercept %(c)s (R10).")
+                                % {"p": platform, "c": ", ".join(_category_label(c) for c in blocked)}, "goods"))
+    if not platform.multi_parcel_allowed and parcel.parcels_in_order > 1:
+        problems.append(Problem("multi_parcel_order", _("%(p)s does not intercept orders shipped in several "
+                                                        "parcels (R10).") % {"p": platform}, "parcel"))
+    if live_interception is not None:
+        problems.append(Problem("interception_exists", _("Interception #%(n)s of this parcel is %(s)s; a parcel is "
+                                                         "intercepted at most once and it cannot be cancelled (R11).")
+                                % {"n": live_interception.pk, "s": live_interception.get_state_display()}, "parcel"))
+    return problems
+
+
+def handling_window_end(platform, started_at):
+    """When the merchant's handling window ends (R15, R18); None when the platform sets none."""
+    from datetime import timedelta
+
+    if not platform.handling_window_days:
+        return None
+    return _local(started_at) + timedelta(days=platform.handling_window_days)
+
+
+def refuse_problems(*, platform, started_at, interception, now):
+    """Refusing the refund needs a failed interception or N days without a result (R16, R18)."""
+    from datetime import timedelta
+
+    from interception.models import InterceptionOrder
+
+    if interception is not None and interception.state == InterceptionOrder.State.FAILED:
+        return []
+    no_result = interception is None or interception.state in InterceptionOrder.IN_FLIGHT
+    allowed_from = _local(started_at) + timedelta(days=platform.refuse_after_days) if started_at else None
+    if no_result and allowed_from is not None and now >= allowed_from:
+        return []
+    if not no_result:
+        return [Problem("interception_succeeded", _("The interception succeeded: the buyer is refunded (R14)."))]
+    return [Problem("refuse_too_early", _("A refund can be refused only when the interception failed, or from "
+                                          "%(t)s when it has no result by then (R16).")
+                    % {"t": _format(allowed_from)})]
+
+
+def _local(at):
+    from django.utils import timezone
+
+    return timezone.localtime(at)
+
+
+def _format(at):
+    from django.utils import formats
+
+    return formats.date_format(_local(at), "DATETIME_FORMAT") if at else "—"
+
+
+def _category_label(code):
+    from interception.models import GoodsCategory
+
+    return str(GoodsCategory(code).label)

@@ -141,3 +141,60 @@ def amendment_list(user):
     return qs.filter(scope_filter(user, outlet="contract__outlet", merchant="contract__merchant",
                                   carrier="contract__outlet__carrier"))
 
+
+
+def parcel_list(user):
+    from interception.models import Parcel
+
+    qs = Parcel.objects.select_related("carrier", "outlet", "merchant", "platform")
+    if user is None:
+        return qs
+    return qs.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="carrier"))
+
+
+def aftersale_list(user):
+    """After-sales are the merchant's and buyer's business: outlet staff and carriers do not see them."""
+    from interception.models import AfterSale
+
+    qs = AfterSale.objects.select_related("merchant", "platform", "parcel", "parcel__carrier", "parcel__outlet")
+    if user is None:
+        return qs
+    return qs.filter(scope_filter(user, merchant="merchant"))
+
+
+def interception_list(user):
+    from interception.models import InterceptionOrder
+
+    qs = InterceptionOrder.objects.select_related("merchant", "outlet", "carrier", "platform")
+    if user is None:
+        return qs
+    return qs.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="carrier"))
+
+
+def tracking_event_list(user):
+    from interception.models import TrackingEvent
+
+    qs = TrackingEvent.objects.select_related("parcel")
+    if user is None:
+        return qs
+    return qs.filter(scope_filter(user, outlet="parcel__outlet", merchant="parcel__merchant",
+                                  carrier="parcel__carrier"))
+
+
+def carrier_event_list(user):
+    """Raw carrier callbacks: operations staff and the carrier itself."""
+    from interception.models import CarrierEvent
+
+    qs = CarrierEvent.objects.select_related("carrier")
+    if user is None:
+        return qs
+    if scope_for(user).outlet_staff:
+        return qs.none()
+    return qs.filter(scope_filter(user, carrier="carrier"))
+
+
+def active_contract_for(*, merchant_id, outlet_id, platform_id):
+    from interception.models import Contract
+
+    return Contract.objects.filter(merchant=merchant_id, outlet=outlet_id, platform=platform_id,
+                                   state=Contract.State.ACTIVE).first()

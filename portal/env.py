@@ -57,6 +57,32 @@ def parse_database_url(url, *, base_dir):
     return config
 
 
+def parse_rate(name, raw, default):
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}={raw!r} is not a share between 0 and 1 (e.g. 0.8)")
+    return value
+
+
+def parse_seconds_range(name, raw, default):
+    """"20-90" -> (20.0, 90.0); a single number means a fixed delay."""
+    if raw is None or not raw.strip():
+        return default
+    parts = raw.split("-")
+    try:
+        low, high = (float(parts[0]), float(parts[-1])) if len(parts) <= 2 else (-1.0, -1.0)
+    except ValueError:
+        low, high = -1.0, -1.0
+    if low < 0 or high < low:
+        raise ConfigError(f"{name}={raw!r} is not a range of seconds like 20-90")
+    return low, high
+
+
 def read_settings(environ, *, base_dir):
     """Everything settings.py takes from the environment, validated."""
     production = (environ.get("PORTAL_MODE") or "development").strip().lower()
@@ -100,4 +126,7 @@ def read_settings(environ, *, base_dir):
         "ssl_redirect": parse_bool("SECURE_SSL_REDIRECT", environ.get("SECURE_SSL_REDIRECT"), default=production),
         "behind_proxy": parse_bool("BEHIND_TLS_PROXY", environ.get("BEHIND_TLS_PROXY"), default=False),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
+        "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
+        "sandbox_delay": parse_seconds_range("SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"),
+                                             (20.0, 90.0)),
     }

@@ -32,6 +32,17 @@ CONTRACT_VIEW = [
     "interception.view_interceptionagreement",
 ]
 
+PARCEL_VIEW = [
+    "interception.view_parcel",
+    "interception.view_goodsline",
+    "interception.view_trackingevent",
+]
+INTERCEPTION_VIEW = PARCEL_VIEW + [
+    "interception.view_aftersale",
+    "interception.view_interceptionorder",
+    "interception.export_interceptions",
+]
+
 # Every permission a role holds, by "app_label.codename". Supervisor holds every permission of our apps.
 ROLE_PERMISSIONS = {
     CUSTOMER_SERVICE: NETWORK_VIEW + CONTRACT_VIEW + [
@@ -40,6 +51,13 @@ ROLE_PERMISSIONS = {
         "interception.close_contract",
         "interception.amend_contract_fee",
         "interception.sign_agreement",
+        *INTERCEPTION_VIEW,
+        "interception.view_carrierevent",
+        "interception.add_parcel",
+        "interception.add_aftersale",
+        "interception.start_interception",
+        "interception.record_result",
+        "interception.handle_aftersale",
     ],
     OUTLET_STAFF: [
         "interception.view_outlet",
@@ -50,8 +68,12 @@ ROLE_PERMISSIONS = {
         "interception.view_contractfee",
         "interception.view_feeamendment",
         "interception.decide_contract",
+        # The outlet's own parcels and interceptions, to reconcile (R20); never the after-sales.
+        *PARCEL_VIEW,
+        "interception.view_interceptionorder",
+        "interception.export_interceptions",
     ],
-    FINANCE: NETWORK_VIEW + CONTRACT_VIEW,
+    FINANCE: NETWORK_VIEW + CONTRACT_VIEW + INTERCEPTION_VIEW,
     SUPERVISOR: [],
 }
 SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]

@@ -127,6 +127,8 @@ IMPORT_EXPORT_FORMATS = [
 ]
 
 CARRIER_ADAPTER = ENV["carrier_adapter"]
+SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
+SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 
 # Production hardening: `manage.py check --deploy` must print nothing in production mode.
 SESSION_COOKIE_SECURE = PRODUCTION

@@ -97,3 +97,65 @@ def active_contract(fee="5.00", **kwargs):
         services.contract_approve(contract_id=contract.pk, actor=None)
         contract.refresh_from_db()
     return contract
+
+
+def track(parcel, status, at=None, text=""):
+    """A tracking event as the carrier reported it (the parcel's current status follows the newest)."""
+    from django.utils import timezone
+
+    from interception.models import Parcel, TrackingEvent
+
+    at = at or timezone.now()
+    TrackingEvent.objects.create(parcel=parcel, status=status, at=at, raw_text=text or status)
+    if parcel.last_event_at is None or parcel.last_event_at <= at:
+        Parcel.objects.filter(pk=parcel.pk).update(last_status=status, last_event_at=at)
+        parcel.last_status, parcel.last_event_at = status, at
+    return parcel
+
+
+_numbers = iter(range(1, 10**9))
+
+
+def parcel_for(contract, *, category="general", parcels_in_order=1, status="in_transit", value="120.00"):
+    from interception import services
+
+    n = next(_numbers)
+    parcel = services.parcel_create(
+        actor=None, merchant=contract.merchant, outlet=contract.outlet,
+        tracking_number=f"{contract.outlet.carrier.code.upper()}{n:010d}", order_number=f"ORD{n:08d}",
+        parcels_in_order=parcels_in_order,
+        goods=[{"name": "羊毛围巾", "category": category, "quantity": 1, "specification": "灰色", "value": value}])
+    if status:
+        track(parcel, "picked_up")
+        if status != "picked_up":
+            track(parcel, status)
+    return parcel
+
+
+def after_sale_for(parcel, *, kind="refund_only", amount="99.00", number=None):
+    from interception import services
+
+    after_sale, _order = services.aftersale_create(actor=None, parcel=parcel, number=number or f"AS{next(_numbers):09d}",
+                                                   kind=kind, amount=amount, reason="不想要了")
+    return after_sale
+
+
+def interceptable(fee="5.00", platform_code="kuaishou", carrier_code="jt", **parcel_kwargs):
+    """An open refund-only after-sale whose parcel can be intercepted: contract active, agreement signed."""
+    from interception import services
+
+    contract = active_contract(fee=fee, platform_code=platform_code, carrier_code=carrier_code)
+    services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
+    parcel = parcel_for(contract, **parcel_kwargs)
+    return after_sale_for(parcel)
+
+
+def started(after_sale=None, **kwargs):
+    """An interception the carrier has accepted (state intercepting)."""
+    from interception import services
+
+    after_sale = after_sale or interceptable(**kwargs)
+    order = services.interception_start(after_sale_id=after_sale.pk, actor=None)
+    services.interception_submit(order_id=order.pk)
+    order.refresh_from_db()
+    return order

@@ -16,3 +16,11 @@ from interception.models.contracts import (  # noqa: F401,E402
     FeeAmendment,
     InterceptionAgreement,
 )
+from interception.models.parcels import (  # noqa: F401,E402
+    AfterSale,
+    GoodsLine,
+    LogisticsStatus,
+    Parcel,
+    TrackingEvent,
+)
+from interception.models.orders import CarrierEvent, InterceptionOrder  # noqa: F401,E402

@@ -137,6 +137,9 @@ class Merchant(models.Model):
     cross_border = models.BooleanField(_("cross-border"), default=False)
     operating_status = models.CharField(_("operating status"), max_length=16, choices=Status.choices,
                                         default=Status.OPERATING)
+    auto_intercept = models.BooleanField(
+        _("auto-intercept"), default=False,
+        help_text=_("Intercept an eligible refund-only after-sale as soon as it arrives (R12)."))
 
     class Meta:
         verbose_name = _("merchant")

@@ -8,3 +8,18 @@ from interception.services.contracts import (  # noqa: F401
     contract_close,
     contract_reject,
 )
+from interception.services.interceptions import (  # noqa: F401,E402
+    aftersale_agree_refund,
+    aftersale_ask_platform,
+    aftersale_close,
+    aftersale_create,
+    aftersale_refuse,
+    carrier_event_receive,
+    deadlines_process,
+    interception_preview,
+    interception_record_result,
+    interception_start,
+    interception_submit,
+    parcel_create,
+    refuse_allowed,
+)

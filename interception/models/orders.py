@@ -1,0 +1,208 @@
+"""Interception orders (R11, R13) and the carrier events that drive them."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from interception.models.contracts import Contract
+from interception.models.network import Carrier, Merchant, Outlet, Platform, SettlementMode, money_field
+from interception.models.parcels import AfterSale, Parcel
+from portal.permissions import requires
+from portal.timeline import register_transitions
+
+register_transitions({
+    "request": _("interception requested"),
+    "submit": _("submitted to the carrier"),
+    "submit_failed": _("submission to the carrier failed"),
+    "succeed": _("interception succeeded"),
+    "fail": _("interception failed"),
+    "start_return": _("return leg started"),
+    "return_done": _("returned to the sender"),
+    "return_fail": _("return failed"),
+})
+
+
+class InterceptionOrder(FSMModelMixin, models.Model):
+    """One interception of one parcel: its lifecycle and the fee snapshot taken when it started (R6)."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        INTERCEPTING = "intercepting", _("intercepting")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+        RETURNING = "returning", _("returning")
+        RETURNED = "returned", _("returned")
+        RETURN_FAILED = "return_failed", _("return failed")
+
+    class Via(models.TextChoices):
+        MANUAL = "manual", _("from the after-sale")
+        BULK = "bulk", _("in bulk")
+        AUTO = "auto", _("auto-intercept rule")
+        API = "api", _("API")
+
+    class ReturnLoss(models.TextChoices):
+        LOST = "lost", _("lost")
+        DAMAGED = "damaged", _("damaged")
+
+    class Source(models.TextChoices):
+        CALLBACK = "callback", _("carrier callback")
+        POLL = "poll", _("carrier query")
+        MANUAL = "manual", _("entered by staff")
+
+    # Every state but "failed" holds the parcel: at most one such interception per parcel (R11).
+    LIVE_STATES = [State.REQUESTED, State.INTERCEPTING, State.SUCCEEDED, State.RETURNING, State.RETURNED,
+                   State.RETURN_FAILED]
+    IN_FLIGHT = [State.REQUESTED, State.INTERCEPTING]
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="interceptions",
+                               verbose_name=_("parcel"))
+    after_sale = models.ForeignKey(AfterSale, on_delete=models.PROTECT, related_name="interceptions",
+                                   verbose_name=_("after-sale"))
+    # Copied from the parcel so the million-row list filters and searches without joins; the
+    # composite indexes below start with these columns, so they need no index of their own.
+    tracking_number = models.CharField(_("tracking number"), max_length=40)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant"),
+                                 db_index=False)
+    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="interceptions",
+                               verbose_name=_("outlet"), db_index=False)
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"),
+                                 db_index=False)
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+", verbose_name=_("platform"),
+                                 db_index=False)
+    # The fee snapshot (R6, R21): what was in force when the interception started.
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="interceptions",
+                                 verbose_name=_("contract"))
+    settlement_mode = models.CharField(_("settlement mode"), max_length=8, choices=SettlementMode.choices)
+    fee = money_field(_("fee (yuan)"))
+    charge_on_success = models.BooleanField(_("charged if it succeeds"), default=True)
+    charge_on_failure = models.BooleanField(_("charged if it fails"), default=False)
+    chargeable = models.BooleanField(_("chargeable"), default=False,
+                                     help_text=_("Set when the result arrives, from the contract's terms (R21)."))
+    state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.REQUESTED, protected=True)
+    via = models.CharField(_("started"), max_length=8, choices=Via.choices, default=Via.MANUAL)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+", verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    carrier_ref = models.CharField(_("carrier's reference"), max_length=64, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(_("submission attempts"), default=0)
+    next_submit_at = models.DateTimeField(_("next submission attempt"), null=True, blank=True)
+    last_submit_error = models.CharField(_("last submission error"), max_length=500, blank=True)
+    result_at = models.DateTimeField(_("result at"), null=True, blank=True)
+    result_source = models.CharField(_("result from"), max_length=8, choices=Source.choices, blank=True)
+    failure_code = models.CharField(_("carrier's reason code"), max_length=64, blank=True)
+    failure_text = models.CharField(_("carrier's reason"), max_length=500, blank=True)
+    return_scan_at = models.DateTimeField(_("return scanned at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    return_loss = models.CharField(_("return failure"), max_length=8, choices=ReturnLoss.choices, blank=True)
+    note = models.TextField(_("staff note"), blank=True)
+
+    class Meta:
+        verbose_name = _("interception order")
+        verbose_name_plural = _("interception orders")
+        ordering = ["-id"]
+        permissions = [
+            ("start_interception", _("Can start interceptions")),
+            ("record_result", _("Can record interception results")),
+            ("export_interceptions", _("Can export interception records")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["parcel"], condition=Q(state__in=[
+                "requested", "intercepting", "succeeded", "returning", "returned", "return_failed"]),
+                name="interception_one_live_per_parcel"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="interception_fee_not_negative"),
+        ]
+        # Each list filter has an index that ends with the list's order (-id), so a page is an index range.
+        indexes = [
+            models.Index(fields=["tracking_number"], name="interception_tracking_idx",
+                         opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["state", "id"], name="interception_state_idx"),
+            models.Index(fields=["carrier", "id"], name="interception_carrier_idx"),
+            models.Index(fields=["platform", "id"], name="interception_platform_idx"),
+            models.Index(fields=["outlet", "id"], name="interception_outlet_idx"),
+            models.Index(fields=["merchant", "id"], name="interception_merchant_idx"),
+            models.Index(fields=["settlement_mode", "id"], name="interception_mode_idx"),
+            models.Index(fields=["requested_at"], name="interception_requested_idx"),
+            models.Index(fields=["next_submit_at"], condition=Q(state="requested"), name="interception_retry_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.tracking_number}"
+
+    @transition(field=state, source=State.REQUESTED, target=State.INTERCEPTING)
+    def submit(self, *, by, at, carrier_ref=""):
+        self.submitted_at, self.carrier_ref = at, carrier_ref or self.carrier_ref
+        self.next_submit_at = None
+
+    # A result can overtake our own submission's bookkeeping, so it is accepted from "requested" too.
+    @transition(field=state, source=[State.REQUESTED, State.INTERCEPTING], target=State.SUCCEEDED,
+                permission=requires("interception.record_result"))
+    def succeed(self, *, by, at, source, note=""):
+        self.result_at, self.result_source, self.note = at, source, note or self.note
+        self.chargeable = self.charge_on_success
+
+    @transition(field=state, source=[State.REQUESTED, State.INTERCEPTING], target=State.FAILED,
+                permission=requires("interception.record_result"))
+    def fail(self, *, by, at, source, reason_code, reason_text, note=""):
+        self.result_at, self.result_source, self.note = at, source, note or self.note
+        self.failure_code, self.failure_text = reason_code, reason_text
+        self.chargeable = self.charge_on_failure
+
+    @transition(field=state, source=State.SUCCEEDED, target=State.RETURNING,
+                permission=requires("interception.record_result"))
+    def start_return(self, *, by, at, source, note=""):
+        self.return_scan_at = at
+
+    @transition(field=state, source=[State.SUCCEEDED, State.RETURNING], target=State.RETURNED,
+                permission=requires("interception.record_result"))
+    def return_done(self, *, by, at, source, note=""):
+        self.returned_at, self.note = at, note or self.note
+        self.return_scan_at = self.return_scan_at or at
+
+    @transition(field=state, source=[State.SUCCEEDED, State.RETURNING], target=State.RETURN_FAILED,
+                permission=requires("interception.record_result"))
+    def return_fail(self, *, by, at, source, loss, note=""):
+        self.return_loss, self.note = loss, note or self.note
+
+
+class CarrierEvent(models.Model):
+    """Every callback a carrier sent, as received: the idempotency key and the replay queue."""
+
+    class Kind(models.TextChoices):
+        TRACKING = "tracking", _("tracking update")
+        INTERCEPTION_RESULT = "interception_result", _("interception result")
+        RETURN_RESULT = "return_result", _("return result")
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", _("applied")
+        UNKNOWN_PARCEL = "unknown_parcel", _("unknown parcel: held until it arrives")
+        HELD = "held", _("out of order: held until the interception catches up")
+        IGNORED = "ignored", _("no effect")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="events", verbose_name=_("carrier"))
+    event_id = models.CharField(_("event id"), max_length=100)
+    kind = models.CharField(_("type"), max_length=24, choices=Kind.choices)
+    tracking_number = models.CharField(_("tracking number"), max_length=40)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("carrier event")
+        verbose_name_plural = _("carrier events")
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["carrier", "event_id"], name="carrierevent_unique")]
+        indexes = [
+            models.Index(fields=["carrier", "tracking_number"], condition=Q(outcome__in=["unknown_parcel", "held"]),
+                         name="carrierevent_waiting_idx"),
+            models.Index(fields=["outcome", "id"], name="carrierevent_outcome_idx"),
+            models.Index(fields=["tracking_number"], name="carrierevent_tracking_idx",
+                         opclasses=["varchar_pattern_ops"]),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier.code}:{self.event_id}"
