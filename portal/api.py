@@ -19,7 +19,12 @@ class CursorPagination(pagination.CursorPagination):
 def _flatten(detail, prefix=""):
     if isinstance(detail, dict):
         for key, value in detail.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+            if key == "non_field_errors":  # an error of the object itself belongs to the enclosing field
+                yield from _flatten(value, prefix)
+            elif isinstance(key, int):  # DRF reports a list item's errors under its index
+                yield from _flatten(value, f"{prefix}[{key}]")
+            else:
+                yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(detail, list):
         for index, value in enumerate(detail):
             yield from _flatten(value, prefix if not isinstance(value, (dict, list)) else f"{prefix}[{index}]")

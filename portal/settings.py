@@ -117,6 +117,12 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Express interception portal API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ContractStateEnum": "interception.models.Contract.State",
+        "AfterSaleStateEnum": "interception.models.AfterSale.State",
+        "InterceptionStateEnum": "interception.models.InterceptionOrder.State",
+        "LogisticsStatusEnum": "interception.models.LogisticsStatus",
+    },
 }
 
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"

@@ -1,6 +1,21 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from interception.models import Contract, EwaybillAccount, Merchant, Outlet, OutletMembership
+from interception.models import (
+    AfterSale,
+    Contract,
+    EwaybillAccount,
+    GoodsCategory,
+    GoodsLine,
+    InterceptionOrder,
+    LogisticsStatus,
+    Merchant,
+    Outlet,
+    OutletMembership,
+    Parcel,
+    TrackingEvent,
+)
+from portal import timeline
 
 
 class OutletSerializer(serializers.ModelSerializer):
@@ -16,7 +31,7 @@ class MerchantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Merchant
-        fields = ["id", "code", "name", "platform", "cross_border", "operating_status"]
+        fields = ["id", "code", "name", "platform", "cross_border", "operating_status", "auto_intercept"]
 
 
 class EwaybillAccountSerializer(serializers.ModelSerializer):
@@ -65,3 +80,122 @@ class ContractApplySerializer(serializers.Serializer):
 class AgreementSerializer(serializers.Serializer):
     merchant = serializers.CharField(required=False)
     platform = serializers.CharField()
+
+
+def _code():
+    return serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+
+class GoodsLineSerializer(serializers.ModelSerializer):
+    category = serializers.ChoiceField(choices=GoodsCategory.choices, default=GoodsCategory.GENERAL)
+    quantity = serializers.IntegerField(min_value=1, default=1)
+    value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+    class Meta:
+        model = GoodsLine
+        fields = ["name", "category", "quantity", "specification", "value"]
+        extra_kwargs = {"specification": {"required": False}}
+
+
+class TrackingEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrackingEvent
+        fields = ["status", "raw_text", "at"]
+
+
+class ParcelCreateSerializer(serializers.Serializer):
+    merchant = serializers.CharField(required=False, help_text="Merchant code; a merchant client's own by default.")
+    carrier = serializers.CharField()
+    outlet = serializers.CharField(help_text="The outlet's code (within the carrier).")
+    tracking_number = serializers.CharField(max_length=40)
+    order_number = serializers.CharField(max_length=64)
+    parcels_in_order = serializers.IntegerField(min_value=1, default=1)
+    goods = GoodsLineSerializer(many=True, allow_empty=False)
+
+
+class ParcelSerializer(serializers.ModelSerializer):
+    carrier, outlet, merchant, platform = _code(), _code(), _code(), _code()
+    logistics_status = serializers.SerializerMethodField()
+    goods = GoodsLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Parcel
+        fields = ["id", "tracking_number", "carrier", "outlet", "merchant", "platform", "order_number",
+                  "parcels_in_order", "logistics_status", "last_event_at", "goods", "created_at"]
+
+    @extend_schema_field(serializers.ChoiceField(choices=LogisticsStatus.choices))
+    def get_logistics_status(self, obj):
+        return obj.logistics_status()
+
+
+class AfterSaleCreateSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=64, help_text="The platform's after-sale number.")
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField(max_length=40)
+    kind = serializers.ChoiceField(choices=AfterSale.Kind.choices)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class AfterSaleSerializer(serializers.ModelSerializer):
+    merchant, platform = _code(), _code()
+    tracking_number = serializers.CharField(source="parcel.tracking_number", read_only=True)
+
+    class Meta:
+        model = AfterSale
+        fields = ["id", "number", "merchant", "platform", "tracking_number", "kind", "amount", "reason", "state",
+                  "created_at", "intercepting_since", "window_ends_at", "decided_at", "decision_reason"]
+
+
+class InterceptionCreateSerializer(serializers.Serializer):
+    after_sale = serializers.CharField(help_text="The after-sale number whose parcel to intercept.")
+    platform = serializers.CharField(required=False, help_text="Platform code, when the number is ambiguous.")
+
+
+class InterceptionSerializer(serializers.ModelSerializer):
+    merchant, outlet, carrier, platform = _code(), _code(), _code(), _code()
+    after_sale = serializers.CharField(source="after_sale.number", read_only=True)
+
+    class Meta:
+        model = InterceptionOrder
+        fields = ["id", "tracking_number", "after_sale", "state", "merchant", "outlet", "carrier", "platform",
+                  "settlement_mode", "fee", "chargeable", "via", "requested_at", "submitted_at", "result_at",
+                  "result_source", "failure_code", "failure_text", "return_scan_at", "returned_at", "return_loss"]
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_label")
+    transition = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class InterceptionDetailSerializer(InterceptionSerializer):
+    timeline = serializers.SerializerMethodField()
+    parcel = ParcelSerializer(read_only=True)
+
+    class Meta(InterceptionSerializer.Meta):
+        fields = [*InterceptionSerializer.Meta.fields, "parcel", "timeline"]
+
+    @extend_schema_field(TimelineEntrySerializer(many=True))
+    def get_timeline(self, obj):
+        return TimelineEntrySerializer(timeline.entries_for(obj), many=True).data
+
+
+class CarrierEventSerializer(serializers.Serializer):
+    """The portal's callback format (a carrier with its own format gets an adapter that translates it)."""
+
+    event_id = serializers.CharField()
+    type = serializers.ChoiceField(choices=["tracking", "interception_result", "return_result"])
+    tracking_number = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=LogisticsStatus.choices, required=False,
+                                     help_text="tracking: the normalised logistics status")
+    text = serializers.CharField(required=False, help_text="the carrier's own text")
+    result = serializers.CharField(required=False,
+                                   help_text="interception_result: succeeded | failed; "
+                                             "return_result: returned | lost | damaged")
+    reason_code = serializers.CharField(required=False)
+    reason_text = serializers.CharField(required=False)

@@ -9,5 +9,11 @@ router.register("merchants", views.MerchantViewSet, basename="merchant")
 router.register("ewaybill-accounts", views.EwaybillAccountViewSet, basename="ewaybill-account")
 router.register("outlet-memberships", views.OutletMembershipViewSet, basename="outlet-membership")
 router.register("contracts", views.ContractViewSet, basename="contract")
+router.register("parcels", views.ParcelViewSet, basename="parcel")
+router.register("after-sales", views.AfterSaleViewSet, basename="after-sale")
+router.register("interceptions", views.InterceptionViewSet, basename="interception")
 
-urlpatterns = [path("agreements/", views.AgreementView.as_view(), name="agreement-sign")]
+urlpatterns = [
+    path("agreements/", views.AgreementView.as_view(), name="agreement-sign"),
+    path("carriers/<slug:code>/events/", views.CarrierEventView.as_view(), name="carrier-events"),
+]

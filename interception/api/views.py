@@ -1,13 +1,23 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from interception import selectors, services
 from interception.api import serializers
-from interception.models import Carrier, Contract, Merchant, Outlet, Platform, SettlementMode
+from interception.models import (
+    AfterSale,
+    Carrier,
+    Contract,
+    InterceptionOrder,
+    Merchant,
+    Outlet,
+    Platform,
+    SettlementMode,
+)
 from portal.errors import DomainError
 
 
@@ -119,3 +129,147 @@ class AgreementView(APIView):
         agreement, created = services.agreement_sign(merchant=merchant, platform=platform, actor=request.user)
         return Response({"merchant": merchant.code, "platform": platform.code, "signed_at": agreement.signed_at},
                         status=201 if created else 200)
+
+
+# --- parcels, after-sales, interceptions -----------------------------------------------------------------------------
+
+def _outlet_of(carrier_code, outlet_code):
+    carrier = _get_or_400(Carrier.objects.all(), "carrier", code=carrier_code)
+    return _get_or_400(Outlet.objects.select_related("carrier"), "outlet", carrier=carrier, code=outlet_code)
+
+
+class ParcelViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
+    """Shipped parcels with their goods; tracking arrives through the carriers' callbacks."""
+
+    selector = selectors.parcel_list
+    serializer_class = serializers.ParcelSerializer
+    filterset_fields = ["tracking_number", "order_number"]
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("goods")
+
+    @extend_schema(request=serializers.ParcelCreateSerializer, responses={201: serializers.ParcelSerializer})
+    def create(self, request, *args, **kwargs):
+        data = serializers.ParcelCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        parcel = services.parcel_create(
+            actor=request.user, merchant=_merchant_for(request, v.get("merchant")),
+            outlet=_outlet_of(v["carrier"], v["outlet"]), tracking_number=v["tracking_number"],
+            order_number=v["order_number"], parcels_in_order=v["parcels_in_order"], goods=v["goods"])
+        return Response(serializers.ParcelSerializer(parcel).data, status=201)
+
+
+class AfterSaleFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=AfterSale.State.choices)
+    kind = django_filters.ChoiceFilter(choices=AfterSale.Kind.choices)
+    number = django_filters.CharFilter()
+
+    class Meta:
+        model = AfterSale
+        fields = ["state", "kind", "number"]
+
+
+class AfterSaleViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
+    """Buyers' after-sales. With the merchant's auto-intercept rule on, an eligible one is intercepted at once."""
+
+    selector = selectors.aftersale_list
+    serializer_class = serializers.AfterSaleSerializer
+    filterset_class = AfterSaleFilter
+
+    @extend_schema(request=serializers.AfterSaleCreateSerializer, responses={201: serializers.AfterSaleSerializer})
+    def create(self, request, *args, **kwargs):
+        data = serializers.AfterSaleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        parcel = selectors.parcel_list(request.user).filter(
+            carrier__code=v["carrier"], tracking_number=v["tracking_number"].strip().upper()).first()
+        if parcel is None:
+            raise DomainError("parcel_unknown", _("Unknown parcel %(t)s: send it to /api/v1/parcels/ first.")
+                              % {"t": v["tracking_number"]}, status=400)
+        after_sale, order = services.aftersale_create(actor=request.user, parcel=parcel, number=v["number"],
+                                                      kind=v["kind"], amount=v["amount"], reason=v["reason"])
+        body = serializers.AfterSaleSerializer(after_sale).data
+        body["interception"] = serializers.InterceptionSerializer(order).data if order else None
+        body["auto_intercept_refused"] = getattr(after_sale, "auto_intercept_problems", [])
+        for problem in body["auto_intercept_refused"]:
+            problem["message"] = str(problem["message"])
+        return Response(body, status=201)
+
+
+class InterceptionFilter(django_filters.FilterSet):
+    """The changelist's filters: state, carrier, platform, settlement mode, outlet, created range, tracking number."""
+
+    state = django_filters.ChoiceFilter(choices=InterceptionOrder.State.choices)
+    carrier = django_filters.CharFilter(field_name="carrier__code")
+    platform = django_filters.CharFilter(field_name="platform__code")
+    mode = django_filters.ChoiceFilter(field_name="settlement_mode", choices=SettlementMode.choices)
+    outlet = django_filters.NumberFilter(field_name="outlet_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+    tracking_number = django_filters.CharFilter(method="filter_tracking",
+                                                help_text="Exact, or a prefix ending with * (JT123*).")
+
+    class Meta:
+        model = InterceptionOrder
+        fields = ["state", "carrier", "platform", "mode", "outlet", "created_after", "created_before",
+                  "tracking_number"]
+
+    def filter_tracking(self, queryset, name, value):
+        return tracking_number_filter(queryset, value)
+
+
+def tracking_number_filter(queryset, value):
+    """Exact or prefix (trailing *) match on the tracking number's pattern index; case-insensitive by upper-casing."""
+    value = (value or "").strip().upper()
+    if value.endswith("*"):
+        return queryset.filter(tracking_number__startswith=value.rstrip("*"))
+    return queryset.filter(tracking_number=value)
+
+
+class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
+    """Interception orders; POST starts one for an after-sale (422 with every eligibility code when refused)."""
+
+    selector = selectors.interception_list
+    filterset_class = InterceptionFilter
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("after_sale")
+
+    def get_serializer_class(self):
+        return serializers.InterceptionDetailSerializer if self.action == "retrieve" else serializers.InterceptionSerializer
+
+    @extend_schema(request=serializers.InterceptionCreateSerializer, responses={201: serializers.InterceptionSerializer})
+    def create(self, request, *args, **kwargs):
+        data = serializers.InterceptionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        candidates = selectors.aftersale_list(request.user).filter(number=v["after_sale"])
+        if v.get("platform"):
+            candidates = candidates.filter(platform__code=v["platform"])
+        found = list(candidates[:2])
+        if len(found) != 1:
+            raise DomainError("after_sale_unknown" if not found else "after_sale_ambiguous",
+                              _("Unknown after-sale %(n)s.") % {"n": v["after_sale"]} if not found else
+                              _("After-sale %(n)s exists on several platforms: name the platform.")
+                              % {"n": v["after_sale"]}, status=400)
+        order = services.interception_start(after_sale_id=found[0].pk, actor=request.user,
+                                            via=InterceptionOrder.Via.API)
+        return Response(serializers.InterceptionSerializer(order).data, status=201)
+
+
+class CarrierEventView(APIView):
+    """A carrier's signed callback (see the README): tracking updates, interception and return results."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=serializers.CarrierEventSerializer,
+        parameters=[OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True,
+                                     description='t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">')],
+        responses={200: None, 202: None, 400: None, 401: None, 404: None})
+    def post(self, request, code):
+        receipt = services.carrier_event_receive(carrier_code=code, body=request.body,
+                                                 signature=request.headers.get("X-Signature", ""))
+        return Response(receipt.body, status=receipt.status)

@@ -371,7 +371,7 @@ def _apply_event(event, message):
         _apply_tracking(parcel, message)
         _outcome(event, CarrierEvent.Outcome.APPLIED)
         return
-    order = parcel.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES).order_by("-id").first()
+    order = parcel.interceptions.order_by("-id").first()
     result = message.result
     wanted = {"interception_result": InterceptionOrder.IN_FLIGHT,
               "return_result": [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]}[message.kind]

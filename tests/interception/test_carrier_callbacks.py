@@ -1,0 +1,158 @@
+"""Carrier callbacks: signed, idempotent, never a 500 for the carrier's ordering (R13, R14)."""
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from interception import carriers
+from interception.carriers import sandbox
+from interception.models import AfterSale, CarrierEvent, Parcel, TrackingEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+def jt(db):
+    carrier = factories.carrier("jt")
+    carrier.callback_secret = SECRET
+    carrier.save()
+    return carrier
+
+
+def post(client, payload, *, carrier="jt", t=None, secret=SECRET, signature=None):
+    body = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
+    header = signature if signature is not None else carriers.sign(secret, body, t or time.time())
+    return client.post(f"/api/v1/carriers/{carrier}/events/", data=body, content_type="application/json",
+                       HTTP_X_SIGNATURE=header)
+
+
+def event(event_id, kind, tracking_number, at=None, **fields):
+    at = at or timezone.now()
+    return {"event_id": event_id, "type": kind, "tracking_number": tracking_number,
+            "occurred_at": timezone.localtime(at).isoformat(), **fields}
+
+
+def test_bad_signature_is_401_and_stores_nothing(client, jt):
+    response = post(client, event("e1", "tracking", "JT1", status="in_transit"), secret="wrong")
+    assert response.status_code == 401 and response.json()["code"] == "bad_signature"
+    assert post(client, event("e1", "tracking", "JT1", status="in_transit"), signature="").status_code == 401
+    assert not CarrierEvent.objects.exists()
+
+
+def test_stale_timestamp_is_401(client, jt):
+    response = post(client, event("e1", "tracking", "JT1", status="in_transit"), t=time.time() - 301)
+    assert response.status_code == 401 and response.json()["code"] == "stale_signature"
+    assert post(client, event("e2", "tracking", "JT1", status="in_transit"), t=time.time() + 301).status_code == 401
+    assert post(client, event("e3", "tracking", "JT1", status="in_transit"), t=time.time() - 290).status_code == 202
+
+
+def test_duplicate_event_answers_200_and_changes_nothing(client, jt):
+    order = factories.started()
+    payload = event("dup-1", "tracking", order.tracking_number, status="in_transit", text="到达杭州转运中心")
+    first = post(client, payload)
+    assert first.status_code == 200 and first.json()["code"] == "applied"
+    before = TrackingEvent.objects.count()
+    again = post(client, payload)
+    assert again.status_code == 200 and again.json() == {"duplicate": True, "event_id": "dup-1"}
+    assert TrackingEvent.objects.count() == before
+    assert CarrierEvent.objects.filter(event_id="dup-1").count() == 1
+
+
+def test_unknown_parcel_is_stored_and_applied_when_the_parcel_arrives(client, jt):
+    response = post(client, event("early-1", "tracking", "JT7777", status="picked_up", text="已揽收"))
+    assert response.status_code == 202 and response.json()["code"] == "unknown_parcel"
+    contract = factories.active_contract(carrier_code="jt")
+    from interception import services
+
+    parcel = services.parcel_create(actor=None, merchant=contract.merchant, outlet=contract.outlet,
+                                    tracking_number="jt7777", order_number="O-1",
+                                    goods=[{"name": "杯子", "value": "30"}])
+    parcel.refresh_from_db()
+    assert parcel.last_status == "picked_up"
+    assert CarrierEvent.objects.get(event_id="early-1").outcome == "applied"
+
+
+def test_out_of_order_success_before_the_tracking_event(client, jt):
+    order = factories.started()
+    now = timezone.now()
+    success = post(client, event("r-1", "interception_result", order.tracking_number, at=now, result="succeeded"))
+    assert success.status_code == 200
+    late_tracking = post(client, event("t-9", "tracking", order.tracking_number, at=now - timedelta(hours=2),
+                                       status="out_for_delivery", text="派送中"))
+    assert late_tracking.status_code == 200
+    order.refresh_from_db()
+    order.after_sale.refresh_from_db()
+    assert order.state == "succeeded" and order.after_sale.state == AfterSale.State.REFUNDED
+    parcel = Parcel.objects.get(pk=order.parcel_id)
+    assert parcel.last_status == "in_transit"  # the older event is recorded but does not become current
+    assert parcel.tracking_events.filter(status="out_for_delivery").exists()
+
+
+def test_return_result_before_the_interception_result_is_held_then_applied(client, jt):
+    order = factories.started()
+    now = timezone.now()
+    held = post(client, event("ret-1", "return_result", order.tracking_number, at=now, result="returned"))
+    assert held.status_code == 202 and held.json()["code"] == "out_of_order"
+    post(client, event("res-1", "interception_result", order.tracking_number, at=now - timedelta(hours=5),
+                       result="succeeded"))
+    order.refresh_from_db()
+    assert order.state == "returned"
+    assert CarrierEvent.objects.get(event_id="ret-1").outcome == "applied"
+
+
+def test_a_second_result_for_a_decided_interception_has_no_effect(client, jt):
+    order = factories.started()
+    post(client, event("a", "interception_result", order.tracking_number, result="failed", reason_code="signed"))
+    response = post(client, event("b", "interception_result", order.tracking_number, result="succeeded"))
+    assert response.status_code == 200 and response.json()["code"] == "no_effect"
+    order.refresh_from_db()
+    assert order.state == "failed"
+
+
+@pytest.mark.parametrize("body, field", [
+    (b"not json", None),
+    (json.dumps({"event_id": "x", "type": "teleport", "tracking_number": "T", "occurred_at": "2026-11-01T10:00:00+08:00"}).encode(), "type"),
+    (json.dumps({"event_id": "x", "type": "tracking", "tracking_number": "T", "occurred_at": "2026-11-01T10:00:00"}).encode(), "occurred_at"),
+    (json.dumps({"event_id": "x", "type": "interception_result", "tracking_number": "T", "occurred_at": "2026-11-01T10:00:00+08:00", "result": "maybe"}).encode(), "result"),
+])
+def test_malformed_event_is_400_with_a_code(client, jt, body, field):
+    response = post(client, body)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_event"
+    if field:
+        assert response.json()["errors"][0]["field"] == field
+
+
+def test_unknown_carrier_is_404(client, jt):
+    assert post(client, event("x", "tracking", "T", status="in_transit"), carrier="nope").status_code == 404
+
+
+def test_sandbox_carrier_resolves_through_the_callback_path(settings, jt):
+    settings.SANDBOX_SUCCESS_RATE = 1.0
+    settings.SANDBOX_DELAY_SECONDS = (60, 60)
+    order = factories.started()
+    now = order.submitted_at
+    assert sandbox.tick(now + timedelta(seconds=59)) == 0
+    assert sandbox.tick(now + timedelta(seconds=61)) == 1
+    order.refresh_from_db()
+    order.after_sale.refresh_from_db()
+    assert order.state == "succeeded" and order.result_source == "callback"
+    assert order.after_sale.state == AfterSale.State.REFUNDED
+    assert sandbox.tick(now + timedelta(seconds=122)) == 1
+    assert sandbox.tick(now + timedelta(seconds=183)) == 1
+    order.refresh_from_db()
+    assert order.state in ("returned", "return_failed")
+    assert CarrierEvent.objects.filter(carrier=jt, outcome="applied").count() == 3
+
+
+def test_sandbox_failures_carry_a_blocking_state_as_reason(settings, jt):
+    settings.SANDBOX_SUCCESS_RATE = 0.0
+    settings.SANDBOX_DELAY_SECONDS = (0, 0)
+    order = factories.started()
+    sandbox.tick(order.submitted_at + timedelta(seconds=1))
+    order.refresh_from_db()
+    assert order.state == "failed"
+    assert order.failure_code in {code for code, _text in sandbox.FAILURES} and order.failure_text
