@@ -156,3 +156,4 @@ class ApiClientAdmin(admin.ModelAdmin):
     search_fields = ["name", "user__username", "merchant__code"]
     autocomplete_fields = ["user", "merchant", "carrier"]
 from interception import admin_contracts  # noqa: E402,F401
+from interception import admin_interceptions  # noqa: E402,F401

@@ -40,7 +40,8 @@ def scope_for(user):
     cached = getattr(user, "_portal_scope", None)
     if cached is not None:
         return cached
-    client = getattr(user, "api_client", None)
+    # API clients never get staff status (they cannot log in to the admin); staff pages skip the lookup.
+    client = None if user.is_staff else getattr(user, "api_client", None)
     if client is not None:
         scope = Scope(merchant_id=client.merchant_id, carrier_id=client.carrier_id)
     elif user.is_superuser:

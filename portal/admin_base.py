@@ -1,4 +1,5 @@
 """What every ModelAdmin of the portal shares: scoping, big-table defaults, the timeline."""
+from django import forms
 from django.contrib import admin
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,9 @@ class PortalAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = type(self).selector(request.user)
+        if isinstance(self.list_select_related, (list, tuple)) and self.list_select_related:
+            # The changelist skips list_select_related when the queryset has its own; add ours to it.
+            qs = qs.select_related(*self.list_select_related)
         ordering = self.get_ordering(request)
         if ordering:
             qs = qs.order_by(*ordering)
@@ -50,3 +54,56 @@ class TimelineMixin:
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "timeline"]
+
+
+def countdown(deadline, now=None):
+    """Human text for the time left until `deadline` (or how long it is overdue)."""
+    from django.utils import timezone
+
+    if deadline is None:
+        return "—"
+    seconds = int((deadline - (now or timezone.now())).total_seconds())
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    span = (_("%(d)sd %(h)sh") % {"d": days, "h": hours}) if days else (_("%(h)sh %(m)smin") % {"h": hours,
+                                                                                                 "m": rest // 60})
+    return _("%(t)s left") % {"t": span} if seconds >= 0 else _("overdue by %(t)s") % {"t": span}
+
+
+class AutocompleteListFilter(admin.ListFilter):
+    """A list filter that picks one related object with the admin's autocomplete (for big related tables).
+
+    Subclass with `title`, `field_name` (a foreign key of the listed model) and `parameter_name`.
+    """
+
+    template = "admin/portal/autocomplete_filter.html"
+    field_name = None
+    parameter_name = None
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        raw = params.pop(self.parameter_name, None)
+        value = raw[-1] if isinstance(raw, list) else raw
+        self.value = value if value and str(value).isdigit() else None
+        self.model, self.model_admin = model, model_admin
+
+    def has_output(self):
+        return True
+
+    def expected_parameters(self):
+        return [self.parameter_name]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{f"{self.field_name}_id": self.value}) if self.value else queryset
+
+    def choices(self, changelist):
+        from django.contrib.admin.widgets import AutocompleteSelect
+
+        field = self.model._meta.get_field(self.field_name)
+        widget = AutocompleteSelect(field, self.model_admin.admin_site, attrs={"data-filter-param": self.parameter_name,
+                                                                              "class": "portal-autocomplete-filter"})
+        # The widget only loads the selected object; the others come from the autocomplete view as typed.
+        widget.choices = forms.ModelChoiceField(field.related_model.objects.all()).choices
+        selected = bool(self.value)
+        yield {"widget": widget.render(f"filter-{self.parameter_name}", self.value or ""),
+               "clear_url": changelist.get_query_string(remove=[self.parameter_name]), "selected": selected}

@@ -1,0 +1,372 @@
+"""Admin for parcels, after-sales and interceptions: customer service's daily screens (R7-R18)."""
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from rangefilter.filters import DateRangeFilterBuilder
+
+from interception import selectors, services
+from interception.api.views import tracking_number_filter
+from interception.models import (
+    AfterSale,
+    Carrier,
+    CarrierEvent,
+    GoodsLine,
+    InterceptionOrder,
+    Parcel,
+    TrackingEvent,
+)
+from portal.admin_actions import ObjectAction, ObjectActionsMixin, ReasonForm, RequiredReasonForm
+from portal.admin_base import AutocompleteListFilter, PortalAdmin, ReadOnlyMixin, TimelineMixin, countdown
+from portal.errors import DomainError
+from portal.spreadsheets import stream_csv
+
+
+class TrackingSearchMixin:
+    """Search by tracking number, exact or by prefix, on the pattern index (no LIKE '%x%' scans, no DISTINCT)."""
+
+    search_fields = ["tracking_number"]
+    search_help_text = _("Tracking number, exact or its beginning.")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return tracking_number_filter(queryset, term.rstrip("*") + "*"), False
+
+
+class OutletFilter(AutocompleteListFilter):
+    title = _("outlet")
+    field_name = "outlet"
+    parameter_name = "outlet__id__exact"
+
+
+class GoodsInline(admin.TabularInline):
+    model = GoodsLine
+    extra = 0
+    can_delete = False
+    fields = ["name", "category", "quantity", "specification", "value"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TrackingInline(admin.TabularInline):
+    model = TrackingEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "status", "raw_text"]
+    readonly_fields = fields
+    ordering = ["-at", "-id"]
+    verbose_name_plural = _("tracking")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Parcel)
+class ParcelAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+    selector = selectors.parcel_list
+    list_display = ["tracking_number", "carrier", "outlet", "merchant", "order_number", "status", "last_event_at"]
+    list_filter = ["carrier", "platform"]
+    list_select_related = ["carrier", "outlet", "merchant"]
+    readonly_fields = ["tracking_number", "carrier", "outlet", "merchant", "platform", "order_number",
+                       "parcels_in_order", "status", "last_event_at", "created_at"]
+    fields = readonly_fields
+    inlines = [GoodsInline, TrackingInline]
+
+    @admin.display(description=_("logistics status"))
+    def status(self, obj):
+        return obj.logistics_status().label
+
+
+# --- after-sales -----------------------------------------------------------------------------------------------------
+
+class AfterSaleAddForm(forms.Form):
+    number = forms.CharField(label=_("after-sale number"), max_length=64)
+    carrier = forms.ModelChoiceField(Carrier.objects.all(), label=_("carrier"))
+    tracking_number = forms.CharField(label=_("tracking number"), max_length=40)
+    kind = forms.ChoiceField(label=_("type"), choices=AfterSale.Kind.choices)
+    amount = forms.DecimalField(label=_("refund amount (yuan)"), min_value=0, max_digits=12, decimal_places=2)
+    reason = forms.CharField(label=_("buyer's reason"), required=False, max_length=500)
+
+
+def _can(name):
+    def available(obj, user):
+        from django_fsm import can_proceed, has_transition_perm
+
+        bound = getattr(obj, name)
+        return can_proceed(bound) and has_transition_perm(bound, user)
+
+    return available
+
+
+def _can_refuse(obj, user):
+    return _can("refuse")(obj, user) and services.refuse_allowed(obj)
+
+
+class CountdownMixin:
+    @admin.display(description=_("handling window"), ordering="window_ends_at")
+    def window(self, obj):
+        after_sale = obj if isinstance(obj, AfterSale) else obj.after_sale
+        if after_sale.state != AfterSale.State.INTERCEPTING or after_sale.window_ends_at is None:
+            return "—"
+        text = countdown(after_sale.window_ends_at)
+        late = after_sale.window_ends_at <= timezone.now()
+        return format_html('<span class="{}" title="{}">{}</span>', "portal-overdue" if late else "",
+                           timezone.localtime(after_sale.window_ends_at).strftime("%Y-%m-%d %H:%M"), text)
+
+
+@admin.register(AfterSale)
+class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
+    selector = selectors.aftersale_list
+    list_display = ["number", "merchant", "tracking", "kind", "amount", "state", "window", "created_at"]
+    list_filter = ["state", "kind", "platform"]
+    list_select_related = ["merchant", "parcel", "platform"]
+    search_fields = ["number"]
+    search_help_text = _("After-sale number or tracking number, exact or its beginning.")
+    readonly_fields = ["number", "merchant", "platform", "parcel", "kind", "amount", "reason", "state", "window",
+                       "created_at", "intercepting_since", "window_ends_at", "decided_by", "decided_at",
+                       "decision_reason", "interceptions_link"]
+    fieldsets = [
+        (None, {"fields": ["state", "window", "number", "merchant", "platform", "parcel", "kind", "amount",
+                           "reason", "interceptions_link"]}),
+        (_("Handling"), {"fields": ["created_at", "intercepting_since", "window_ends_at", "decided_by",
+                                    "decided_at", "decision_reason"]}),
+        (_("Timeline"), {"fields": ["timeline"]}),
+    ]
+    timeline_state_labels = dict(AfterSale.State.choices)
+    change_form_template = "admin/interception/aftersale/change_form.html"
+    object_actions = [
+        # In bulk only: one by one, the interception page shows the facts first.
+        ObjectAction("intercept", _("Start interception"), available=lambda obj, user: False,
+                     run=lambda obj, actor: services.interception_start(after_sale_id=obj.pk, actor=actor,
+                                                                        via=InterceptionOrder.Via.BULK)),
+        ObjectAction("agree", _("Agree to refund"), available=_can("refund"), form_class=ReasonForm, bulk=False,
+                     run=lambda obj, actor, reason: services.aftersale_agree_refund(after_sale_id=obj.pk,
+                                                                                    actor=actor, reason=reason)),
+        ObjectAction("refuse", _("Refuse the refund"), available=_can_refuse, form_class=RequiredReasonForm,
+                     bulk=False, danger=True,
+                     run=lambda obj, actor, reason: services.aftersale_refuse(after_sale_id=obj.pk, actor=actor,
+                                                                              reason=reason)),
+        ObjectAction("platform", _("Ask the platform to intervene"), available=_can("ask_platform"),
+                     form_class=RequiredReasonForm, bulk=False,
+                     run=lambda obj, actor, reason: services.aftersale_ask_platform(after_sale_id=obj.pk,
+                                                                                    actor=actor, reason=reason)),
+    ]
+
+    @admin.display(description=_("tracking number"), ordering="parcel__tracking_number")
+    def tracking(self, obj):
+        return obj.parcel.tracking_number
+
+    @admin.display(description=_("interceptions"))
+    def interceptions_link(self, obj):
+        url = reverse("admin:interception_interceptionorder_changelist") + f"?after_sale__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("interceptions of this after-sale"))
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().upper()
+        if not term:
+            return queryset, False
+        by_parcel = tracking_number_filter(selectors.parcel_list(request.user), term.rstrip("*") + "*")
+        return queryset.filter(Q(number__startswith=search_term.strip())
+                               | Q(parcel__in=by_parcel.values("pk")[:1000])), False
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("interception.add_aftersale")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/intercept/", view(self.intercept_view), name="interception_aftersale_intercept"),
+        ] + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["can_intercept"] = request.user.has_perm("interception.start_interception")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AfterSaleAddForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            parcel = selectors.parcel_list(request.user).filter(
+                carrier=data["carrier"], tracking_number=data["tracking_number"].strip().upper()).first()
+            if parcel is None:
+                form.add_error("tracking_number", _("No such parcel of this carrier."))
+            else:
+                try:
+                    after_sale, order = services.aftersale_create(
+                        actor=request.user, parcel=parcel, number=data["number"], kind=data["kind"],
+                        amount=data["amount"], reason=data["reason"])
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    if order is not None:
+                        messages.success(request, _("Intercepted automatically (the merchant's rule): #%(n)s.")
+                                         % {"n": order.pk})
+                    return HttpResponseRedirect(reverse("admin:interception_aftersale_intercept",
+                                                        args=[after_sale.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
+                   "title": _("Record an after-sale")}
+        return TemplateResponse(request, "admin/interception/aftersale/add.html", context)
+
+    def intercept_view(self, request, object_id):
+        """The interception page (R12): tracking, goods, the fee that will be charged, every reason, the button."""
+        after_sale = self.get_object(request, object_id)
+        if after_sale is None:
+            raise Http404
+        if request.method == "POST":
+            try:
+                order = services.interception_start(after_sale_id=after_sale.pk, actor=request.user)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("Interception #%(n)s started; the carrier is being asked.")
+                                 % {"n": order.pk})
+                return HttpResponseRedirect(reverse("admin:interception_interceptionorder_change", args=[order.pk]))
+            after_sale = self.get_object(request, object_id)
+        preview = services.interception_preview(after_sale)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": after_sale,
+            "title": _("Intercept the parcel of after-sale %(n)s") % {"n": after_sale.number},
+            "preview": preview, "parcel": preview.parcel,
+            "events": preview.parcel.tracking_events.order_by("-at", "-id")[:50],
+            "goods": preview.parcel.goods.all(),
+            "can_start": preview.eligible and request.user.has_perm("interception.start_interception"),
+            "interceptions": after_sale.interceptions.order_by("-id")[:10],
+        }
+        return TemplateResponse(request, "admin/interception/aftersale/intercept.html", context)
+
+
+# --- interception orders ---------------------------------------------------------------------------------------------
+
+class ResultForm(forms.Form):
+    result = forms.ChoiceField(label=_("result"), choices=[
+        ("succeeded", _("interception succeeded")), ("failed", _("interception failed")),
+        ("returning", _("return leg started")), ("returned", _("returned to the sender")),
+        ("lost", _("lost on the way back")), ("damaged", _("damaged on the way back"))])
+    reason_code = forms.CharField(label=_("carrier's reason code"), required=False, max_length=64)
+    reason_text = forms.CharField(label=_("carrier's reason"), required=False, max_length=500)
+    note = forms.CharField(label=_("how it was confirmed"), widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("E.g. phone call with the outlet, who and when."))
+
+
+def _can_record(obj, user):
+    from portal.permissions import actor_may
+
+    open_states = InterceptionOrder.IN_FLIGHT + [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]
+    return obj.state in open_states and actor_may(user, "interception.record_result")
+
+
+EXPORT_COLUMNS = [
+    ("id", _("interception")), ("tracking_number", _("tracking number")), ("merchant__code", _("merchant")),
+    ("merchant__name", _("merchant name")), ("outlet__code", _("outlet")), ("outlet__name", _("outlet name")),
+    ("carrier__code", _("carrier")), ("platform__code", _("platform")), ("settlement_mode", _("settlement mode")),
+    ("fee", _("fee (yuan)")), ("chargeable", _("chargeable")), ("state", _("state")),
+    ("requested_at", _("requested at")), ("result_at", _("result at")), ("failure_code", _("carrier's reason code")),
+    ("return_loss", _("return failure")),
+]
+
+
+@admin.register(InterceptionOrder)
+class InterceptionOrderAdmin(CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin,
+                             PortalAdmin):
+    selector = selectors.interception_list
+    list_display = ["id", "tracking_number", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee",
+                    "state", "window", "requested_at"]
+    list_filter = ["state", "carrier", "platform", "settlement_mode", OutletFilter,
+                   ("requested_at", DateRangeFilterBuilder(title=_("created")))]
+    list_select_related = ["merchant", "outlet", "carrier", "platform", "after_sale"]
+    ordering = ["-id"]
+    readonly_fields = [
+        "state", "tracking_number", "parcel", "after_sale", "window", "merchant", "outlet", "carrier", "platform",
+        "contract", "settlement_mode", "fee", "charge_on_success", "charge_on_failure", "chargeable", "via",
+        "requested_by", "requested_at", "carrier_ref", "submitted_at", "submit_attempts", "next_submit_at",
+        "last_submit_error", "result_at", "result_source", "failure_code", "failure_text", "return_scan_at",
+        "returned_at", "return_loss", "note"]
+    fieldsets = [
+        (None, {"fields": ["state", "tracking_number", "parcel", "after_sale", "window", "merchant", "outlet",
+                           "carrier", "platform", "via", "requested_by", "requested_at"]}),
+        (_("Fee snapshot (R6)"), {"fields": ["contract", "settlement_mode", "fee", "charge_on_success",
+                                             "charge_on_failure", "chargeable"]}),
+        (_("Carrier"), {"fields": ["carrier_ref", "submitted_at", "submit_attempts", "next_submit_at",
+                                   "last_submit_error", "result_at", "result_source", "failure_code",
+                                   "failure_text"]}),
+        (_("Return"), {"fields": ["return_scan_at", "returned_at", "return_loss", "note"]}),
+        (_("Timeline"), {"fields": ["timeline"]}),
+    ]
+    timeline_state_labels = dict(InterceptionOrder.State.choices)
+    change_list_template = "admin/interception/interceptionorder/change_list.html"
+    object_actions = [
+        ObjectAction("result", _("Record a result"), available=_can_record, form_class=ResultForm, bulk=False,
+                     run=lambda obj, actor, **data: services.interception_record_result(order_id=obj.pk, actor=actor,
+                                                                                        **data)),
+    ]
+
+    class Media:
+        js = ["portal/autocomplete_filter.js"]
+
+    @property
+    def media(self):
+        from django.contrib.admin.widgets import AutocompleteSelect
+
+        return super().media + AutocompleteSelect(InterceptionOrder._meta.get_field("outlet"), self.admin_site).media
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Links from an after-sale; the queryset is scoped whatever the id.
+        return lookup == "after_sale__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("export/", view(self.export_view), name="interception_interceptionorder_export")] \
+            + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["can_export"] = request.user.has_perm("interception.export_interceptions")
+        extra_context["export_query"] = request.GET.urlencode()
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request):
+        """Every record the list's current filters select, as a streamed CSV (R20: filter by settlement mode)."""
+        if not request.user.has_perm("interception.export_interceptions"):
+            raise PermissionDenied
+        changelist = self.get_changelist_instance(request)
+        queryset = changelist.get_queryset(request).order_by("id")
+        fields = [name for name, _label in EXPORT_COLUMNS]
+        rows = queryset.values_list(*fields).iterator(chunk_size=2000)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        mode = request.GET.get("settlement_mode__exact", "all")
+        return stream_csv(f"interceptions-{mode}-{stamp}.csv", [str(label) for _name, label in EXPORT_COLUMNS],
+                          (_export_row(row) for row in rows))
+
+
+def _export_row(row):
+    row = list(row)
+    for index, value in enumerate(row):
+        if hasattr(value, "tzinfo") and value is not None:
+            row[index] = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+    return row
+
+
+@admin.register(CarrierEvent)
+class CarrierEventAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+    selector = selectors.carrier_event_list
+    list_display = ["id", "carrier", "event_id", "kind", "tracking_number", "occurred_at", "received_at", "outcome",
+                    "detail"]
+    list_filter = ["outcome", "kind", "carrier"]
+    list_select_related = ["carrier"]
+    readonly_fields = ["carrier", "event_id", "kind", "tracking_number", "occurred_at", "received_at", "outcome",
+                       "detail", "payload"]
+
+
