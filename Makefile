@@ -16,7 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(DEMO_ADDR)
+	$(PY) manage.py run_demo $(DEMO_ADDR)
 
 test: $(STAMP)
 	$(PY) -m portal.checkdb
@@ -28,6 +28,8 @@ demo-smoke: $(STAMP)
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py migrate --noinput -v 0
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py seed_demo --quiet
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py seed_demo --quiet
+	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py process_deadlines
+	DATABASE_URL=sqlite:///$(SMOKE_DB) SANDBOX_DELAY_SECONDS=0 $(PY) manage.py sandbox_carrier
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py demo_smoke
 
 messages: $(STAMP)

@@ -23,3 +23,17 @@ class Command(BaseCommand):
             if response.status_code != 200:
                 raise CommandError(f"outlet: {url} answered {response.status_code}")
             self.stdout.write(f"outlet: {url} 200")
+        client = Client()
+        client.login(username="cs", password=PASSWORD)
+        from interception.models import AfterSale
+
+        open_after_sale = AfterSale.objects.filter(state="open").order_by("id").first()
+        for url in ["/admin/interception/aftersale/", "/admin/interception/interceptionorder/",
+                    "/admin/interception/interceptionorder/?state__exact=failed&settlement_mode__exact=offline",
+                    "/admin/interception/interceptionorder/export/?settlement_mode__exact=offline",
+                    f"/admin/interception/aftersale/{open_after_sale.pk}/intercept/",
+                    "/admin/interception/parcel/", "/admin/interception/carrierevent/"]:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise CommandError(f"cs: {url} answered {response.status_code}")
+            self.stdout.write(f"cs: {url} 200")

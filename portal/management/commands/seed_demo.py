@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.demo import contracts, network
+from portal.demo import contracts, interceptions, network
 from portal.demo.network import LOGINS, PASSWORD
 
 
@@ -15,6 +15,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             world = network.seed(self.stdout)
             contracts.seed(world)
+            interceptions.seed(world)
         if quiet:
             return
         out = self.stdout.write
@@ -24,7 +25,8 @@ class Command(BaseCommand):
         for username, role, label in LOGINS:
             out(f"  {username:<11} {role} ({label})")
         out("Contracts: " + ", ".join(f"{k} {v}" for k, v in contracts.summary().items()))
-        out(f"Merchant API token (M0001): {world['merchant_token']}")
+        out("Interceptions: " + ", ".join(f"{k} {v}" for k, v in interceptions.summary().items()))
+        out(f"Merchant API token (M0001, auto-intercept on): {world['merchant_token']}")
         for carrier in world["carriers"].values():
-            out(f"Carrier callback secret {carrier.code}: {carrier.callback_secret}")
+            out(f"Carrier callback secret {carrier.code} (sandbox adapter): {carrier.callback_secret}")
         out("")

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from interception import services
+from interception.management_loop import run
+
+
+class Command(BaseCommand):
+    help = ("Apply expired handling windows (R15) and retry carrier submissions. Safe to run in several "
+            "processes at once; --loop repeats every --interval seconds.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true")
+        parser.add_argument("--interval", type=float, default=30.0)
+
+    def handle(self, *args, loop, interval, **options):
+        def work():
+            report = services.deadlines_process()
+            if report.refunded or report.submitted or not loop:
+                return (f"{timezone.localtime():%Y-%m-%d %H:%M:%S} refunded {report.refunded} after-sales, "
+                        f"retried {report.submitted} submissions")
+            return ""
+
+        run(self, work, loop=loop, interval=interval)

@@ -1,0 +1,33 @@
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the demo: the development server plus the sandbox carrier and the deadline runner, stopped together."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addr", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addr, **options):
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        helpers = [subprocess.Popen(manage + ["sandbox_carrier", "--loop"]),
+                   subprocess.Popen(manage + ["process_deadlines", "--loop"])]
+        self.stdout.write("Sandbox carrier and deadline runner started; they stop with the server.")
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            subprocess.call(manage + ["runserver", addr])
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in helpers:
+                process.terminate()
+            for process in helpers:
+                process.wait(timeout=10)
