@@ -12,7 +12,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import can_proceed, has_transition_perm
 
 from interception import resources, selectors, services
 from interception.models import (
@@ -25,20 +24,12 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
-from portal.admin_actions import ObjectAction, ObjectActionsMixin, ReasonForm, RequiredReasonForm
+from portal.admin_actions import ObjectAction, ObjectActionsMixin, can_transition, ReasonForm, RequiredReasonForm
 from portal.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
 from portal.errors import DomainError
 from portal.spreadsheets import read_table, write_table
 
 WAITING_CHOICES = [1, 3, 7, 14]
-
-
-def _can(transition_name):
-    def available(obj, user):
-        bound = getattr(obj, transition_name)
-        return can_proceed(bound) and has_transition_perm(bound, user)
-
-    return available
 
 
 class WaitingFilter(admin.SimpleListFilter):
@@ -151,13 +142,13 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
     inlines = [ContractFeeInline]
     timeline_state_labels = dict(Contract.State.choices)
     object_actions = [
-        ObjectAction("approve", _("Approve"), available=_can("approve"), form_class=ReasonForm,
+        ObjectAction("approve", _("Approve"), available=can_transition("approve"), form_class=ReasonForm,
                      run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor,
                                                                               reason=reason)),
-        ObjectAction("reject", _("Reject"), available=_can("reject"), form_class=RequiredReasonForm, danger=True,
+        ObjectAction("reject", _("Reject"), available=can_transition("reject"), form_class=RequiredReasonForm, danger=True,
                      run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor,
                                                                              reason=reason)),
-        ObjectAction("close", _("Close the service"), available=_can("close"), form_class=RequiredReasonForm,
+        ObjectAction("close", _("Close the service"), available=can_transition("close"), form_class=RequiredReasonForm,
                      danger=True, bulk=False, run=_run_close),
         ObjectAction("amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False,
                      run=_run_amend),
@@ -296,10 +287,10 @@ class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, Portal
                        "decided_at", "reject_reason"]
     timeline_state_labels = dict(FeeAmendment.State.choices)
     object_actions = [
-        ObjectAction("approve", _("Approve"), available=_can("approve"), form_class=ReasonForm,
+        ObjectAction("approve", _("Approve"), available=can_transition("approve"), form_class=ReasonForm,
                      run=lambda obj, actor, reason: services.amendment_approve(amendment_id=obj.pk, actor=actor,
                                                                                reason=reason)),
-        ObjectAction("reject", _("Reject"), available=_can("reject"), form_class=RequiredReasonForm, danger=True,
+        ObjectAction("reject", _("Reject"), available=can_transition("reject"), form_class=RequiredReasonForm, danger=True,
                      run=lambda obj, actor, reason: services.amendment_reject(amendment_id=obj.pk, actor=actor,
                                                                               reason=reason)),
     ]

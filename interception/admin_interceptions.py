@@ -22,7 +22,7 @@ from interception.models import (
     Parcel,
     TrackingEvent,
 )
-from portal.admin_actions import ObjectAction, ObjectActionsMixin, ReasonForm, RequiredReasonForm
+from portal.admin_actions import ObjectAction, ObjectActionsMixin, can_transition, ReasonForm, RequiredReasonForm
 from portal.admin_base import AutocompleteListFilter, PortalAdmin, ReadOnlyMixin, TimelineMixin, countdown
 from portal.errors import DomainError
 from portal.spreadsheets import stream_csv
@@ -98,18 +98,8 @@ class AfterSaleAddForm(forms.Form):
     reason = forms.CharField(label=_("buyer's reason"), required=False, max_length=500)
 
 
-def _can(name):
-    def available(obj, user):
-        from django_fsm import can_proceed, has_transition_perm
-
-        bound = getattr(obj, name)
-        return can_proceed(bound) and has_transition_perm(bound, user)
-
-    return available
-
-
 def _can_refuse(obj, user):
-    return _can("refuse")(obj, user) and services.refuse_allowed(obj)
+    return can_transition("refuse")(obj, user) and services.refuse_allowed(obj)
 
 
 class CountdownMixin:
@@ -149,14 +139,17 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
         ObjectAction("intercept", _("Start interception"), available=lambda obj, user: False,
                      run=lambda obj, actor: services.interception_start(after_sale_id=obj.pk, actor=actor,
                                                                         via=InterceptionOrder.Via.BULK)),
-        ObjectAction("agree", _("Agree to refund"), available=_can("refund"), form_class=ReasonForm, bulk=False,
+        ObjectAction("agree", _("Agree to refund"), available=can_transition("refund"), form_class=ReasonForm, bulk=False,
                      run=lambda obj, actor, reason: services.aftersale_agree_refund(after_sale_id=obj.pk,
                                                                                     actor=actor, reason=reason)),
         ObjectAction("refuse", _("Refuse the refund"), available=_can_refuse, form_class=RequiredReasonForm,
                      bulk=False, danger=True,
                      run=lambda obj, actor, reason: services.aftersale_refuse(after_sale_id=obj.pk, actor=actor,
                                                                               reason=reason)),
-        ObjectAction("platform", _("Ask the platform to intervene"), available=_can("ask_platform"),
+        ObjectAction("close", _("Buyer withdrew"), available=can_transition("close"), form_class=ReasonForm, bulk=False,
+                     run=lambda obj, actor, reason: services.aftersale_close(after_sale_id=obj.pk, actor=actor,
+                                                                             reason=reason)),
+        ObjectAction("platform", _("Ask the platform to intervene"), available=can_transition("ask_platform"),
                      form_class=RequiredReasonForm, bulk=False,
                      run=lambda obj, actor, reason: services.aftersale_ask_platform(after_sale_id=obj.pk,
                                                                                     actor=actor, reason=reason)),

@@ -42,6 +42,18 @@ class ObjectAction:
     danger: bool = False
 
 
+def can_transition(name):
+    """An ObjectAction `available` test: the transition `name` is possible now and the user may take it."""
+
+    def available(obj, user):
+        from django_fsm import can_proceed, has_transition_perm
+
+        bound = getattr(obj, name)
+        return can_proceed(bound) and has_transition_perm(bound, user)
+
+    return available
+
+
 def describe_error(exc):
     if exc.errors and len(exc.errors) > 1:
         return "; ".join(str(e["message"]) for e in exc.errors)

@@ -177,3 +177,13 @@ def test_outlet_a_cannot_reach_outlet_b_interceptions(client, records):
     assert client.get(f"/admin/interception/aftersale/{one.after_sale_id}/intercept/").status_code == 404
     parcels = client.get("/admin/interception/parcel/").content.decode()
     assert one.tracking_number in parcels and two.tracking_number not in parcels
+
+
+def test_buyer_withdrawal_closes_an_open_after_sale_and_blocks_interception(client, cs):
+    after_sale = factories.interceptable()
+    client.force_login(cs)
+    assert "/do/close/" in client.get(aftersale_url(after_sale)).content.decode()
+    client.post(aftersale_url(after_sale, "do/close/"), {"reason": "买家撤销申请"})
+    after_sale.refresh_from_db()
+    assert after_sale.state == AfterSale.State.CLOSED
+    assert [p.code for p in services.interception_preview(after_sale).problems] == ["after_sale_closed"]

@@ -54,7 +54,7 @@ def test_r14_r17_carrier_success_racing_manual_agree_makes_one_refund():
         order = factories.started()
         cs = factories.user(f"cs-race-{order.pk}", "Customer service")
 
-        def work(i):
+        def work(i, order=order, cs=cs):
             if i == 0:
                 return services.interception_record_result(order_id=order.pk, actor=None, result="succeeded",
                                                            source="callback").state

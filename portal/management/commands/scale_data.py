@@ -59,7 +59,7 @@ class Command(BaseCommand):
                     AfterSale(number=f"{prefix}A{n:012d}", merchant_id=c.merchant_id, platform_id=c.platform_id,
                               parcel=p, kind="refund_only", amount=Decimal("59.00"), state=sale_state, created_at=at,
                               intercepting_since=at, window_ends_at=at + timedelta(days=5))
-                    for (n, c, (_o, sale_state), at), p in zip(picks, parcels)])
+                    for (n, c, (_o, sale_state), at), p in zip(picks, parcels, strict=True)])
                 InterceptionOrder.objects.bulk_create([
                     InterceptionOrder(
                         parcel=p, after_sale=a, tracking_number=p.tracking_number, merchant_id=c.merchant_id,
@@ -68,7 +68,7 @@ class Command(BaseCommand):
                         chargeable=order_state in ("succeeded", "returning", "returned", "return_failed"),
                         requested_at=at, submitted_at=at, carrier_ref=f"SCALE{n}",
                         result_at=None if order_state == "intercepting" else at + timedelta(hours=20))
-                    for (n, c, (order_state, _a), at), p, a in zip(picks, parcels, after_sales)])
+                    for (n, c, (order_state, _a), at), p, a in zip(picks, parcels, after_sales, strict=True)])
             done = start + len(numbers)
             if done % 100_000 == 0 or done == rows:
                 self.stdout.write(f"  {done:,} interceptions ({time.monotonic() - started:.0f} s)")
