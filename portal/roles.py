@@ -44,8 +44,10 @@ INTERCEPTION_VIEW = PARCEL_VIEW + [
 ]
 
 # Every permission a role holds, by "app_label.codename". Supervisor holds every permission of our apps.
+# Outlet staff alone lack "view_all_outlets": they see only their outlets (interception/selectors.py).
 ROLE_PERMISSIONS = {
     CUSTOMER_SERVICE: NETWORK_VIEW + CONTRACT_VIEW + [
+        "interception.view_all_outlets",
         "interception.view_outletmembership",
         "interception.apply_contract",
         "interception.close_contract",
@@ -73,7 +75,7 @@ ROLE_PERMISSIONS = {
         "interception.view_interceptionorder",
         "interception.export_interceptions",
     ],
-    FINANCE: NETWORK_VIEW + CONTRACT_VIEW + INTERCEPTION_VIEW,
+    FINANCE: NETWORK_VIEW + CONTRACT_VIEW + INTERCEPTION_VIEW + ["interception.view_all_outlets"],
     SUPERVISOR: [],
 }
 SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]
@@ -129,13 +131,3 @@ def sync_after_migrate(sender, using="default", plan=None, **kwargs):
         create_contenttypes(app_config, verbosity=0, using=using)
         create_permissions(app_config, verbosity=0, using=using)
     sync_roles()
-
-
-def has_role(user, role):
-    if not getattr(user, "is_authenticated", False):
-        return False
-    cache = getattr(user, "_portal_roles", None)
-    if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
-        user._portal_roles = cache
-    return role in cache

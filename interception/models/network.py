@@ -117,6 +117,8 @@ class Outlet(models.Model):
         verbose_name = _("outlet")
         verbose_name_plural = _("outlets")
         ordering = ["carrier", "code"]
+        # Staff roles see every outlet's data; without it a user sees only the outlets they are a member of.
+        permissions = [("view_all_outlets", _("Can see every outlet's data"))]
         constraints = [models.UniqueConstraint(fields=["carrier", "code"], name="outlet_code_unique")]
         indexes = [models.Index(fields=["name"], name="outlet_name_idx")]
 
