@@ -32,6 +32,11 @@ demo-smoke: $(STAMP)
 	DATABASE_URL=sqlite:///$(SMOKE_DB) SANDBOX_DELAY_SECONDS=0 $(PY) manage.py sandbox_carrier
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py demo_smoke
 
+# Benchmarks run against a database filled by `manage.py scale_data` (README, "Benchmarks").
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
+bench: $(STAMP)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/bench_interceptions.py
+
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv

@@ -316,34 +316,39 @@ class Receipt:
 
 
 def carrier_event_receive(*, carrier_code, body, signature, now=None):
-    """Verify, store and apply one carrier callback (signed, idempotent on the carrier's event id)."""
+    """Verify, apply and store one carrier callback (signed, idempotent on the carrier's event id).
+
+    The event row is inserted last, in the transaction that applied it: a copy racing the original
+    waits on the unique index, then fails and takes its effects with it; the answer is "duplicate".
+    """
     now = now or timezone.now()
     carrier = Carrier.objects.filter(code=carrier_code).first()
     if carrier is None:
         raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
     carriers.verify(carrier.callback_secret, signature, body, now)
     message = carriers.adapter_for(carrier).parse_callback(body)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = CarrierEvent.objects.create(
-                    carrier=carrier, event_id=message.event_id, kind=message.kind,
-                    tracking_number=message.tracking_number.upper(), occurred_at=message.occurred_at,
-                    payload=_payload(message), received_at=now, outcome=CarrierEvent.Outcome.IGNORED)
-        except IntegrityError:
-            return Receipt(200, {"duplicate": True, "event_id": message.event_id})
-        _apply_event(event, message)
-        if event.outcome == CarrierEvent.Outcome.APPLIED:
-            _replay_waiting(carrier.pk, event.tracking_number)
-    codes = {
+    tracking_number = message.tracking_number.upper()
+    try:
+        with transaction.atomic():
+            outcome, detail, moved = _apply(carrier.pk, tracking_number, message)
+            CarrierEvent.objects.create(
+                carrier=carrier, event_id=message.event_id, kind=message.kind, tracking_number=tracking_number,
+                occurred_at=message.occurred_at, payload=_payload(message), received_at=now, outcome=outcome,
+                detail=str(detail)[:500])
+            if moved:
+                _replay_waiting(carrier.pk, tracking_number)
+    except IntegrityError:
+        if not CarrierEvent.objects.filter(carrier=carrier, event_id=message.event_id).exists():
+            raise
+        return Receipt(200, {"duplicate": True, "event_id": message.event_id})
+    status, code = {
         CarrierEvent.Outcome.APPLIED: (200, "applied"),
         CarrierEvent.Outcome.UNKNOWN_PARCEL: (202, "unknown_parcel"),
         CarrierEvent.Outcome.HELD: (202, "out_of_order"),
         CarrierEvent.Outcome.IGNORED: (200, "no_effect"),
-    }
-    status, code = codes[event.outcome]
-    return Receipt(status, {"code": code, "detail": event.detail or str(event.get_outcome_display()),
-                            "event_id": event.event_id, "duplicate": False})
+    }[outcome]
+    return Receipt(status, {"code": code, "detail": str(detail or CarrierEvent.Outcome(outcome).label),
+                            "event_id": message.event_id, "duplicate": False})
 
 
 def _payload(message):
@@ -360,61 +365,52 @@ def _message(event):
     return carriers.CarrierMessage(**data)
 
 
-def _apply_event(event, message):
-    """Apply a stored event and set its outcome; never raises for the carrier's ordering or our unknowns."""
-    parcel = Parcel.objects.filter(carrier=event.carrier_id, tracking_number=event.tracking_number).first()
+def _apply(carrier_id, tracking_number, message):
+    """Apply a carrier's message: (outcome, detail, whether an interception moved). Never raises for the
+    carrier's ordering or for parcels we do not know yet."""
+    parcel = Parcel.objects.filter(carrier=carrier_id, tracking_number=tracking_number).first()
     if parcel is None:
-        _outcome(event, CarrierEvent.Outcome.UNKNOWN_PARCEL, _("No parcel %(t)s yet; applied when it arrives.")
-                 % {"t": event.tracking_number})
-        return
+        return (CarrierEvent.Outcome.UNKNOWN_PARCEL,
+                _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number}, False)
     if message.kind == "tracking":
-        _apply_tracking(parcel, message)
-        _outcome(event, CarrierEvent.Outcome.APPLIED)
-        return
+        return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel, message)
     order = parcel.interceptions.order_by("-id").first()
-    result = message.result
     wanted = {"interception_result": InterceptionOrder.IN_FLIGHT,
               "return_result": [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]}[message.kind]
     if order is None or order.state not in wanted:
-        early = order is None or order.state in InterceptionOrder.IN_FLIGHT
-        if early:
-            _outcome(event, CarrierEvent.Outcome.HELD, _("No interception is waiting for this result yet; held."))
-        else:
-            _outcome(event, CarrierEvent.Outcome.IGNORED, _("Interception #%(n)s is %(s)s already.")
-                     % {"n": order.pk, "s": order.get_state_display()})
-        return
+        if order is None or order.state in InterceptionOrder.IN_FLIGHT:
+            return CarrierEvent.Outcome.HELD, _("No interception is waiting for this result yet; held."), False
+        return (CarrierEvent.Outcome.IGNORED, _("Interception #%(n)s is %(s)s already.")
+                % {"n": order.pk, "s": order.get_state_display()}, False)
     try:
         with transaction.atomic():
-            interception_record_result(order_id=order.pk, actor=None, result=result, at=message.occurred_at,
+            interception_record_result(order_id=order.pk, actor=None, result=message.result, at=message.occurred_at,
                                        reason_code=message.reason_code, reason_text=message.reason_text,
                                        note=message.text, source=InterceptionOrder.Source.CALLBACK, scoped=False)
     except DomainError as exc:
-        _outcome(event, CarrierEvent.Outcome.IGNORED, str(exc.message))
-        return
-    _outcome(event, CarrierEvent.Outcome.APPLIED)
-
-
-def _outcome(event, outcome, detail=""):
-    event.outcome, event.detail = outcome, str(detail)[:500]
-    event.save(update_fields=["outcome", "detail"])
+        return CarrierEvent.Outcome.IGNORED, exc.message, False
+    return CarrierEvent.Outcome.APPLIED, "", True
 
 
 def _apply_tracking(parcel, message):
+    """Record a tracking event; True when it started an interception's return leg."""
     TrackingEvent.objects.create(parcel=parcel, status=message.status, raw_text=message.text,
                                  at=message.occurred_at)
     # Events can arrive out of order: only a newer one changes the parcel's current status.
     Parcel.objects.filter(pk=parcel.pk).filter(
         _newer(message.occurred_at)).update(last_status=message.status, last_event_at=message.occurred_at)
-    if message.status in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
-        order = parcel.interceptions.filter(state=InterceptionOrder.State.SUCCEEDED).first()
-        if order is not None:
-            try:
-                with transaction.atomic():
-                    interception_record_result(order_id=order.pk, actor=None, result="returning",
-                                               at=message.occurred_at, note=message.text,
-                                               source=InterceptionOrder.Source.CALLBACK, scoped=False)
-            except DomainError:
-                pass  # the order moved on meanwhile; the tracking event itself is recorded
+    if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
+        return False
+    order = parcel.interceptions.filter(state=InterceptionOrder.State.SUCCEEDED).first()
+    if order is None:
+        return False
+    try:
+        with transaction.atomic():
+            interception_record_result(order_id=order.pk, actor=None, result="returning", at=message.occurred_at,
+                                       note=message.text, source=InterceptionOrder.Source.CALLBACK, scoped=False)
+    except DomainError:
+        return False  # the order moved on meanwhile; the tracking event itself is recorded
+    return True
 
 
 def _newer(at):
@@ -432,8 +428,11 @@ def _replay_waiting(carrier_id, tracking_number):
                        .order_by("occurred_at", "id"))
         applied = 0
         for event in waiting:
-            _apply_event(event, _message(event))
-            applied += event.outcome == CarrierEvent.Outcome.APPLIED
+            outcome, detail, _moved = _apply(carrier_id, tracking_number, _message(event))
+            if outcome != event.outcome or detail:
+                event.outcome, event.detail = outcome, str(detail)[:500]
+                event.save(update_fields=["outcome", "detail"])
+            applied += outcome == CarrierEvent.Outcome.APPLIED
         if not applied:
             return
 
