@@ -120,8 +120,8 @@ def _can_sign(obj, user):
 @admin.register(Merchant)
 class MerchantAdmin(ObjectActionsMixin, PortalAdmin):
     selector = selectors.merchant_list
-    list_display = ["code", "name", "platform", "cross_border", "operating_status"]
-    list_filter = ["platform", "cross_border", "operating_status"]
+    list_display = ["code", "name", "platform", "cross_border", "operating_status", "auto_intercept"]
+    list_filter = ["platform", "cross_border", "operating_status", "auto_intercept"]
     list_select_related = ["platform"]
     search_fields = ["code", "name"]
     inlines = [EwaybillInline, AgreementInline]
