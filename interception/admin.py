@@ -16,7 +16,7 @@ from interception.models import (
     PlatformCarrier,
 )
 from portal.admin_actions import ObjectAction, ObjectActionsMixin
-from portal.admin_base import PortalAdmin
+from portal.admin_base import PortalAdmin, ReadOnlyInline
 
 
 class PlatformForm(forms.ModelForm):
@@ -96,16 +96,10 @@ class EwaybillInline(admin.TabularInline):
         return selectors.ewaybill_account_list(request.user)
 
 
-class AgreementInline(admin.TabularInline):
+class AgreementInline(ReadOnlyInline):
     model = InterceptionAgreement
-    extra = 0
     fields = ["platform", "signed_at", "signed_by"]
-    readonly_fields = fields
-    can_delete = False
     verbose_name_plural = _("interception agreements (R5)")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _sign_agreement(obj, actor):

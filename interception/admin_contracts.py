@@ -24,8 +24,14 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
-from portal.admin_actions import ObjectAction, ObjectActionsMixin, can_transition, ReasonForm, RequiredReasonForm
-from portal.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
+from portal.admin_actions import (
+    ObjectAction,
+    ObjectActionsMixin,
+    ReasonForm,
+    RequiredReasonForm,
+    can_transition,
+)
+from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
 from portal.errors import DomainError
 from portal.spreadsheets import read_table, write_table
 
@@ -96,16 +102,10 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=_("decision file (CSV or XLSX)"))
 
 
-class ContractFeeInline(admin.TabularInline):
+class ContractFeeInline(ReadOnlyInline):
     model = ContractFee
-    extra = 0
     fields = ["fee", "effective_from", "amendment"]
-    readonly_fields = fields
-    can_delete = False
     verbose_name_plural = _("fee history")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _run_close(obj, actor, reason):

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
 from interception import selectors, services
-from interception.api.views import tracking_number_filter
 from interception.models import (
     AfterSale,
     Carrier,
@@ -22,8 +21,21 @@ from interception.models import (
     Parcel,
     TrackingEvent,
 )
-from portal.admin_actions import ObjectAction, ObjectActionsMixin, can_transition, ReasonForm, RequiredReasonForm
-from portal.admin_base import AutocompleteListFilter, PortalAdmin, ReadOnlyMixin, TimelineMixin, countdown
+from portal.admin_actions import (
+    ObjectAction,
+    ObjectActionsMixin,
+    ReasonForm,
+    RequiredReasonForm,
+    can_transition,
+)
+from portal.admin_base import (
+    AutocompleteListFilter,
+    PortalAdmin,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    TimelineMixin,
+    countdown,
+)
 from portal.errors import DomainError
 from portal.spreadsheets import stream_csv
 
@@ -38,7 +50,7 @@ class TrackingSearchMixin:
         term = search_term.strip()
         if not term:
             return queryset, False
-        return tracking_number_filter(queryset, term.rstrip("*") + "*"), False
+        return selectors.tracking_number_filter(queryset, term.rstrip("*") + "*"), False
 
 
 class OutletFilter(AutocompleteListFilter):
@@ -47,28 +59,16 @@ class OutletFilter(AutocompleteListFilter):
     parameter_name = "outlet__id__exact"
 
 
-class GoodsInline(admin.TabularInline):
+class GoodsInline(ReadOnlyInline):
     model = GoodsLine
-    extra = 0
-    can_delete = False
     fields = ["name", "category", "quantity", "specification", "value"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class TrackingInline(admin.TabularInline):
+class TrackingInline(ReadOnlyInline):
     model = TrackingEvent
-    extra = 0
-    can_delete = False
     fields = ["at", "status", "raw_text"]
-    readonly_fields = fields
     ordering = ["-at", "-id"]
     verbose_name_plural = _("tracking")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Parcel)
@@ -168,7 +168,7 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
         term = search_term.strip().upper()
         if not term:
             return queryset, False
-        by_parcel = tracking_number_filter(selectors.parcel_list(request.user), term.rstrip("*") + "*")
+        by_parcel = selectors.tracking_number_filter(selectors.parcel_list(request.user), term.rstrip("*") + "*")
         return queryset.filter(Q(number__startswith=search_term.strip())
                                | Q(parcel__in=by_parcel.values("pk")[:1000])), False
 

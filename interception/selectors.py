@@ -194,3 +194,11 @@ def active_contract_for(*, merchant_id, outlet_id, platform_id):
 
     return Contract.objects.filter(merchant=merchant_id, outlet=outlet_id, platform=platform_id,
                                    state=Contract.State.ACTIVE).first()
+
+
+def tracking_number_filter(queryset, value):
+    """Exact or prefix (trailing *) match on the tracking number's pattern index; case-insensitive by upper-casing."""
+    value = (value or "").strip().upper()
+    if value.endswith("*"):
+        return queryset.filter(tracking_number__startswith=value.rstrip("*"))
+    return queryset.filter(tracking_number=value)

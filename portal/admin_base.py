@@ -43,6 +43,19 @@ class ReadOnlyMixin:
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown under an object for reading (history, goods, tracking); set `fields`."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class TimelineMixin:
     """Adds the object's timeline to the change page (read-only)."""
 

@@ -216,15 +216,7 @@ class InterceptionFilter(django_filters.FilterSet):
                   "tracking_number"]
 
     def filter_tracking(self, queryset, name, value):
-        return tracking_number_filter(queryset, value)
-
-
-def tracking_number_filter(queryset, value):
-    """Exact or prefix (trailing *) match on the tracking number's pattern index; case-insensitive by upper-casing."""
-    value = (value or "").strip().upper()
-    if value.endswith("*"):
-        return queryset.filter(tracking_number__startswith=value.rstrip("*"))
-    return queryset.filter(tracking_number=value)
+        return selectors.tracking_number_filter(queryset, value)
 
 
 class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):

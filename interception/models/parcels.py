@@ -87,9 +87,6 @@ class Parcel(models.Model):
             return LogisticsStatus.STAGNANT
         return LogisticsStatus(self.last_status)
 
-    def get_logistics_status_display(self):
-        return self.logistics_status().label
-
 
 class GoodsLine(models.Model):
     parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="goods", verbose_name=_("parcel"))

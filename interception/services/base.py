@@ -30,6 +30,15 @@ def require(actor, perm):
         raise DomainError("forbidden", _("You are not allowed to do this."), status=403)
 
 
+def require_own_merchant(actor, merchant):
+    """A merchant's API client acts only for its own merchant; staff and the system for any."""
+    from interception import selectors
+
+    scope = selectors.scope_for(actor) if actor is not None else None
+    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
+        raise DomainError("forbidden", _("An API client acts only for its own merchant."), status=403)
+
+
 def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, **kwargs):
     """Take the transition `name` on a row locked by `lock`: guard, reason, transition, save, timeline.
 

@@ -16,7 +16,7 @@ from interception.models import (
     PlatformCarrier,
     SettlementMode,
 )
-from interception.services.base import lock, require, take
+from interception.services.base import lock, require, require_own_merchant, take
 from portal import timeline
 from portal.errors import DomainError, Problem, refuse
 
@@ -41,9 +41,7 @@ def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_fail
     review (YTO, R3) are active at once.
     """
     require(actor, "interception.apply_contract")
-    scope = selectors.scope_for(actor) if actor is not None else None
-    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
-        raise DomainError("forbidden", _("An API client applies only for its own merchant."), status=403)
+    require_own_merchant(actor, merchant)
     if mode not in SettlementMode.values:
         raise DomainError("mode_invalid", _("Unknown settlement mode %(m)s.") % {"m": mode}, status=400)
     if mode == SettlementMode.ONLINE:
@@ -169,9 +167,7 @@ def amendment_reject(*, amendment_id, actor, reason):
 def agreement_sign(*, merchant, platform, actor):
     """Record that the merchant signed the interception agreement on this platform (R5); idempotent."""
     require(actor, "interception.sign_agreement")
-    scope = selectors.scope_for(actor) if actor is not None else None
-    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
-        raise DomainError("forbidden", _("An API client signs only for its own merchant."), status=403)
+    require_own_merchant(actor, merchant)
     if merchant.platform_id != platform.pk:
         raise DomainError("wrong_platform", _("The merchant's shop is on %(p)s.") % {"p": merchant.platform},
                           status=400)

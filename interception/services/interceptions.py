@@ -27,7 +27,7 @@ from interception.models import (
     PlatformCarrier,
     TrackingEvent,
 )
-from interception.services.base import lock, require, take
+from interception.services.base import lock, require, require_own_merchant, take
 from portal import timeline
 from portal.errors import DomainError, Problem, refuse
 
@@ -38,17 +38,11 @@ SUBMIT_RETRY = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15
 
 # --- parcels and after-sales -----------------------------------------------------------------------------------------
 
-def _own_merchant(actor, merchant):
-    scope = selectors.scope_for(actor) if actor is not None else None
-    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
-        raise DomainError("forbidden", _("An API client acts only for its own merchant."), status=403)
-
-
 @transaction.atomic
 def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, parcels_in_order=1, goods=()):
     """Register a shipped parcel with its goods; carrier events that arrived before it are applied now."""
     require(actor, "interception.add_parcel")
-    _own_merchant(actor, merchant)
+    require_own_merchant(actor, merchant)
     tracking_number = (tracking_number or "").strip().upper()
     problems = []
     if not tracking_number:
@@ -78,7 +72,7 @@ def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, par
 def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
     """Record a buyer's after-sale; with the merchant's auto-intercept rule on, intercept at once (R12)."""
     require(actor, "interception.add_aftersale")
-    _own_merchant(actor, parcel.merchant)
+    require_own_merchant(actor, parcel.merchant)
     problems = rules.fee_problems(amount, "amount")
     if kind not in AfterSale.Kind.values:
         problems.append(Problem("kind_invalid", _("Unknown after-sale type %(k)s.") % {"k": kind}, "kind"))
@@ -263,9 +257,12 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
 
 # --- the after-sale outcome ------------------------------------------------------------------------------------------
 
-def _live_order(after_sale):
-    return after_sale.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES + [InterceptionOrder.State.FAILED]) \
-        .order_by("-id").first()
+def _refuse_problems(after_sale, now):
+    """R16 holds while intercepting; under platform intervention the platform has ruled."""
+    if after_sale.state != AfterSale.State.INTERCEPTING:
+        return []
+    return rules.refuse_problems(platform=after_sale.platform, started_at=after_sale.intercepting_since,
+                                 interception=after_sale.interceptions.order_by("-id").first(), now=now)
 
 
 @transaction.atomic
@@ -280,11 +277,8 @@ def aftersale_agree_refund(*, after_sale_id, actor, reason=""):
 def aftersale_refuse(*, after_sale_id, actor, reason, now=None):
     """Refuse the refund: only after a failed interception or N days without a result (R16)."""
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
-    if after_sale.state == AfterSale.State.INTERCEPTING:
-        problems = rules.refuse_problems(platform=after_sale.platform, started_at=after_sale.intercepting_since,
-                                         interception=_live_order(after_sale), now=now or timezone.now())
-        if problems:
-            refuse(problems)
+    if problems := _refuse_problems(after_sale, now or timezone.now()):
+        refuse(problems)
     take(after_sale, "refuse", actor=actor, reason=reason, reason_for=_("refuse a refund"))
     return after_sale
 
@@ -298,13 +292,8 @@ def aftersale_ask_platform(*, after_sale_id, actor, reason):
 
 
 def refuse_allowed(after_sale, now=None):
-    """For the admin: would refusing be allowed now? (the service decides; this only hides the button)."""
-    if after_sale.state == AfterSale.State.PLATFORM_INTERVENTION:
-        return True
-    if after_sale.state != AfterSale.State.INTERCEPTING:
-        return False
-    return not rules.refuse_problems(platform=after_sale.platform, started_at=after_sale.intercepting_since,
-                                     interception=_live_order(after_sale), now=now or timezone.now())
+    """For the admin: would R16 allow refusing now? (the service decides; this only hides the button)."""
+    return not _refuse_problems(after_sale, now or timezone.now())
 
 
 # --- carrier callbacks -----------------------------------------------------------------------------------------------
