@@ -69,6 +69,18 @@ def parse_rate(name, raw, default):
     return value
 
 
+def parse_hours(name, raw, default):
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} is not a positive number of hours (e.g. 4)")
+    return value
+
+
 def parse_seconds_range(name, raw, default):
     """"20-90" -> (20.0, 90.0); a single number means a fixed delay."""
     if raw is None or not raw.strip():
@@ -126,6 +138,7 @@ def read_settings(environ, *, base_dir):
         "ssl_redirect": parse_bool("SECURE_SSL_REDIRECT", environ.get("SECURE_SSL_REDIRECT"), default=production),
         "behind_proxy": parse_bool("BEHIND_TLS_PROXY", environ.get("BEHIND_TLS_PROXY"), default=False),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
+        "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range("SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"),
                                              (20.0, 90.0)),

@@ -133,6 +133,7 @@ IMPORT_EXPORT_FORMATS = [
 ]
 
 CARRIER_ADAPTER = ENV["carrier_adapter"]
+CARRIER_POLL_HOURS = ENV["carrier_poll_hours"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

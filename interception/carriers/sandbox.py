@@ -60,6 +60,16 @@ class SandboxAdapter(CarrierAdapter):
     def submit(self, order):
         return f"SBX{order.pk:010d}"
 
+    def query(self, order):
+        """The interception result, once the plan has made it due; the same message its callback carries."""
+        from interception.carriers import parse_standard
+        from interception.models import InterceptionOrder
+
+        if not order.carrier_ref.startswith("SBX") or order.state != InterceptionOrder.State.INTERCEPTING:
+            return None
+        due = due_messages(order, timezone.now())
+        return parse_standard(due[0]) if due else None
+
 
 def due_messages(order, now):
     """The callback bodies this order's plan has made due by `now` and that the portal has not yet applied."""

@@ -16,6 +16,7 @@ register_transitions({
     "request": _("interception requested"),
     "submit": _("submitted to the carrier"),
     "submit_failed": _("submission to the carrier failed"),
+    "poll_failed": _("asking the carrier for the result failed"),
     "succeed": _("interception succeeded"),
     "fail": _("interception failed"),
     "start_return": _("return leg started"),
@@ -90,6 +91,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     submit_attempts = models.PositiveSmallIntegerField(_("submission attempts"), default=0)
     next_submit_at = models.DateTimeField(_("next submission attempt"), null=True, blank=True)
     last_submit_error = models.CharField(_("last submission error"), max_length=500, blank=True)
+    last_polled_at = models.DateTimeField(_("last asked the carrier"), null=True, blank=True)
     result_at = models.DateTimeField(_("result at"), null=True, blank=True)
     result_source = models.CharField(_("result from"), max_length=8, choices=Source.choices, blank=True)
     failure_code = models.CharField(_("carrier's reason code"), max_length=64, blank=True)
@@ -126,6 +128,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(fields=["settlement_mode", "id"], name="interception_mode_idx"),
             models.Index(fields=["requested_at"], name="interception_requested_idx"),
             models.Index(fields=["next_submit_at"], condition=Q(state="requested"), name="interception_retry_idx"),
+            models.Index(fields=["submitted_at"], condition=Q(state="intercepting"), name="interception_poll_idx"),
         ]
 
     def __str__(self):

@@ -316,10 +316,15 @@ def carrier_event_receive(*, carrier_code, body, signature, now=None):
         raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
     carriers.verify(carrier.callback_secret, signature, body, now)
     message = carriers.adapter_for(carrier).parse_callback(body)
+    return _receive(carrier, message, now, source=InterceptionOrder.Source.CALLBACK)
+
+
+def _receive(carrier, message, now, *, source):
+    """Apply and store one carrier message once; a second copy of its event id is answered "duplicate"."""
     tracking_number = message.tracking_number.upper()
     try:
         with transaction.atomic():
-            outcome, detail, moved = _apply(carrier.pk, tracking_number, message)
+            outcome, detail, moved = _apply(carrier.pk, tracking_number, message, source=source)
             CarrierEvent.objects.create(
                 carrier=carrier, event_id=message.event_id, kind=message.kind, tracking_number=tracking_number,
                 occurred_at=message.occurred_at, payload=_payload(message), received_at=now, outcome=outcome,
@@ -354,7 +359,7 @@ def _message(event):
     return carriers.CarrierMessage(**data)
 
 
-def _apply(carrier_id, tracking_number, message):
+def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Source.CALLBACK):
     """Apply a carrier's message: (outcome, detail, whether an interception moved). Never raises for the
     carrier's ordering or for parcels we do not know yet."""
     parcel = Parcel.objects.filter(carrier=carrier_id, tracking_number=tracking_number).first()
@@ -375,7 +380,7 @@ def _apply(carrier_id, tracking_number, message):
         with transaction.atomic():
             interception_record_result(order_id=order.pk, actor=None, result=message.result, at=message.occurred_at,
                                        reason_code=message.reason_code, reason_text=message.reason_text,
-                                       note=message.text, source=InterceptionOrder.Source.CALLBACK, scoped=False)
+                                       note=message.text, source=source, scoped=False)
     except DomainError as exc:
         return CarrierEvent.Outcome.IGNORED, exc.message, False
     return CarrierEvent.Outcome.APPLIED, "", True
@@ -432,6 +437,8 @@ def _replay_waiting(carrier_id, tracking_number):
 class DeadlineReport:
     refunded: int = 0
     submitted: int = 0
+    polled: int = 0
+    answered: int = 0
 
 
 def deadlines_process(*, now=None, batch=200):
@@ -453,4 +460,41 @@ def deadlines_process(*, now=None, batch=200):
     for order_id in retry:
         if interception_submit(order_id=order_id, now=now) is not None:
             report.submitted += 1
+    for order_id in _poll_claims(now, batch):
+        report.polled += 1
+        report.answered += interception_poll(order_id=order_id, now=now) is not None
     return report
+
+
+def _poll_claims(now, batch):
+    """Claim the in-flight interceptions whose carrier has been silent for CARRIER_POLL_HOURS.
+
+    Each claim is one conditional UPDATE, so two runners never ask about the same order in one round.
+    """
+    from django.conf import settings
+    from django.db.models import Q
+
+    cutoff = now - timedelta(hours=settings.CARRIER_POLL_HOURS)
+    silent = (InterceptionOrder.objects.filter(state=InterceptionOrder.State.INTERCEPTING, submitted_at__lte=cutoff)
+              .filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=cutoff)))
+    for order_id in list(silent.order_by("submitted_at").values_list("pk", flat=True)[:batch * 5]):
+        if silent.filter(pk=order_id).update(last_polled_at=now):
+            yield order_id
+
+
+def interception_poll(*, order_id, now=None):
+    """Ask the carrier for an interception's result and apply the answer as if it had called back (R13).
+
+    Returns the receipt, or None when the carrier has no answer yet or cannot be reached (asked again later).
+    The answer is stored under the carrier's event id, so the same result arriving later by callback is a duplicate.
+    """
+    now = now or timezone.now()
+    order = InterceptionOrder.objects.select_related("carrier").get(pk=order_id)
+    try:
+        message = carriers.adapter_for(order.carrier).query(order)
+    except carriers.CarrierUnavailable as exc:
+        timeline.record(order, actor=None, transition="poll_failed", reason=str(exc)[:500], at=now)
+        return None
+    if message is None:
+        return None
+    return _receive(order.carrier, message, now, source=InterceptionOrder.Source.POLL)

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from interception import carriers
+from interception import carriers, services
 from interception.carriers import sandbox
 from interception.models import AfterSale, CarrierEvent, Parcel, TrackingEvent
+from portal import timeline
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,47 @@ def test_sandbox_failures_carry_a_blocking_state_as_reason(settings, jt):
     order.refresh_from_db()
     assert order.state == "failed"
     assert order.failure_code in {code for code, _text in sandbox.FAILURES} and order.failure_text
+
+
+def test_r13_silent_carrier_is_asked_and_its_answer_applied_like_a_callback(settings, jt):
+    settings.SANDBOX_SUCCESS_RATE = 1.0
+    settings.SANDBOX_DELAY_SECONDS = (0, 0)
+    settings.CARRIER_POLL_HOURS = 4
+    order = factories.started()
+    early = services.deadlines_process(now=order.submitted_at + timedelta(hours=3))
+    assert early.polled == 0
+    report = services.deadlines_process(now=order.submitted_at + timedelta(hours=4, minutes=1))
+    assert (report.polled, report.answered) == (1, 1)
+    order.refresh_from_db()
+    assert order.state == "succeeded" and order.result_source == "poll"
+    assert AfterSale.objects.get(pk=order.after_sale_id).state == AfterSale.State.REFUNDED
+    # The carrier's callback for the same result, arriving late, is a duplicate and changes nothing.
+    body = sandbox._body(f"{order.carrier_ref}-result", "interception_result", order, order.result_at,
+                         result="succeeded")
+    receipt = services.carrier_event_receive(carrier_code="jt", body=body,
+                                             signature=carriers.sign(SECRET, body, time.time()))
+    assert receipt.body["duplicate"] is True
+
+
+def test_r13_a_carrier_without_an_answer_is_asked_again_only_after_the_poll_interval(settings, jt):
+    settings.SANDBOX_DELAY_SECONDS = (86400 * 30, 86400 * 30)
+    settings.CARRIER_POLL_HOURS = 4
+    order = factories.started()
+    first = order.submitted_at + timedelta(hours=5)
+    assert services.deadlines_process(now=first).polled == 1
+    assert services.deadlines_process(now=first + timedelta(hours=1)).polled == 0
+    assert services.deadlines_process(now=first + timedelta(hours=4, minutes=1)).polled == 1
+    order.refresh_from_db()
+    assert order.state == "intercepting" and order.last_polled_at == first + timedelta(hours=4, minutes=1)
+
+
+def test_r13_an_unreachable_carrier_is_noted_on_the_timeline_and_the_order_waits(settings, jt):
+    settings.CARRIER_POLL_HOURS = 4
+    order = factories.started()
+    jt.adapter = "no-such-adapter"
+    jt.save()
+    report = services.deadlines_process(now=order.submitted_at + timedelta(hours=5))
+    assert (report.polled, report.answered) == (1, 0)
+    order.refresh_from_db()
+    assert order.state == "intercepting"
+    assert "poll_failed" in [e.transition for e in timeline.entries_for(order)]

@@ -69,6 +69,14 @@ def test_lists_and_booleans_are_parsed_and_checked():
         read_settings({"CSRF_TRUSTED_ORIGINS": "a.example"}, base_dir=BASE)
 
 
+def test_carrier_poll_hours_defaults_to_four_and_must_be_positive():
+    assert read_settings({}, base_dir=BASE)["carrier_poll_hours"] == 4.0
+    assert read_settings({"CARRIER_POLL_HOURS": "0.5"}, base_dir=BASE)["carrier_poll_hours"] == 0.5
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError, match="CARRIER_POLL_HOURS"):
+            read_settings({"CARRIER_POLL_HOURS": bad}, base_dir=BASE)
+
+
 def _manage(*args, env):
     clean = {k: v for k, v in os.environ.items()
              if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORTAL_MODE",
