@@ -78,6 +78,10 @@ class ObjectActionsMixin:
                 return action
         raise Http404
 
+    def object_links(self, request, obj):
+        """(label, url) of pages about the object (downloads, sub-pages) shown beside the buttons."""
+        return []
+
     def available_object_actions(self, request, obj):
         return [a for a in self.object_actions if obj is not None and a.available(obj, request.user)]
 
@@ -87,6 +91,7 @@ class ObjectActionsMixin:
         extra_context["object_actions"] = [
             (a, reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_action", args=[obj.pk, a.name]))
             for a in self.available_object_actions(request, obj)] if obj else []
+        extra_context["object_links"] = self.object_links(request, obj) if obj else []
         return super().change_view(request, object_id, form_url, extra_context)
 
     def object_action_view(self, request, object_id, action):

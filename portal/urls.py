@@ -7,12 +7,14 @@ from rest_framework.routers import DefaultRouter
 from interception.api.urls import router as interception_router
 from interception.api.urls import urlpatterns as interception_api
 from portal.views import health
+from settlement.api.views import StatementViewSet
 
 admin.site.site_header = admin.site.site_title = "快递拦截·线下结算"
 admin.site.index_title = ""
 
 api = DefaultRouter()
 api.registry.extend(interception_router.registry)
+api.register("statements", StatementViewSet, basename="statement")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -159,3 +159,20 @@ def started(after_sale=None, **kwargs):
     services.interception_submit(order_id=order.pk)
     order.refresh_from_db()
     return order
+
+
+def intercepted(contract, *, result="succeeded", at=None):
+    """A parcel of `contract` intercepted through the services, with the carrier's result at `at`."""
+    from django.utils import timezone
+
+    from interception import services
+    from interception.models import InterceptionAgreement
+
+    if not InterceptionAgreement.objects.filter(merchant=contract.merchant, platform=contract.platform).exists():
+        services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
+    order = started(after_sale_for(parcel_for(contract)))
+    extra = {"reason_code": "signed", "reason_text": "已签收"} if result == "failed" else {}
+    services.interception_record_result(order_id=order.pk, actor=None, result=result, at=at or timezone.now(),
+                                        source="callback", **extra)
+    order.refresh_from_db()
+    return order

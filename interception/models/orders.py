@@ -129,6 +129,9 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(fields=["requested_at"], name="interception_requested_idx"),
             models.Index(fields=["next_submit_at"], condition=Q(state="requested"), name="interception_retry_idx"),
             models.Index(fields=["submitted_at"], condition=Q(state="intercepting"), name="interception_poll_idx"),
+            # Statement generation: one merchant × outlet's chargeable offline results of a period.
+            models.Index(fields=["outlet", "merchant", "result_at"],
+                         condition=Q(settlement_mode="offline", chargeable=True), name="interception_billable_idx"),
         ]
 
     def __str__(self):

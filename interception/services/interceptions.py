@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import carriers, rules, selectors
+from interception import carriers, rules, selectors, signals
 from interception.models import (
     AfterSale,
     CarrierEvent,
@@ -249,6 +249,7 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
         kwargs["loss"] = result
     reason = note or (f"{reason_code} {reason_text}".strip() if result == "failed" else "")
     take(order, RESULT_TRANSITIONS[result], actor=actor, at=at, reason=reason, **kwargs)
+    signals.result_recorded.send(InterceptionOrder, order=order, result=result)
     if result == "succeeded" and after_sale.state in (AfterSale.State.INTERCEPTING,
                                                       AfterSale.State.PLATFORM_INTERVENTION):
         take(after_sale, "refund", actor=None, reason=REFUNDED_ON_SUCCESS)

@@ -1,0 +1,65 @@
+"""Statement and reconciliation files: header information, the lines, the total; streamed in constant memory."""
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+
+from interception.services.base import require
+from portal.errors import DomainError
+from portal.spreadsheets import stream_csv, stream_csv_rows, stream_xlsx
+from settlement import selectors
+from settlement.models import Difference, StatementLine
+
+FORMATS = ("csv", "xlsx")
+LINE_COLUMNS = [_("No."), _("tracking number"), _("result at"), _("result"), _("kind"), _("amount (yuan)"),
+                _("reason"), _("interception")]
+
+
+def statement_export(*, statement_id, actor, file_format):
+    """The download of one statement for whoever may see it (finance: any; outlet staff: their own)."""
+    require(actor, "settlement.export_statement")
+    if file_format not in FORMATS:
+        raise DomainError("format_invalid", _("Choose the format csv or xlsx."), status=400)
+    statement = (selectors.statement_list(actor).filter(pk=statement_id).first()
+                 if str(statement_id).isdigit() else None)
+    if statement is None:
+        raise DomainError("not_found", _("Statement #%(n)s does not exist or is not yours.") % {"n": statement_id},
+                          status=404)
+    rows = statement_rows(statement)
+    name = f"{statement.number}.{file_format}"
+    return stream_xlsx(name, rows) if file_format == "xlsx" else stream_csv_rows(name, rows)
+
+
+def statement_rows(statement):
+    """Header information, a blank row, the column names, every line in order, the total."""
+    kinds = dict(StatementLine.Kind.choices)
+    yield [_t("Statement"), statement.number]
+    yield [_t("Merchant"), f"{statement.merchant.code} {statement.merchant.name}"]
+    yield [_t("Outlet"), f"{statement.outlet.code} {statement.outlet.name} ({statement.outlet.carrier})"]
+    yield [_t("Period"), f"{statement.period_start:%Y-%m-%d} – {statement.period_end:%Y-%m-%d}"]
+    yield [_t("State"), str(statement.get_state_display())]
+    yield [_t("Lines"), statement.line_count]
+    yield [_t("Total (yuan)"), statement.total]
+    yield [_t("Exported at"), f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"]
+    yield []
+    yield [str(c) for c in LINE_COLUMNS]
+    lines = (statement.lines.order_by("id")
+             .values_list("tracking_number", "occurred_at", "result", "kind", "amount", "reason", "interception_id")
+             .iterator(chunk_size=5000))
+    for n, (tracking, at, result, kind, amount, reason, interception) in enumerate(lines, start=1):
+        yield [n, tracking, f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S}" if at else "", result,
+               str(kinds[kind]), amount, reason, interception or ""]
+    yield ["", _t("Total"), "", "", "", statement.total, "", ""]
+
+
+DIFFERENCE_COLUMNS = [_("class"), _("row in their file"), _("tracking number"), _("their date"), _("their fee"),
+                      _("our fee"), _("contract fee"), _("interception"), _("detail")]
+
+
+def reconciliation_export(reconciliation):
+    kinds = dict(Difference.Kind.choices)
+    rows = (reconciliation.differences.order_by("kind", "id")
+            .values_list("kind", "row", "tracking_number", "billed_on", "their_fee", "our_fee", "contract_fee",
+                         "interception_id", "detail").iterator(chunk_size=5000))
+    return stream_csv(f"reconciliation-{reconciliation.pk}.csv", [str(c) for c in DIFFERENCE_COLUMNS],
+                      ([str(kinds[k]), row or "", t, f"{d:%Y-%m-%d}" if d else "", theirs, ours, contract,
+                        i or "", detail] for k, row, t, d, theirs, ours, contract, i, detail in rows))

@@ -1,0 +1,316 @@
+"""Domain actions of settlement (R19-R22). The admin, the API, imports and automation all call these."""
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from interception.models import InterceptionOrder, Merchant, SettlementMode
+from interception.services.base import lock, require, take
+from portal import timeline
+from portal.errors import DomainError, refuse
+from portal.spreadsheets import read_table
+from settlement import rules, selectors
+from settlement.models import BillFormat, Difference, OnlineFee, Reconciliation, Statement, StatementLine
+
+ZERO = rules.CENT * 0
+LINE_BATCH = 5000
+
+
+def period_bounds(start, end):
+    """The aware datetimes [from, until) of a period of Asia/Shanghai days."""
+    tz = timezone.get_default_timezone()
+    return (datetime.combine(start, time.min, tzinfo=tz),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz))
+
+
+def billable(*, merchant_id=None, outlet_id=None, period_start, period_end):
+    """Chargeable offline interceptions with their result in the period that are on no current statement."""
+    since, until = period_bounds(period_start, period_end)
+    qs = InterceptionOrder.objects.filter(settlement_mode=SettlementMode.OFFLINE, chargeable=True,
+                                          result_at__gte=since, result_at__lt=until)
+    if merchant_id is not None:
+        qs = qs.filter(merchant=merchant_id, outlet=outlet_id)
+    return qs.filter(~Exists(StatementLine.objects.filter(interception=OuterRef("pk"), live=True,
+                                                          kind=StatementLine.Kind.CHARGE)))
+
+
+@dataclass
+class Generated:
+    merchant: object
+    outlet: object
+    statement: Statement | None
+    added: int
+
+    @property
+    def message(self):
+        if self.statement is None:
+            return _("%(m)s × %(o)s: nothing new to add for this period.") % {"m": self.merchant, "o": self.outlet}
+        return _("%(s)s: %(n)s interceptions added.") % {"s": self.statement.number, "n": self.added}
+
+
+def statement_generate(*, actor, merchant, outlet, period_start, period_end):
+    """Gather a merchant × outlet's new chargeable offline interceptions of a period on its draft (R20, R22)."""
+    require(actor, "settlement.generate_statement")
+    if problems := rules.period_problems(period_start, period_end):
+        refuse(problems, status=400)
+    with transaction.atomic():
+        # One generation per merchant at a time: two would pick the same interceptions.
+        Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
+        rows = list(billable(merchant_id=merchant.pk, outlet_id=outlet.pk, period_start=period_start,
+                             period_end=period_end).order_by("result_at", "id")
+                    .values_list("pk", "tracking_number", "result_at", "state", "fee"))
+        if not rows:
+            return Generated(merchant, outlet, None, 0)
+        statement = Statement.objects.filter(merchant=merchant, outlet=outlet, period_start=period_start,
+                                             period_end=period_end, state=Statement.State.DRAFT).first()
+        created = statement is None
+        if created:
+            statement = Statement.objects.create(merchant=merchant, outlet=outlet, period_start=period_start,
+                                                 period_end=period_end, created_by=actor)
+            statement.reference = f"ST{period_start:%Y%m}-{statement.pk:06d}"
+        StatementLine.objects.bulk_create(
+            (StatementLine(statement=statement, interception_id=pk, tracking_number=tracking, occurred_at=at,
+                           result=state, amount=fee) for pk, tracking, at, state, fee in rows), batch_size=LINE_BATCH)
+        _refresh_totals(statement)
+        timeline.record(statement, actor=actor, transition="generate" if created else "add_lines",
+                        to_state=statement.state, reason=_("%(n)s interceptions") % {"n": len(rows)})
+        return Generated(merchant, outlet, statement, len(rows))
+
+
+def statement_generate_all(*, actor, period_start, period_end):
+    """Generation for every merchant × outlet with something new in the period: one action (R22)."""
+    require(actor, "settlement.generate_statement")
+    if problems := rules.period_problems(period_start, period_end):
+        refuse(problems, status=400)
+    pairs = sorted(set(billable(period_start=period_start, period_end=period_end).order_by()
+                       .values_list("merchant", "outlet").distinct()))
+    from interception.models import Outlet
+
+    merchants = Merchant.objects.in_bulk({m for m, _o in pairs})
+    outlets = Outlet.objects.in_bulk({o for _m, o in pairs})
+    return [statement_generate(actor=actor, merchant=merchants[m], outlet=outlets[o], period_start=period_start,
+                               period_end=period_end)
+            for m, o in pairs]
+
+
+def _refresh_totals(statement):
+    totals = statement.lines.aggregate(n=Count("id"), total=Sum("amount"))
+    statement.line_count, statement.total = totals["n"], totals["total"] or ZERO
+    statement.save()
+
+
+def _lock(actor, statement_id):
+    return lock(selectors.statement_list(actor), statement_id, what=_("Statement"))
+
+
+@transaction.atomic
+def statement_issue(*, statement_id, actor):
+    statement = _lock(actor, statement_id)
+    if statement.state == Statement.State.DRAFT and not statement.line_count:
+        raise DomainError("statement_empty", _("An empty statement cannot be issued."))
+    take(statement, "issue", actor=actor)
+    return statement
+
+
+@transaction.atomic
+def statement_void(*, statement_id, actor, reason):
+    """A draft that should not be sent: its interceptions become free for another statement."""
+    statement = _lock(actor, statement_id)
+    take(statement, "void", actor=actor, reason=reason, reason_for=_("void a statement"))
+    statement.lines.update(live=False)
+    return statement
+
+
+@transaction.atomic
+def statement_confirm(*, statement_id, actor):
+    statement = _lock(actor, statement_id)
+    take(statement, "confirm", actor=actor)
+    return statement
+
+
+@transaction.atomic
+def statement_dispute(*, statement_id, actor, reason):
+    statement = _lock(actor, statement_id)
+    take(statement, "dispute", actor=actor, reason=reason, reason_for=_("dispute a statement"))
+    return statement
+
+
+@transaction.atomic
+def statement_revise(*, statement_id, actor, adjustments, reason=""):
+    """Answer a dispute (or correct an issued statement) with a new issued version: the lines are copied,
+    the adjustments added; the old version stays readable, superseded (R22: never a silent edit)."""
+    old = _lock(actor, statement_id)
+    tracking_numbers = set(old.lines.exclude(tracking_number="").values_list("tracking_number", flat=True))
+    if problems := rules.adjustment_problems(adjustments, tracking_numbers):
+        refuse(problems, status=400)
+    at = take(old, "supersede", actor=actor, reason=reason)
+    old.lines.update(live=False)
+    # Issued at once: the outlet answers the new version as it answered the old one.
+    new = Statement.objects.create(
+        merchant_id=old.merchant_id, outlet_id=old.outlet_id, period_start=old.period_start,
+        period_end=old.period_end, reference=old.reference, version=old.version + 1, previous=old,
+        state=Statement.State.ISSUED, issued_at=at, created_by=actor, created_at=at)
+    copied = old.lines.order_by("id").values_list("kind", "interception_id", "tracking_number", "occurred_at",
+                                                  "result", "amount", "reason")
+    StatementLine.objects.bulk_create(
+        (StatementLine(statement=new, kind=kind, interception_id=interception, tracking_number=tracking,
+                       occurred_at=occurred, result=result, amount=amount, reason=why)
+         for kind, interception, tracking, occurred, result, amount, why in copied.iterator(chunk_size=LINE_BATCH)),
+        batch_size=LINE_BATCH)
+    StatementLine.objects.bulk_create([
+        StatementLine(statement=new, kind=StatementLine.Kind.ADJUSTMENT,
+                      tracking_number=str(line.get("tracking_number") or "").strip().upper(),
+                      amount=rules.parse_amount(line["amount"]), reason=str(line["reason"]).strip()[:500])
+        for line in adjustments])
+    _refresh_totals(new)
+    timeline.record(new, actor=actor, transition="revise", to_state=new.state, at=at,
+                    reason=reason or _("replaces %(n)s") % {"n": old.number})
+    return new
+
+
+@transaction.atomic
+def statement_settle(*, statement_id, actor, payment_reference, paid_at, paid_amount, difference_reason=""):
+    """Finance records the offline payment of a confirmed statement (R22)."""
+    statement = _lock(actor, statement_id)
+    if problems := rules.payment_problems(total=statement.total, amount=paid_amount, reference=payment_reference,
+                                          difference_reason=difference_reason):
+        refuse(problems, status=400)
+    if paid_at is None or timezone.is_naive(paid_at):
+        raise DomainError("paid_at_invalid", _("When was it paid? A date and time is required."), status=400)
+    take(statement, "settle", actor=actor, reason=difference_reason, payment_reference=payment_reference.strip(),
+         paid_at=paid_at, paid_amount=rules.parse_amount(paid_amount), difference_reason=difference_reason.strip())
+    return statement
+
+
+# --- reconciliation with the outlet's bill ---------------------------------------------------------------------------
+
+def bill_columns(carrier):
+    fmt = BillFormat.objects.filter(carrier=carrier).first() or BillFormat()
+    return fmt.tracking_column, fmt.date_column, fmt.fee_column
+
+
+def read_bill(uploaded, columns):
+    """Every line of the outlet's file, or a refusal naming each bad row and column (nothing is kept)."""
+    dataset = read_table(uploaded, required_columns=list(columns))
+    lines, problems = [], []
+    for index, values in enumerate(dataset.dict, start=2):  # row 1 holds the column names
+        if not any(str(v or "").strip() for v in values.values()):
+            continue
+        line, row_problems = rules.parse_bill_row(index, values, columns)
+        problems += row_problems
+        if line:
+            lines.append(line)
+    if problems:
+        refuse(problems, status=400)
+    if not lines:
+        raise DomainError("file_empty", _("The file has no bill lines."), status=400)
+    return lines
+
+
+@transaction.atomic
+def reconciliation_run(*, statement_id, actor, uploaded, file_name=""):
+    """Match the outlet's bill against the statement and the contract fee; classify every line."""
+    require(actor, "settlement.reconcile_statement")
+    statement = selectors.statement_list(actor).filter(pk=statement_id).first()
+    if statement is None:
+        raise DomainError("not_found", _("Statement #%(n)s does not exist or is not yours.") % {"n": statement_id},
+                          status=404)
+    if statement.state in Statement.DEAD_STATES:
+        raise DomainError("invalid_state", _("Not possible: it is %(state)s now.")
+                          % {"state": statement.get_state_display()})
+    bill = read_bill(uploaded, bill_columns(statement.outlet.carrier_id))
+    ours = _our_lines(statement)
+    contract_fees = _contract_fees([line["interception"] for line in ours.values() if line["interception"]])
+    others = {o.tracking_number: o for o in InterceptionOrder.objects.filter(
+        merchant=statement.merchant_id, outlet=statement.outlet_id,
+        tracking_number__in=[b.tracking_number for b in bill if b.tracking_number not in ours])}
+    differences, seen = [], set()
+    D = Difference.Kind
+    for line in bill:
+        diff = Difference(row=line.row, tracking_number=line.tracking_number, billed_on=line.billed_on,
+                          their_fee=line.fee)
+        differences.append(diff)
+        if line.tracking_number in seen:
+            diff.kind, diff.detail = D.DUPLICATE, _("billed again in the same file")
+            continue
+        seen.add(line.tracking_number)
+        if line.tracking_number in ours:
+            our = ours[line.tracking_number]
+            diff.our_fee, diff.interception_id = our["amount"], our["interception"]
+            diff.contract_fee = contract_fees.get(our["interception"])
+            diff.kind = D.MATCHED if line.fee == our["amount"] else D.FEE_DIFFERS
+            if diff.kind == D.FEE_DIFFERS:
+                diff.detail = _("they bill %(t)s, we count %(o)s") % {"t": line.fee, "o": our["amount"]}
+            continue
+        order = others.get(line.tracking_number)
+        diff.interception_id = order.pk if order else None
+        if order is not None and not order.chargeable:
+            diff.kind = D.NOT_CHARGEABLE
+            diff.detail = _("interception #%(n)s is %(s)s: not chargeable under the contract (R21)") % {
+                "n": order.pk, "s": order.get_state_display()}
+        else:
+            diff.kind = D.ONLY_THEIRS
+            diff.detail = (_("interception #%(n)s is not on this statement (other period or statement)")
+                           % {"n": order.pk}) if order else _("no interception of ours with this tracking number")
+    for tracking, our in ours.items():
+        if tracking not in seen:
+            differences.append(Difference(kind=D.ONLY_OURS, tracking_number=tracking, our_fee=our["amount"],
+                                          interception_id=our["interception"],
+                                          contract_fee=contract_fees.get(our["interception"]),
+                                          detail=_("not in their bill")))
+    reconciliation = Reconciliation.objects.create(
+        statement=statement, file_name=(file_name or getattr(uploaded, "name", "") or "bill")[:200],
+        uploaded_by=actor, bill_lines=len(bill), bill_total=sum((b.fee for b in bill), ZERO),
+        statement_total=statement.total)
+    for diff in differences:
+        diff.reconciliation = reconciliation
+        diff.detail = str(diff.detail)[:300]
+    Difference.objects.bulk_create(differences, batch_size=LINE_BATCH)
+    timeline.record(statement, actor=actor, transition="reconcile", from_state=statement.state,
+                    to_state=statement.state, reason=reconciliation.file_name)
+    return reconciliation
+
+
+def _our_lines(statement):
+    """Tracking number -> the amount we count (its charge plus its adjustments) and its interception."""
+    ours = defaultdict(lambda: {"amount": ZERO, "interception": None})
+    for tracking, amount, interception in (statement.lines.exclude(tracking_number="")
+                                           .values_list("tracking_number", "amount", "interception_id")):
+        ours[tracking]["amount"] += amount
+        ours[tracking]["interception"] = ours[tracking]["interception"] or interception
+    return dict(ours)
+
+
+def _contract_fees(interception_ids):
+    """The contract's fee in force when each interception started (R6), for the third column of the match."""
+    from interception.models import ContractFee
+
+    started = {pk: (at, contract) for pk, at, contract in InterceptionOrder.objects.filter(pk__in=interception_ids)
+               .values_list("pk", "requested_at", "contract_id")}
+    history = defaultdict(list)
+    for contract, fee, since in (ContractFee.objects.filter(contract__in={c for _at, c in started.values()})
+                                 .order_by("effective_from", "id").values_list("contract", "fee", "effective_from")):
+        history[contract].append((since, fee))
+    fees = {}
+    for pk, (at, contract) in started.items():
+        in_force = [fee for since, fee in history[contract] if since <= at]
+        fees[pk] = in_force[-1] if in_force else None
+    return fees
+
+
+# --- online fee ledger (R19) -----------------------------------------------------------------------------------------
+
+def online_fee_record(*, order):
+    """A chargeable online interception's fee: collected by the platform, passed to the carrier in full (R19)."""
+    if not order.chargeable or order.settlement_mode != SettlementMode.ONLINE or order.result_at is None:
+        return None
+    month = timezone.localtime(order.result_at).date().replace(day=1)
+    entry, _created = OnlineFee.objects.get_or_create(interception=order, defaults={
+        "month": month, "platform_id": order.platform_id, "carrier_id": order.carrier_id,
+        "outlet_id": order.outlet_id, "merchant_id": order.merchant_id, "collected": order.fee,
+        "passed_on": order.fee})
+    return entry
