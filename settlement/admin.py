@@ -237,6 +237,7 @@ class GenerateForm(forms.Form):
         self.fields["outlet"].queryset = Outlet.objects.all()
         for name in ("merchant", "outlet"):
             self.fields[name].widget = AutocompleteSelect(Statement._meta.get_field(name), admin_site)
+            self.fields[name].widget.choices = self.fields[name].choices
 
     def clean(self):
         data = super().clean()

@@ -1,5 +1,5 @@
 """Statement and reconciliation files: header information, the lines, the total; streamed in constant memory."""
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
@@ -24,9 +24,15 @@ def statement_export(*, statement_id, actor, file_format):
     if statement is None:
         raise DomainError("not_found", _("Statement #%(n)s does not exist or is not yours.") % {"n": statement_id},
                           status=404)
-    rows = statement_rows(statement)
+    rows = _in_language(statement_rows(statement), translation.get_language())
     name = f"{statement.number}.{file_format}"
     return stream_xlsx(name, rows) if file_format == "xlsx" else stream_csv_rows(name, rows)
+
+
+def _in_language(rows, language):
+    """A streamed file is written after the view returns: keep the request's language for it."""
+    with translation.override(language):
+        yield from rows
 
 
 def statement_rows(statement):
@@ -61,5 +67,6 @@ def reconciliation_export(reconciliation):
             .values_list("kind", "row", "tracking_number", "billed_on", "their_fee", "our_fee", "contract_fee",
                          "interception_id", "detail").iterator(chunk_size=5000))
     return stream_csv(f"reconciliation-{reconciliation.pk}.csv", [str(c) for c in DIFFERENCE_COLUMNS],
-                      ([str(kinds[k]), row or "", t, f"{d:%Y-%m-%d}" if d else "", theirs, ours, contract,
-                        i or "", detail] for k, row, t, d, theirs, ours, contract, i, detail in rows))
+                      _in_language(([str(kinds[k]), row or "", t, f"{d:%Y-%m-%d}" if d else "", theirs, ours, contract,
+                        i or "", detail] for k, row, t, d, theirs, ours, contract, i, detail in rows),
+                                   translation.get_language()))
