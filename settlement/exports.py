@@ -1,6 +1,6 @@
 """Statement and reconciliation files: header information, the lines, the total; streamed in constant memory."""
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from interception.services.base import require
@@ -38,14 +38,14 @@ def _in_language(rows, language):
 def statement_rows(statement):
     """Header information, a blank row, the column names, every line in order, the total."""
     kinds = dict(StatementLine.Kind.choices)
-    yield [_t("Statement"), statement.number]
-    yield [_t("Merchant"), f"{statement.merchant.code} {statement.merchant.name}"]
-    yield [_t("Outlet"), f"{statement.outlet.code} {statement.outlet.name} ({statement.outlet.carrier})"]
-    yield [_t("Period"), f"{statement.period_start:%Y-%m-%d} – {statement.period_end:%Y-%m-%d}"]
-    yield [_t("State"), str(statement.get_state_display())]
-    yield [_t("Lines"), statement.line_count]
-    yield [_t("Total (yuan)"), statement.total]
-    yield [_t("Exported at"), f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"]
+    yield [gettext("Statement"), statement.number]
+    yield [gettext("Merchant"), f"{statement.merchant.code} {statement.merchant.name}"]
+    yield [gettext("Outlet"), f"{statement.outlet.code} {statement.outlet.name} ({statement.outlet.carrier})"]
+    yield [gettext("Period"), f"{statement.period_start:%Y-%m-%d} – {statement.period_end:%Y-%m-%d}"]
+    yield [gettext("State"), str(statement.get_state_display())]
+    yield [gettext("Lines"), statement.line_count]
+    yield [gettext("Total (yuan)"), statement.total]
+    yield [gettext("Exported at"), f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"]
     yield []
     yield [str(c) for c in LINE_COLUMNS]
     lines = (statement.lines.order_by("id")
@@ -54,7 +54,7 @@ def statement_rows(statement):
     for n, (tracking, at, result, kind, amount, reason, interception) in enumerate(lines, start=1):
         yield [n, tracking, f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S}" if at else "", result,
                str(kinds[kind]), amount, reason, interception or ""]
-    yield ["", _t("Total"), "", "", "", statement.total, "", ""]
+    yield ["", gettext("Total"), "", "", "", statement.total, "", ""]
 
 
 DIFFERENCE_COLUMNS = [_("class"), _("row in their file"), _("tracking number"), _("their date"), _("their fee"),

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from portal import roles
 from portal.errors import DomainError
@@ -106,7 +107,7 @@ def test_hostile_or_malformed_files_are_refused_whole(setup, content, code):
 
 def test_bad_rows_are_named_by_row_and_column_and_nothing_is_kept(setup):
     good = setup["orders"][0].tracking_number
-    with pytest.raises(DomainError) as refused:
+    with pytest.raises(DomainError) as refused, translation.override("en"):
         run(setup, csv_file([
             (good, "2026-11-01", "4.50"),
             ('=HYPERLINK("http://evil")', "2026-11-01", "4.50"),
