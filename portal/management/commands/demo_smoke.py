@@ -37,3 +37,25 @@ class Command(BaseCommand):
             if response.status_code != 200:
                 raise CommandError(f"cs: {url} answered {response.status_code}")
             self.stdout.write(f"cs: {url} 200")
+        from settlement.models import Reconciliation, Statement
+
+        issued = Statement.objects.filter(state="issued").order_by("id").first()
+        reconciliation = Reconciliation.objects.order_by("id").first()
+        for username in ["finance", "outlet"]:
+            client = Client()
+            client.login(username=username, password=PASSWORD)
+            for url in ["/admin/settlement/statement/", f"/admin/settlement/statement/{issued.pk}/change/",
+                        f"/admin/settlement/statement/{issued.pk}/export/csv/",
+                        f"/admin/settlement/statement/{issued.pk}/export/xlsx/",
+                        f"/admin/settlement/reconciliation/{reconciliation.pk}/change/"]:
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise CommandError(f"{username}: {url} answered {response.status_code}")
+                self.stdout.write(f"{username}: {url} 200")
+        client = Client()
+        client.login(username="finance", password=PASSWORD)
+        for url in ["/admin/settlement/statement/generate/", "/admin/settlement/onlinefee/totals/"]:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise CommandError(f"finance: {url} answered {response.status_code}")
+            self.stdout.write(f"finance: {url} 200")
