@@ -36,6 +36,7 @@ demo-smoke: $(STAMP)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 bench: $(STAMP)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/bench_interceptions.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/bench_statement_export.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete
