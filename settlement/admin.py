@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from rangefilter.filters import DateRangeFilterBuilder
 
 from interception.admin_interceptions import OutletFilter, TrackingSearchMixin
 from portal.admin_actions import ObjectAction, ObjectActionsMixin, RequiredReasonForm, can_transition
@@ -43,7 +44,7 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
     selector = selectors.statement_list
     list_display = ["number", "merchant", "outlet", "period_start", "period_end", "state", "line_count", "total",
                     "issued_at"]
-    list_filter = ["state", OutletFilter]
+    list_filter = ["state", OutletFilter, ("period_start", DateRangeFilterBuilder(title=_("period from")))]
     list_select_related = ["merchant", "outlet", "outlet__carrier"]
     search_fields = ["=reference", "=merchant__code"]
     search_help_text = _("Statement reference (ST…) or merchant code, exact.")
