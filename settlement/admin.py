@@ -265,8 +265,18 @@ class AdjustmentForm(forms.Form):
 AdjustmentFormSet = forms.formset_factory(AdjustmentForm, extra=5, max_num=50)
 
 
+class ParentLinkMixin:
+    """Lists reached from their parent's page by a link filtering on `parent_lookup` (no filter widget for it)."""
+
+    parent_lookup = ""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == self.parent_lookup or super().lookup_allowed(lookup, value, request)
+
+
 @admin.register(StatementLine)
-class StatementLineAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+class StatementLineAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+    parent_lookup = "statement__id__exact"
     selector = selectors.statement_line_list
     list_display = ["id", "statement", "kind", "tracking_number", "occurred_at", "result", "amount", "reason",
                     "interception_id"]
@@ -274,12 +284,11 @@ class StatementLineAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
     list_select_related = ["statement"]
     list_per_page = 100
 
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup == "statement__id__exact" or super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(Reconciliation)
-class ReconciliationAdmin(ReadOnlyMixin, PortalAdmin):
+class ReconciliationAdmin(ParentLinkMixin, ReadOnlyMixin, PortalAdmin):
+    parent_lookup = "statement__id__exact"
     selector = selectors.reconciliation_list
     list_display = ["id", "statement", "file_name", "uploaded_by", "uploaded_at", "bill_lines", "bill_total",
                     "statement_total"]
@@ -288,8 +297,6 @@ class ReconciliationAdmin(ReadOnlyMixin, PortalAdmin):
     readonly_fields = ["statement", "file_name", "uploaded_by", "uploaded_at", "bill_lines", "bill_total",
                        "statement_total"]
 
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup == "statement__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def get_urls(self):
         return [path("<int:object_id>/export/", self.admin_site.admin_view(self.export_view),
@@ -314,7 +321,8 @@ class ReconciliationAdmin(ReadOnlyMixin, PortalAdmin):
 
 
 @admin.register(Difference)
-class DifferenceAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+    parent_lookup = "reconciliation__id__exact"
     selector = selectors.difference_list
     list_display = ["reconciliation", "kind", "row", "tracking_number", "billed_on", "their_fee", "our_fee",
                     "contract_fee", "interception_id", "detail"]
@@ -322,8 +330,6 @@ class DifferenceAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
     list_select_related = ["reconciliation"]
     list_per_page = 100
 
-    def lookup_allowed(self, lookup, value, request=None):
-        return lookup == "reconciliation__id__exact" or super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(OnlineFee)
