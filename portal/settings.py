@@ -122,6 +122,10 @@ SPECTACULAR_SETTINGS = {
         "AfterSaleStateEnum": "interception.models.AfterSale.State",
         "InterceptionStateEnum": "interception.models.InterceptionOrder.State",
         "LogisticsStatusEnum": "interception.models.LogisticsStatus",
+        "AfterSaleKindEnum": "interception.models.AfterSale.Kind",
+        "ClaimKindEnum": "claims.models.Claim.Kind",
+        "ClaimStateEnum": "claims.models.Claim.State",
+        "StatementStateEnum": "settlement.models.Statement.State",
     },
 }
 

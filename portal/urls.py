@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from interception.api.urls import router as interception_router
 from interception.api.urls import urlpatterns as interception_api
+from claims.api.views import ClaimViewSet
 from portal.views import health
 from settlement.api.views import StatementViewSet
 
@@ -15,6 +16,7 @@ admin.site.index_title = ""
 api = DefaultRouter()
 api.registry.extend(interception_router.registry)
 api.register("statements", StatementViewSet, basename="statement")
+api.register("claims", ClaimViewSet, basename="claim")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
