@@ -83,6 +83,10 @@ def _intercepted(contract, n, cs, result, day):
         order_id=order.pk, actor=None, result=result, source="callback",
         reason_code="out_for_delivery" if result == "failed" else "",
         reason_text="快件已派送，拦截失败" if result == "failed" else "")
+    if result == "succeeded":  # back with the sender: no claim candidate
+        for leg in ("returning", "returned"):
+            interception_services.interception_record_result(order_id=order.pk, actor=None, result=leg,
+                                                             source="callback")
     order.refresh_from_db()
     when = min(datetime.combine(day, time(15, 0), tzinfo=timezone.get_default_timezone()),
                timezone.now() - timedelta(hours=1))

@@ -39,3 +39,11 @@ class Command(BaseCommand):
                                   f"/admin/settlement/statement/{issued.pk}/export/xlsx/",
                                   f"/admin/settlement/reconciliation/{reconciliation.pk}/change/"])
         self.visit("finance", ["/admin/settlement/statement/generate/", "/admin/settlement/onlinefee/totals/"])
+        from claims.models import Claim
+
+        damage = Claim.objects.filter(kind="damage").order_by("id").first()
+        photo = damage.evidence.order_by("id").first()
+        self.visit("cs", ["/admin/claims/claim/", "/admin/claims/claim/candidates/", "/admin/claims/claim/file/",
+                          f"/admin/claims/claim/{damage.pk}/change/",
+                          f"/admin/claims/claim/{damage.pk}/evidence/{photo.pk}/"])
+        self.visit("outlet", ["/admin/claims/claim/", f"/admin/claims/claim/{damage.pk}/change/"])

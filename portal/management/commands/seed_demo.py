@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.demo import contracts, interceptions, network, settlement
+from portal.demo import claims, contracts, interceptions, network, settlement
 from portal.demo.network import LOGINS, PASSWORD
 
 
@@ -17,6 +17,7 @@ class Command(BaseCommand):
             contracts.seed(world)
             interceptions.seed(world)
             settlement.seed(world)
+            claims.seed(world)
         if quiet:
             return
         out = self.stdout.write
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         out("Contracts: " + ", ".join(f"{k} {v}" for k, v in contracts.summary().items()))
         out("Interceptions: " + ", ".join(f"{k} {v}" for k, v in interceptions.summary().items()))
         out("Statements: " + ", ".join(f"{k} {v}" for k, v in settlement.summary().items()))
+        out("Claims: " + ", ".join(f"{k} {v}" for k, v in claims.summary().items()))
         out(f"Merchant API token (M0001, auto-intercept on): {world['merchant_token']}")
         for carrier in world["carriers"].values():
             out(f"Carrier callback secret {carrier.code} (sandbox adapter): {carrier.callback_secret}")
