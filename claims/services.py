@@ -13,7 +13,7 @@ from interception.models import InterceptionOrder
 from interception.services.base import lock, require, require_own_merchant, take
 from portal import timeline
 from portal.errors import DomainError, refuse
-from settlement.rules import parse_amount
+from settlement.rules import parse_amount, payment_record_problems
 
 ZERO = Decimal("0.00")
 
@@ -166,10 +166,8 @@ def claim_dismiss(*, claim_id, actor, reason):
 def claim_pay(*, claim_id, actor, payment_reference, paid_at):
     """Finance records the offline payment of the agreed or awarded amount (R26)."""
     claim = _lock(actor, claim_id)
-    if not (payment_reference or "").strip():
-        raise DomainError("reference_required", _("The payment reference is required."), status=400)
-    if paid_at is None or timezone.is_naive(paid_at):
-        raise DomainError("paid_at_invalid", _("When was it paid? A date and time is required."), status=400)
+    if problems := payment_record_problems(reference=payment_reference, paid_at=paid_at):
+        refuse(problems, status=400)
     take(claim, "pay", actor=actor, reason=payment_reference.strip(), payment_reference=payment_reference.strip(),
          paid_at=paid_at)
     return claim

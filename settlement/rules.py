@@ -47,11 +47,19 @@ def period_problems(start, end):
     return []
 
 
-def payment_problems(*, total, amount, reference, difference_reason):
-    """R22: finance records the offline payment; an amount other than the total needs a reason."""
+def payment_record_problems(*, reference, paid_at):
+    """Any offline payment (statement or claim): a reference and an aware time."""
     problems = []
     if not (reference or "").strip():
         problems.append(Problem("reference_required", _("The payment reference is required."), "payment_reference"))
+    if paid_at is None or getattr(paid_at, "tzinfo", None) is None:
+        problems.append(Problem("paid_at_invalid", _("When was it paid? A date and time is required."), "paid_at"))
+    return problems
+
+
+def payment_problems(*, total, amount, reference, difference_reason, paid_at):
+    """R22: finance records the offline payment; an amount other than the total needs a reason."""
+    problems = payment_record_problems(reference=reference, paid_at=paid_at)
     problems += amount_problems(amount, "paid_amount", allow_negative=False)
     if not problems and parse_amount(amount) != total and not (difference_reason or "").strip():
         problems.append(Problem("amount_mismatch", _("%(paid)s paid but the statement totals %(total)s: give the "

@@ -177,10 +177,8 @@ def statement_settle(*, statement_id, actor, payment_reference, paid_at, paid_am
     """Finance records the offline payment of a confirmed statement (R22)."""
     statement = _lock(actor, statement_id)
     if problems := rules.payment_problems(total=statement.total, amount=paid_amount, reference=payment_reference,
-                                          difference_reason=difference_reason):
+                                          difference_reason=difference_reason, paid_at=paid_at):
         refuse(problems, status=400)
-    if paid_at is None or timezone.is_naive(paid_at):
-        raise DomainError("paid_at_invalid", _("When was it paid? A date and time is required."), status=400)
     take(statement, "settle", actor=actor, reason=difference_reason, payment_reference=payment_reference.strip(),
          paid_at=paid_at, paid_amount=rules.parse_amount(paid_amount), difference_reason=difference_reason.strip())
     return statement

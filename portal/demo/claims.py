@@ -12,8 +12,8 @@ from django.utils import timezone
 from claims import services
 from claims.models import Claim
 from interception import services as interception_services
-from interception.models import Contract, InterceptionAgreement, InterceptionOrder, Merchant
-from portal.demo.interceptions import _after_sale, _move_back, _parcel
+from interception.models import InterceptionOrder
+from portal.demo.interceptions import _after_sale, _move_back, _parcel, outlet_login_contracts
 
 FIRST_NUMBER = 950000
 
@@ -31,12 +31,7 @@ def seed(world):
         return
     users = world["users"]
     cs, outlet_user, finance = users["cs"], users["outlet"], users["finance"]
-    mine = set(outlet_user.outlet_memberships.values_list("outlet_id", flat=True))
-    signed = set(InterceptionAgreement.objects.values_list("merchant_id", flat=True))
-    contract = (Contract.objects.filter(state=Contract.State.ACTIVE, outlet__in=mine, merchant__in=signed,
-                                        merchant__cross_border=False, merchant__auto_intercept=False,
-                                        merchant__operating_status=Merchant.Status.OPERATING)
-                .select_related("merchant", "outlet", "outlet__carrier").order_by("id").first())
+    contract = outlet_login_contracts(world)[0]
     numbers = iter(range(FIRST_NUMBER, FIRST_NUMBER + 1000))
 
     def returned(loss, days_ago):

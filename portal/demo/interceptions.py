@@ -58,6 +58,17 @@ def seed(world):
             _scenario(scenario, contract, counter, cs, now)
 
 
+def outlet_login_contracts(world):
+    """Active offline contracts at the outlet login's outlets whose merchant can intercept: what it sees."""
+    mine = set(world["users"]["outlet"].outlet_memberships.values_list("outlet_id", flat=True))
+    signed = set(InterceptionAgreement.objects.values_list("merchant_id", flat=True))
+    return list(Contract.objects.filter(state=Contract.State.ACTIVE, settlement_mode="offline", outlet__in=mine,
+                                        merchant__in=signed, merchant__cross_border=False,
+                                        merchant__operating_status=Merchant.Status.OPERATING,
+                                        merchant__auto_intercept=False)
+                .select_related("merchant", "outlet", "outlet__carrier").order_by("id"))
+
+
 def _parcel(contract, n, now, *, last=None, last_at=None, route=True):
     name, spec, value = GOODS[n % len(GOODS)]
     parcel = services.parcel_create(

@@ -8,8 +8,8 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from interception import services as interception_services
-from interception.models import Contract, InterceptionAgreement, InterceptionOrder, Merchant
-from portal.demo.interceptions import _after_sale, _move_back, _parcel
+from interception.models import InterceptionOrder
+from portal.demo.interceptions import _after_sale, _move_back, _parcel, outlet_login_contracts
 from settlement import services
 from settlement.models import OnlineFee, Statement
 
@@ -21,13 +21,7 @@ def seed(world):
         return
     users = world["users"]
     finance, cs, outlet_user = users["finance"], users["cs"], users["outlet"]
-    mine = set(outlet_user.outlet_memberships.values_list("outlet_id", flat=True))
-    signed = set(InterceptionAgreement.objects.values_list("merchant_id", flat=True))
-    pairs = [c for c in Contract.objects.filter(state=Contract.State.ACTIVE, settlement_mode="offline",
-                                                outlet__in=mine, merchant__in=signed, merchant__cross_border=False,
-                                                merchant__operating_status=Merchant.Status.OPERATING,
-                                                merchant__auto_intercept=False)
-             .select_related("merchant", "outlet", "outlet__carrier").order_by("id")]
+    pairs = outlet_login_contracts(world)
     by_outlet = {}
     for contract in pairs:
         by_outlet.setdefault(contract.outlet_id, contract)
