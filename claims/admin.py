@@ -3,7 +3,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -140,10 +139,6 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
         response["Content-Security-Policy"] = "default-src 'none'"
         return response
 
-    def _page(self, request, template, **context):
-        return TemplateResponse(request, template, {**self.admin_site.each_context(request), "opts": self.opts,
-                                                    **context})
-
     def add_photo_view(self, request, object_id):
         obj = self.get_object(request, str(object_id))
         if obj is None:
@@ -160,7 +155,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
             else:
                 messages.success(request, _("The photo was added."))
                 return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[obj.pk]))
-        return self._page(request, "admin/settlement/form_page.html", title=_("Add a photo: %(c)s") % {"c": obj},
+        return self.render_page(request, "admin/portal/form_page.html", title=_("Add a photo: %(c)s") % {"c": obj},
                           form=form, original=obj, refused=refused, multipart=True, submit_label=_("Upload"),
                           change_url=reverse("admin:claims_claim_change", args=[obj.pk]),
                           intro=_("JPEG, PNG or WebP, at most 10 MB."))
@@ -190,7 +185,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
             else:
                 messages.success(request, _("%(c)s filed.") % {"c": claim})
                 return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[claim.pk]))
-        return self._page(request, "admin/claims/claim/file.html", title=_("File a claim"), form=form, goods=goods,
+        return self.render_page(request, "admin/claims/claim/file.html", title=_("File a claim"), form=form, goods=goods,
                           order=order, refused=refused, cap=order.platform.claim_cap if order else None)
 
     def candidates_view(self, request):
@@ -201,7 +196,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
             ids = [i for i in request.POST.getlist("interception") if i.isdigit()]
             outcomes = services.candidates_open(actor=request.user, interception_ids=ids)
         candidates = list(services.claim_candidates(request.user).select_related("outlet", "merchant")[:200])
-        return self._page(request, "admin/claims/claim/candidates.html",
+        return self.render_page(request, "admin/claims/claim/candidates.html",
                           title=_("Claim candidates: succeeded, no return scan"), candidates=candidates,
                           outcomes=outcomes)
 

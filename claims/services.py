@@ -10,13 +10,10 @@ from claims import rules, selectors
 from claims.models import Claim, ClaimGoodsLine, Evidence
 from interception import selectors as interception_selectors
 from interception.models import InterceptionOrder
-from interception.services.base import lock, require, require_own_merchant, take
+from interception.services.base import find, invalid_state, lock, require, require_own_merchant, take
 from portal import timeline
 from portal.errors import DomainError, refuse
 from settlement.rules import parse_amount, payment_record_problems
-
-ZERO = Decimal("0.00")
-
 
 def goods_from_parcel(order):
     """The parcel's goods as claim lines: what a loss claim starts from."""
@@ -25,7 +22,8 @@ def goods_from_parcel(order):
 
 
 def side_of(actor):
-    """Outlet staff negotiate for the outlet; customer service, the merchant's client and the system for the merchant."""
+    """Outlet staff negotiate for the outlet; customer service, the merchant's client and the system for the
+    merchant."""
     scope = interception_selectors.scope_for(actor) if actor is not None else None
     return Claim.Side.OUTLET if scope is not None and scope.outlet_staff else Claim.Side.MERCHANT
 
@@ -34,11 +32,8 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
     """File a claim on an interception whose return failed (R23), with its evidence (R24), within the cap (R26)."""
     require(actor, "claims.add_claim")
     now = now or timezone.now()
-    order = (interception_selectors.interception_list(actor).select_related("platform", "parcel")
-             .filter(pk=interception_id).first() if str(interception_id).isdigit() else None)
-    if order is None:
-        raise DomainError("not_found", _("Interception #%(n)s does not exist or is not yours.") % {"n": interception_id},
-                          status=404)
+    order = find(interception_selectors.interception_list(actor).select_related("platform", "parcel"),
+                 interception_id, what=_("Interception"))
     require_own_merchant(actor, order.merchant)
     if kind not in Claim.Kind.values:
         raise DomainError("kind_invalid", _("A claim is for a loss or a damage."), status=400)
@@ -53,7 +48,7 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
         problems += photo_problems
         images.append((photo, data, detected))
     if not problems:  # the value of goods that are not valid means nothing
-        goods_value = sum(parse_amount(g.get("value")) * int(g.get("quantity") or 1) for g in goods)
+        goods_value = sum((parse_amount(g.get("value")) * int(g.get("quantity") or 1) for g in goods), Decimal("0.00"))
         if amount in (None, ""):
             amount = min(goods_value, order.platform.claim_cap)
         problems += rules.amount_problems(amount, goods_value=goods_value, cap=order.platform.claim_cap)
@@ -101,7 +96,7 @@ def evidence_add(*, claim_id, actor, photo):
     require(actor, "claims.add_claim")
     claim = _lock(actor, claim_id)
     if claim.state not in Claim.OPEN_STATES:
-        raise DomainError("invalid_state", _("Not possible: it is %(state)s now.") % {"state": claim.get_state_display()})
+        raise invalid_state(claim.get_state_display())
     data = photo.read()
     detected, problems = rules.image_problems(data)
     if problems:

@@ -19,6 +19,13 @@ class PortalAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
+    def render_page(self, request, template, **context):
+        """A page of our own inside the admin (forms, reports), with the admin's frame around it."""
+        from django.template.response import TemplateResponse
+
+        return TemplateResponse(request, template, {**self.admin_site.each_context(request), "opts": self.opts,
+                                                    **context})
+
     def get_queryset(self, request):
         qs = type(self).selector(request.user)
         if isinstance(self.list_select_related, (list, tuple)) and self.list_select_related:

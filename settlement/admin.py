@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -138,11 +137,9 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
             raise Http404(str(exc.message)) from None
 
     def _form_page(self, request, *, title, form, obj=None, intro="", refused=None, extra=None):
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": title, "form": form,
-                   "original": obj, "intro": intro, "refused": refused, **(extra or {})}
-        if obj is not None:
-            context["change_url"] = reverse("admin:settlement_statement_change", args=[obj.pk])
-        return TemplateResponse(request, "admin/settlement/form_page.html", context)
+        change_url = reverse("admin:settlement_statement_change", args=[obj.pk]) if obj is not None else None
+        return self.render_page(request, "admin/portal/form_page.html", title=title, form=form, original=obj,
+                                intro=intro, refused=refused, change_url=change_url, **(extra or {}))
 
     def generate_view(self, request):
         if not request.user.has_perm("settlement.generate_statement"):
@@ -165,7 +162,9 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
                                intro=_("Gathers the chargeable offline interceptions whose result falls in the "
                                        "period and that are on no statement yet. Leave merchant and outlet empty to "
                                        "generate for every merchant × outlet."),
-                               extra={"results": results, "submit_label": _("Generate")})
+                               extra={"results": _result_links(results), "submit_label": _("Generate"),
+                                      "no_results": _("Nothing new to add for this period: every chargeable "
+                                                      "interception is on a statement already.")})
 
     def reconcile_view(self, request, object_id):
         obj = self.get_object(request, str(object_id))
@@ -217,6 +216,13 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
                                intro=_("The lines are copied to a new version with these adjustments and issued to "
                                        "the outlet; this version stays readable. Amounts are signed: -2.00 lowers "
                                        "the total. Dispute: %(d)s") % {"d": obj.dispute_reason or "—"})
+
+
+def _result_links(results):
+    if results is None:
+        return None
+    return [(r.message, reverse("admin:settlement_statement_change", args=[r.statement.pk]) if r.statement else None)
+            for r in results]
 
 
 class GenerateForm(forms.Form):
@@ -327,7 +333,7 @@ class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Porta
     list_display = ["reconciliation", "kind", "row", "tracking_number", "billed_on", "their_fee", "our_fee",
                     "contract_fee", "interception_id", "detail"]
     list_filter = ["kind"]
-    list_select_related = ["reconciliation"]
+    list_select_related = ["reconciliation", "reconciliation__statement"]
     list_per_page = 100
 
 
@@ -350,9 +356,8 @@ class OnlineFeeAdmin(ReadOnlyMixin, PortalAdmin):
         rows = list(selectors.online_fee_totals(request.user))
         for row in rows:
             row["balanced"] = row["collected"] == row["passed_on"]
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "rows": rows,
-                   "title": _("Online fees per month, carrier and platform (R19)")}
-        return TemplateResponse(request, "admin/settlement/onlinefee/totals.html", context)
+        return self.render_page(request, "admin/settlement/onlinefee/totals.html", rows=rows,
+                                title=_("Online fees per month, carrier and platform (R19)"))
 
 
 @admin.register(BillFormat)

@@ -3,7 +3,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from interception.services.base import require
+from interception.services.base import find, require
 from portal.errors import DomainError
 from portal.spreadsheets import stream_csv, stream_csv_rows, stream_xlsx
 from settlement import selectors
@@ -19,11 +19,7 @@ def statement_export(*, statement_id, actor, file_format):
     require(actor, "settlement.export_statement")
     if file_format not in FORMATS:
         raise DomainError("format_invalid", _("Choose the format csv or xlsx."), status=400)
-    statement = (selectors.statement_list(actor).filter(pk=statement_id).first()
-                 if str(statement_id).isdigit() else None)
-    if statement is None:
-        raise DomainError("not_found", _("Statement #%(n)s does not exist or is not yours.") % {"n": statement_id},
-                          status=404)
+    statement = find(selectors.statement_list(actor), statement_id, what=_("Statement"))
     rows = _in_language(statement_rows(statement), translation.get_language())
     name = f"{statement.number}.{file_format}"
     return stream_xlsx(name, rows) if file_format == "xlsx" else stream_csv_rows(name, rows)

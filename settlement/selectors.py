@@ -26,7 +26,8 @@ def reconciliation_list(user):
 
 
 def difference_list(user):
-    return _scoped(Difference.objects.select_related("reconciliation"), user, "reconciliation__statement__")
+    return _scoped(Difference.objects.select_related("reconciliation", "reconciliation__statement"), user,
+                   "reconciliation__statement__")
 
 
 def reconciliation_summary(reconciliation):

@@ -2,6 +2,7 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Sum
@@ -9,14 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception.models import InterceptionOrder, Merchant, SettlementMode
-from interception.services.base import lock, require, take
+from interception.services.base import find, invalid_state, lock, require, take
 from portal import timeline
 from portal.errors import DomainError, refuse
 from portal.spreadsheets import read_table
 from settlement import rules, selectors
 from settlement.models import BillFormat, Difference, OnlineFee, Reconciliation, Statement, StatementLine
 
-ZERO = rules.CENT * 0
+ZERO = Decimal("0.00")
 LINE_BATCH = 5000
 
 
@@ -213,13 +214,9 @@ def read_bill(uploaded, columns):
 def reconciliation_run(*, statement_id, actor, uploaded, file_name=""):
     """Match the outlet's bill against the statement and the contract fee; classify every line."""
     require(actor, "settlement.reconcile_statement")
-    statement = selectors.statement_list(actor).filter(pk=statement_id).first()
-    if statement is None:
-        raise DomainError("not_found", _("Statement #%(n)s does not exist or is not yours.") % {"n": statement_id},
-                          status=404)
+    statement = find(selectors.statement_list(actor), statement_id, what=_("Statement"))
     if statement.state in Statement.DEAD_STATES:
-        raise DomainError("invalid_state", _("Not possible: it is %(state)s now.")
-                          % {"state": statement.get_state_display()})
+        raise invalid_state(statement.get_state_display())
     bill = read_bill(uploaded, bill_columns(statement.outlet.carrier_id))
     ours = _our_lines(statement)
     contract_fees = _contract_fees([line["interception"] for line in ours.values() if line["interception"]])

@@ -1,6 +1,7 @@
 import json
 
 import django_filters
+from django.db.models import Count
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -25,7 +26,7 @@ class ClaimSerializer(serializers.ModelSerializer):
     outlet = serializers.CharField(source="outlet.code", read_only=True)
     carrier = serializers.CharField(source="carrier.code", read_only=True)
     goods = GoodsSerializer(many=True, read_only=True)
-    photos = serializers.SerializerMethodField()
+    photos = serializers.IntegerField(source="photo_count", read_only=True)
 
     class Meta:
         model = Claim
@@ -34,9 +35,6 @@ class ClaimSerializer(serializers.ModelSerializer):
                   "succeeded_at", "filed_at", "escalated_at", "decided_at", "payment_reference", "paid_at", "goods",
                   "photos"]
         read_only_fields = fields
-
-    def get_photos(self, obj) -> int:
-        return obj.evidence.count()
 
 
 class ClaimCreateSerializer(serializers.Serializer):
@@ -69,7 +67,8 @@ class ClaimViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
-        return selectors.claim_list(self.request.user).prefetch_related("goods")
+        return (selectors.claim_list(self.request.user).prefetch_related("goods")
+                .annotate(photo_count=Count("evidence")))
 
     @extend_schema(request=ClaimCreateSerializer, responses={201: ClaimSerializer})
     def create(self, request, *args, **kwargs):
@@ -95,4 +94,4 @@ class ClaimViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         claim = services.claim_file(actor=request.user, interception_id=interception_id, kind=v["kind"],
                                     amount=v.get("amount"), description=v.get("description", ""),
                                     goods=v.get("goods"), photos=v.get("photos", []))
-        return Response(ClaimSerializer(claim).data, status=201)
+        return Response(ClaimSerializer(self.get_queryset().get(pk=claim.pk)).data, status=201)

@@ -6,19 +6,35 @@ from django_fsm import can_proceed, has_transition_perm
 from portal.errors import DomainError
 
 
+def not_found(what, pk):
+    return DomainError("not_found", _("%(what)s #%(pk)s does not exist or is not yours.") % {"what": what, "pk": pk},
+                       status=404)
+
+
 def lock(queryset, pk, *, what):
     """Load one row FOR UPDATE from a scoped queryset; outside the scope it does not exist."""
     try:
         return queryset.select_for_update(of=("self",)).get(pk=pk)
     except queryset.model.DoesNotExist:
-        raise DomainError("not_found", _("%(what)s #%(pk)s does not exist or is not yours.")
-                          % {"what": what, "pk": pk}, status=404) from None
+        raise not_found(what, pk) from None
+
+
+def find(queryset, pk, *, what):
+    """Read one row of a scoped queryset without a lock; outside the scope, or not an id, it does not exist."""
+    row = queryset.filter(pk=pk).first() if str(pk).isdigit() else None
+    if row is None:
+        raise not_found(what, pk)
+    return row
+
+
+def invalid_state(state_label):
+    return DomainError("invalid_state", _("Not possible: it is %(state)s now.") % {"state": state_label})
 
 
 def guard(bound_transition, actor, *, state_label):
     """Refuse a transition that the row's state or the actor's permissions do not allow."""
     if not can_proceed(bound_transition):
-        raise DomainError("invalid_state", _("Not possible: it is %(state)s now.") % {"state": state_label})
+        raise invalid_state(state_label)
     if not has_transition_perm(bound_transition, actor):
         raise DomainError("forbidden", _("You are not allowed to do this."), status=403)
 

@@ -27,7 +27,7 @@ from interception.models import (
     PlatformCarrier,
     TrackingEvent,
 )
-from interception.services.base import lock, require, require_own_merchant, take
+from interception.services.base import lock, not_found, require, require_own_merchant, take
 from portal import timeline
 from portal.errors import DomainError, Problem, refuse
 
@@ -237,8 +237,7 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
     orders = selectors.interception_list(actor if scoped else None)
     after_sale_id = orders.filter(pk=order_id).values_list("after_sale_id", flat=True).first()
     if after_sale_id is None:
-        raise DomainError("not_found", _("Interception #%(n)s does not exist or is not yours.") % {"n": order_id},
-                          status=404)
+        raise not_found(_("Interception"), order_id)
     after_sale = AfterSale.objects.select_for_update().select_related("platform").get(pk=after_sale_id)
     order = lock(orders, order_id, what=_("Interception"))
     at = at or timezone.now()
