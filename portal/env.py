@@ -81,6 +81,31 @@ def parse_hours(name, raw, default):
     return value
 
 
+def parse_count(name, raw, default, *, unit):
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name}={raw!r} is not a positive whole number of {unit} (e.g. {default})")
+    return value
+
+
+RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def parse_request_rate(name, raw, default):
+    """"600/min" as Django REST framework's throttles read it."""
+    if raw is None or not raw.strip():
+        return default
+    count, _, period = raw.strip().partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS:
+        raise ConfigError(f"{name}={raw!r} is not a rate like 600/min (per s, min, hour or day)")
+    return f"{int(count)}/{period}"
+
+
 def parse_seconds_range(name, raw, default):
     """"20-90" -> (20.0, 90.0); a single number means a fixed delay."""
     if raw is None or not raw.strip():
@@ -137,6 +162,11 @@ def read_settings(environ, *, base_dir):
         "database": parse_database_url(environ.get("DATABASE_URL"), base_dir=base_dir),
         "ssl_redirect": parse_bool("SECURE_SSL_REDIRECT", environ.get("SECURE_SSL_REDIRECT"), default=production),
         "behind_proxy": parse_bool("BEHIND_TLS_PROXY", environ.get("BEHIND_TLS_PROXY"), default=False),
+        "login_failure_limit": parse_count("LOGIN_FAILURE_LIMIT", environ.get("LOGIN_FAILURE_LIMIT"), 5,
+                                           unit="attempts"),
+        "login_lockout_minutes": parse_count("LOGIN_LOCKOUT_MINUTES", environ.get("LOGIN_LOCKOUT_MINUTES"), 15,
+                                             unit="minutes"),
+        "api_rate_limit": parse_request_rate("API_RATE_LIMIT", environ.get("API_RATE_LIMIT"), "600/min"),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),

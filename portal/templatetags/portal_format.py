@@ -1,0 +1,34 @@
+"""Locale-aware formatting for our templates: durations and money."""
+from datetime import timedelta
+from decimal import Decimal
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+register = template.Library()
+
+
+@register.filter
+def portal_duration(value):
+    """A timedelta (or seconds) as the two largest units, in the active language: "2 days 3 hours"."""
+    if value is None or value == "":
+        return "—"
+    seconds = int(value.total_seconds() if isinstance(value, timedelta) else float(value))
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [ngettext("%d day", "%d days", days) % days if days else "",
+             ngettext("%d hour", "%d hours", hours) % hours if hours else "",
+             ngettext("%d minute", "%d minutes", minutes) % minutes if minutes and not days else ""]
+    parts = [p for p in parts if p][:2]
+    return " ".join(parts) if parts else _("under a minute")
+
+
+@register.filter
+def portal_money(value):
+    """Yuan with two places and the locale's grouping: ¥1,234.50."""
+    if value is None or value == "":
+        return "—"
+    return "¥" + number_format(Decimal(value).quantize(Decimal("0.01")), 2, force_grouping=True)

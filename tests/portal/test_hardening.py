@@ -1,0 +1,125 @@
+"""Login lockout, security headers and the API rate limit (issue 7, hardening)."""
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from portal.env import ConfigError, read_settings
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "pw-12345!"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _login(client, username, password, ip="10.0.0.1"):
+    return client.post(reverse("admin:login"), {"username": username, "password": password,
+                                                "next": reverse("admin:index")}, REMOTE_ADDR=ip)
+
+
+def test_login_locks_after_the_failure_limit_for_that_user_name_and_address(client):
+    factories.user("cs1", "Customer service")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = _login(client, "cs1", "wrong")
+        assert response.status_code == 200  # the login form again, with Django's error
+    assert _login(client, "cs1", "wrong").status_code == 429  # the last allowed failure locks
+    locked = _login(client, "cs1", PASSWORD)
+    assert locked.status_code == 429
+    assert "登录已锁定" in locked.content.decode()  # the lockout page is in the portal's language
+    assert "_auth_user_id" not in client.session
+    # Keyed on user name *and* address: the same user from elsewhere, and others from here, still log in.
+    assert _login(APIClient(), "cs1", PASSWORD, ip="10.0.0.2").status_code == 302
+    factories.user("cs2", "Customer service")
+    assert _login(APIClient(), "cs2", PASSWORD, ip="10.0.0.1").status_code == 302
+
+
+def test_a_successful_login_resets_the_failure_count(client):
+    factories.user("cs1", "Customer service")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _login(client, "cs1", "wrong")
+    assert _login(client, "cs1", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _login(client, "cs1", "wrong")
+    assert _login(client, "cs1", PASSWORD).status_code == 302
+
+
+@override_settings(BEHIND_TLS_PROXY=True)
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(client):
+    factories.user("cs1", "Customer service")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        # A client cannot dodge the lockout by claiming a new address in the first entry.
+        client.post(reverse("admin:login"), {"username": "cs1", "password": "wrong"}, REMOTE_ADDR="10.9.9.9",
+                    HTTP_X_FORWARDED_FOR=f"1.1.1.{_}, 203.0.113.7")
+    locked = client.post(reverse("admin:login"), {"username": "cs1", "password": PASSWORD},
+                         REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="8.8.8.8, 203.0.113.7")
+    assert locked.status_code == 429
+    other = APIClient().post(reverse("admin:login"), {"username": "cs1", "password": PASSWORD},
+                             REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert other.status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/v1/", "/api/docs/", "/health/"])
+def test_security_headers_on_admin_api_and_docs(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in response.headers["Permissions-Policy"]
+
+
+def test_api_docs_load_swagger_from_our_own_static_files_without_inline_script(client):
+    factories.user("sup", "Supervisor")
+    client.force_login(factories.User.objects.get(username="sup"))
+    html = client.get("/api/docs/").content.decode()
+    assert "cdn" not in html.lower()
+    assert "<script>" not in html
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+
+
+@override_settings(API_RATE_LIMIT="3/min")
+def test_token_clients_are_rate_limited_with_a_machine_readable_429(api):
+    contract = factories.active_contract()
+    client = api(factories.api_client_for(merchant=contract.merchant))
+    for _ in range(3):
+        assert client.get("/api/v1/interceptions/").status_code == 200
+    refused = client.get("/api/v1/interceptions/")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another client has its own allowance.
+    other = api(factories.api_client_for(merchant=factories.MerchantFactory()))
+    assert other.get("/api/v1/interceptions/").status_code == 200
+
+
+@override_settings(API_RATE_LIMIT="2/min")
+def test_staff_sessions_are_not_rate_limited_by_the_token_limit(client):
+    client.force_login(factories.user("fin", "Finance"))
+    assert all(client.get("/api/v1/interceptions/").status_code == 200 for _ in range(4))
+
+
+@pytest.mark.parametrize("name, raw, words", [
+    ("LOGIN_FAILURE_LIMIT", "0", "positive whole number"),
+    ("LOGIN_LOCKOUT_MINUTES", "soon", "positive whole number"),
+    ("API_RATE_LIMIT", "600", "rate like 600/min"),
+    ("API_RATE_LIMIT", "600/fortnight", "rate like 600/min"),
+])
+def test_hardening_variables_are_checked(name, raw, words):
+    with pytest.raises(ConfigError, match=words):
+        read_settings({name: raw}, base_dir=settings.BASE_DIR)
+
+
+def test_hardening_defaults():
+    env = read_settings({}, base_dir=settings.BASE_DIR)
+    assert (env["login_failure_limit"], env["login_lockout_minutes"], env["api_rate_limit"]) == (5, 15, "600/min")
