@@ -80,7 +80,10 @@ ROLE_PERMISSIONS = {
 }
 SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]
 SUPERVISOR_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
-                    "authtoken.view_token", "authtoken.add_token", "authtoken.delete_token"]
+                    "authtoken.view_token", "authtoken.add_token", "authtoken.delete_token",
+                    # Login lockouts: see them, and unlock by deleting the attempt.
+                    "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accessfailurelog",
+                    "axes.view_accesslog"]
 
 
 def extend(role, permissions):

@@ -41,6 +41,20 @@ def test_login_locks_after_the_failure_limit_for_that_user_name_and_address(clie
     assert _login(APIClient(), "cs2", PASSWORD, ip="10.0.0.1").status_code == 302
 
 
+def test_a_supervisor_unlocks_a_locked_login_by_deleting_the_attempt(client):
+    from axes.models import AccessAttempt
+
+    factories.user("cs1", "Customer service")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "cs1", "wrong")
+    attempt = AccessAttempt.objects.get(username="cs1")
+    supervisor = APIClient()
+    supervisor.force_login(factories.user("sup", "Supervisor"))
+    assert "cs1" in supervisor.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+    supervisor.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+    assert _login(client, "cs1", PASSWORD).status_code == 302
+
+
 def test_a_successful_login_resets_the_failure_count(client):
     factories.user("cs1", "Customer service")
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
