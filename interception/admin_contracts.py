@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception import resources, selectors, services
+from interception.admin_interceptions import OutletFilter
 from interception.models import (
     Carrier,
     Contract,
@@ -126,7 +127,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
     selector = selectors.contract_list
     list_display = ["id", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee", "state",
                     "applied_at", "waiting"]
-    list_filter = ["state", WaitingFilter, "platform", CarrierFilter, "settlement_mode"]
+    list_filter = ["state", WaitingFilter, "platform", CarrierFilter, OutletFilter, "settlement_mode"]
     list_select_related = ["merchant", "outlet", "outlet__carrier", "platform"]
     search_fields = ["=merchant__code", "=outlet__code", "merchant__name"]
     readonly_fields = ["merchant", "outlet", "platform", "settlement_mode", "fee", "charge_succeeded",

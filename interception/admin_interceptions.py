@@ -1,4 +1,6 @@
 """Admin for parcels, after-sales and interceptions: customer service's daily screens (R7-R18)."""
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -57,6 +59,53 @@ class OutletFilter(AutocompleteListFilter):
     title = _("outlet")
     field_name = "outlet"
     parameter_name = "outlet__id__exact"
+
+
+class WindowFilter(admin.SimpleListFilter):
+    """The dashboard's deadlines: handling windows (R15) that end today or have ended."""
+
+    title = _("handling window")
+    parameter_name = "window"
+
+    def lookups(self, request, model_admin):
+        return [("today", _("ends today")), ("overdue", _("overdue"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(state=AfterSale.State.INTERCEPTING, window_ends_at__lte=now)
+        if self.value() == "today":
+            end = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+            return queryset.filter(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now, window_ends_at__lt=end)
+        return queryset
+
+
+class ResultWithinFilter(admin.SimpleListFilter):
+    title = _("carrier result")
+    parameter_name = "result_within"
+    SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+    def lookups(self, request, model_admin):
+        return [("24h", _("in the last 24 hours")), ("7d", _("in the last 7 days")), ("30d", _("in the last 30 days"))]
+
+    def queryset(self, request, queryset):
+        span = self.SPANS.get(self.value())
+        return queryset.filter(result_at__gte=timezone.now() - span) if span else queryset
+
+
+class ResultFilter(admin.SimpleListFilter):
+    """Success and failure as the carrier answered, whatever happened to the return since."""
+
+    title = _("outcome")
+    parameter_name = "result"
+    STATES = {"success": InterceptionOrder.SUCCESS_STATES, "failure": [InterceptionOrder.State.FAILED]}
+
+    def lookups(self, request, model_admin):
+        return [("success", _("succeeded")), ("failure", _("failed"))]
+
+    def queryset(self, request, queryset):
+        states = self.STATES.get(self.value())
+        return queryset.filter(state__in=states) if states else queryset
 
 
 class GoodsInline(ReadOnlyInline):
@@ -118,7 +167,7 @@ class CountdownMixin:
 class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.aftersale_list
     list_display = ["number", "merchant", "tracking", "kind", "amount", "state", "window", "created_at"]
-    list_filter = ["state", "kind", "platform"]
+    list_filter = ["state", WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]
     search_fields = ["number"]
     search_help_text = _("After-sale number or tracking number, exact or its beginning.")
@@ -277,7 +326,7 @@ class InterceptionOrderAdmin(CountdownMixin, TrackingSearchMixin, ObjectActionsM
     selector = selectors.interception_list
     list_display = ["id", "tracking_number", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee",
                     "state", "window", "requested_at"]
-    list_filter = ["state", "carrier", "platform", "settlement_mode", OutletFilter,
+    list_filter = ["state", ResultFilter, ResultWithinFilter, "carrier", "platform", "settlement_mode", OutletFilter,
                    ("requested_at", DateRangeFilterBuilder(title=_("created")))]
     list_select_related = ["merchant", "outlet", "carrier", "platform", "after_sale"]
     ordering = ["-id"]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -11,3 +12,8 @@ class PortalConfig(AppConfig):
         from portal import roles
 
         post_migrate.connect(roles.sync_after_migrate, dispatch_uid="portal.roles.sync")
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    default = False  # named in INSTALLED_APPS in place of django.contrib.admin; PortalConfig stays this app's
+    default_site = "portal.admin_site.PortalAdminSite"

@@ -10,9 +10,6 @@ from claims.api.views import ClaimViewSet
 from portal.views import health
 from settlement.api.views import StatementViewSet
 
-admin.site.site_header = admin.site.site_title = "快递拦截·线下结算"
-admin.site.index_title = ""
-
 api = DefaultRouter()
 api.registry.extend(interception_router.registry)
 api.register("statements", StatementViewSet, basename="statement")

@@ -56,6 +56,8 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     LIVE_STATES = [State.REQUESTED, State.INTERCEPTING, State.SUCCEEDED, State.RETURNING, State.RETURNED,
                    State.RETURN_FAILED]
     IN_FLIGHT = [State.REQUESTED, State.INTERCEPTING]
+    # The carrier said "intercepted"; the return may have gone on since.
+    SUCCESS_STATES = [State.SUCCEEDED, State.RETURNING, State.RETURNED, State.RETURN_FAILED]
 
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="interceptions",
                                verbose_name=_("parcel"))
@@ -127,6 +129,8 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(fields=["merchant", "id"], name="interception_merchant_idx"),
             models.Index(fields=["settlement_mode", "id"], name="interception_mode_idx"),
             models.Index(fields=["requested_at"], name="interception_requested_idx"),
+            # The dashboard's figures and the "carrier result within" filter: results of the last hours or days.
+            models.Index(fields=["result_at"], condition=Q(result_at__isnull=False), name="interception_result_idx"),
             models.Index(fields=["next_submit_at"], condition=Q(state="requested"), name="interception_retry_idx"),
             models.Index(fields=["submitted_at"], condition=Q(state="intercepting"), name="interception_poll_idx"),
             # Statement generation: one merchant × outlet's chargeable offline results of a period.

@@ -32,3 +32,17 @@ def portal_money(value):
     if value is None or value == "":
         return "—"
     return "¥" + number_format(Decimal(value).quantize(Decimal("0.01")), 2, force_grouping=True)
+
+
+@register.filter
+def portal_percent(value):
+    """A share (0..1) as a whole percentage; "—" when there is nothing to divide."""
+    if value is None or value == "":
+        return "—"
+    return f"{round(float(value) * 100)}%"
+
+
+@register.filter
+def svg_height(bars):
+    """The chart's height for `bars` rows of 22 px."""
+    return max(int(bars), 1) * 22

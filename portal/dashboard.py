@@ -1,0 +1,247 @@
+"""The admin index as a dashboard: what each role should look at now, each number linking to its list.
+
+Every figure comes from the same scoped selectors the lists use, so outlet staff see their outlets only,
+and every query is an aggregate over an indexed range (the last 24 hours or 30 days of results, the open
+states), never a scan of the whole table.
+"""
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from statistics import median
+from urllib.parse import urlencode
+
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from claims import selectors as claim_selectors
+from claims import services as claim_services
+from claims.models import Claim
+from interception import selectors
+from interception.models import AfterSale, Contract, InterceptionOrder
+from settlement import selectors as statement_selectors
+from settlement.models import Statement
+
+# Above this a count reads "1000+": an exact figure would cost a scan for nothing anybody acts on.
+COUNT_CAP = 1000
+TOP_OUTLETS = 10
+STATS_DAYS = 30
+
+
+@dataclass
+class Figure:
+    label: str
+    value: object
+    url: str = ""
+    tone: str = ""  # "warn" for what is late
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    figures: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    chart: list = field(default_factory=list)
+    columns: list = field(default_factory=list)
+    empty: str = ""
+
+
+def _url(name, **params):
+    base = reverse(name)
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def _capped(qs):
+    n = qs[:COUNT_CAP + 1].count()
+    return f"{COUNT_CAP}+" if n > COUNT_CAP else n
+
+
+class Median(Aggregate):
+    """PostgreSQL's median; other databases (the SQLite demo) compute it in Python."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = DurationField()
+
+
+def build(user, now=None):
+    now = now or timezone.now()
+    sections = []
+    if user.has_perm("interception.view_contract"):
+        sections.append(_approvals(user, now))
+    if user.has_perm("interception.view_interceptionorder"):
+        sections.append(_in_flight(user, now))
+        sections.append(_last_day(user, now))
+        sections += _performance(user, now)
+    if user.has_perm("settlement.view_statement"):
+        sections.append(_statements(user))
+    if user.has_perm("claims.view_claim"):
+        sections.append(_claims(user, now))
+    return sections
+
+
+def _approvals(user, now):
+
+    changelist = "admin:interception_contract_changelist"
+    day, three = now - timedelta(days=1), now - timedelta(days=3)
+    per_outlet = (selectors.contract_list(user).filter(state=Contract.State.PENDING).order_by()
+                  .values("outlet_id", "outlet__name", "outlet__code")
+                  .annotate(total=Count("id"), fresh=Count("id", filter=Q(applied_at__gte=day)),
+                            older=Count("id", filter=Q(applied_at__lt=day, applied_at__gte=three)),
+                            oldest=Count("id", filter=Q(applied_at__lt=three)))
+                  .order_by("-oldest", "-total")[:TOP_OUTLETS])
+    section = Section("approvals", _("Applications waiting for the outlet"),
+                      empty=_("No application is waiting."))
+    for row in per_outlet:
+        base = {"state__exact": "pending", "outlet__id__exact": row["outlet_id"]}
+        section.rows.append({
+            "label": f"{row['outlet__name']} ({row['outlet__code']})",
+            "cells": [Figure(_("all"), row["total"], _url(changelist, **base)),
+                      Figure(_("under 1 day"), row["fresh"], _url(changelist, **base)),
+                      Figure(_("1–3 days"), row["older"], _url(changelist, **base, waiting_days=1)),
+                      Figure(_("over 3 days"), row["oldest"], _url(changelist, **base, waiting_days=3),
+                             "warn" if row["oldest"] else "")]})
+    section.columns = [_("outlet"), _("waiting"), _("under 1 day"), _("1–3 days"), _("over 3 days")]
+    return section
+
+
+def _in_flight(user, now):
+
+    orders = "admin:interception_interceptionorder_changelist"
+    counts = selectors.interception_list(user).filter(state__in=InterceptionOrder.IN_FLIGHT).aggregate(
+        requested=Count("id", filter=Q(state=InterceptionOrder.State.REQUESTED)),
+        intercepting=Count("id", filter=Q(state=InterceptionOrder.State.INTERCEPTING)))
+    section = Section("in_flight", _("Interceptions in flight"))
+    section.figures += [
+        Figure(_("waiting to be sent to the carrier"), counts["requested"], _url(orders, state__exact="requested")),
+        Figure(_("with the carrier"), counts["intercepting"], _url(orders, state__exact="intercepting")),
+    ]
+    if user.has_perm("interception.view_aftersale"):
+        after_sales = "admin:interception_aftersale_changelist"
+        end_of_today = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min))
+        windows = selectors.aftersale_list(user).filter(state=AfterSale.State.INTERCEPTING,
+                                                        window_ends_at__lt=end_of_today).aggregate(
+            overdue=Count("id", filter=Q(window_ends_at__lte=now)),
+            today=Count("id", filter=Q(window_ends_at__gt=now)))
+        section.figures += [
+            Figure(_("handling windows ending today"), windows["today"], _url(after_sales, window="today"),
+                   "warn" if windows["today"] else ""),
+            Figure(_("handling windows overdue"), windows["overdue"], _url(after_sales, window="overdue"),
+                   "warn" if windows["overdue"] else ""),
+        ]
+    return section
+
+
+def _last_day(user, now):
+
+    orders = "admin:interception_interceptionorder_changelist"
+    counts = selectors.interception_list(user).filter(result_at__gte=now - timedelta(hours=24)).aggregate(
+        results=Count("id"), succeeded=Count("id", filter=Q(state__in=InterceptionOrder.SUCCESS_STATES)),
+        failed=Count("id", filter=Q(state="failed")))
+    section = Section("last_day", _("Carrier results of the last 24 hours"))
+    section.figures = [
+        Figure(_("results"), counts["results"], _url(orders, result_within="24h")),
+        Figure(_("succeeded"), counts["succeeded"], _url(orders, result_within="24h", result="success")),
+        Figure(_("failed"), counts["failed"], _url(orders, result_within="24h", result="failure"),
+               "warn" if counts["failed"] else ""),
+    ]
+    return section
+
+
+def _performance(user, now):
+    """Per carrier and per outlet over the last 30 days: success rate, median time, fee per success, return loss."""
+
+    results = selectors.interception_list(user).filter(result_at__gte=now - timedelta(days=STATS_DAYS)).order_by()
+    by_carrier = _stats(results, ["carrier_id", "carrier__name"], "carrier__id__exact")
+    by_outlet = sorted(_stats(results, ["outlet_id", "outlet__name", "outlet__code"], "outlet__id__exact"),
+                       key=lambda r: -r["results"])[:TOP_OUTLETS]
+    for row in by_outlet:
+        row["label"] = f"{row['label']} ({row['outlet__code']})"
+    carriers = Section("carriers", _("Carriers, last %(n)s days") % {"n": STATS_DAYS}, rows=by_carrier,
+                       chart=_bars(by_carrier), empty=_("No carrier result in this period."))
+    outlets = Section("outlets", _("Busiest outlets, last %(n)s days") % {"n": STATS_DAYS}, rows=by_outlet,
+                      chart=_bars(by_outlet), empty=_("No carrier result in this period."))
+    return [carriers, outlets]
+
+
+def _stats(results, group, param):
+    orders = "admin:interception_interceptionorder_changelist"
+    took = ExpressionWrapper(F("result_at") - F("requested_at"), output_field=DurationField())
+    aggregates = {
+        "results": Count("id"),
+        "succeeded": Count("id", filter=Q(state__in=InterceptionOrder.SUCCESS_STATES)),
+        "fees": Sum("fee", filter=Q(chargeable=True)),
+        "returned": Count("id", filter=Q(state__in=["returned", "return_failed"])),
+        "lost": Count("id", filter=Q(state="return_failed")),
+    }
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        aggregates["median"] = Median(took)
+    rows = list(results.values(*group).annotate(**aggregates).order_by(group[1]))
+    if not postgres:
+        durations = {}
+        for key, at, requested in results.values_list(group[0], "result_at", "requested_at"):
+            durations.setdefault(key, []).append(at - requested)
+        for row in rows:
+            row["median"] = median(durations[row[group[0]]]) if durations.get(row[group[0]]) else None
+    for row in rows:
+        key = row[group[0]]
+        link = {param: key, "result_within": "30d"}
+        row["label"] = row[group[1]]
+        row["success_rate"] = row["succeeded"] / row["results"] if row["results"] else None
+        row["fee_per_success"] = ((row["fees"] or Decimal("0")) / row["succeeded"]).quantize(Decimal("0.01")) \
+            if row["succeeded"] else None
+        row["loss_rate"] = row["lost"] / row["returned"] if row["returned"] else None
+        row["results_url"] = _url(orders, **link)
+        row["succeeded_url"] = _url(orders, **link, result="success")
+        row["lost_url"] = _url(orders, **link, state__exact="return_failed")
+    return rows
+
+
+def _bars(rows, width=240):
+    """Horizontal bars of the success rate, as numbers the template draws into an inline SVG."""
+    bars = []
+    for index, row in enumerate(rows):
+        rate = row["success_rate"] or 0
+        bars.append({"y": index * 22, "width": round(rate * width, 1), "label": row["label"],
+                     "percent": round(rate * 100), "url": row["succeeded_url"]})
+    return bars
+
+
+def _statements(user):
+
+    changelist = "admin:settlement_statement_changelist"
+    counts = statement_selectors.statement_list(user).filter(
+        state__in=[Statement.State.DRAFT, Statement.State.ISSUED, Statement.State.DISPUTED,
+                   Statement.State.CONFIRMED]).aggregate(
+        draft=Count("id", filter=Q(state=Statement.State.DRAFT)),
+        issued=Count("id", filter=Q(state=Statement.State.ISSUED)),
+        disputed=Count("id", filter=Q(state=Statement.State.DISPUTED)),
+        confirmed=Count("id", filter=Q(state=Statement.State.CONFIRMED)))
+    section = Section("statements", _("Statements waiting for someone"))
+    section.figures = [
+        Figure(_("drafts to issue"), counts["draft"], _url(changelist, state__exact="draft")),
+        Figure(_("issued, awaiting the merchant"), counts["issued"], _url(changelist, state__exact="issued")),
+        Figure(_("disputed, to revise"), counts["disputed"], _url(changelist, state__exact="disputed"),
+               "warn" if counts["disputed"] else ""),
+        Figure(_("confirmed, awaiting payment"), counts["confirmed"], _url(changelist, state__exact="confirmed")),
+    ]
+    return section
+
+
+def _claims(user, now):
+
+    changelist = "admin:claims_claim_changelist"
+    counts = claim_selectors.claim_list(user).filter(state__in=Claim.OPEN_STATES).aggregate(
+        **{state: Count("id", filter=Q(state=state)) for state in ["filed", "negotiating", "agreed", "escalated"]})
+    section = Section("claims", _("Claims"))
+    if user.has_perm("claims.add_claim"):
+        section.figures.append(Figure(_("candidates: succeeded, no return scan"),
+                                      _capped(claim_services.claim_candidates(user, now)),
+                                      reverse("admin:claims_claim_candidates"), "warn"))
+    labels = dict(Claim.State.choices)
+    section.figures += [Figure(labels[state], n, _url(changelist, state__exact=state)) for state, n in counts.items()]
+    return section

@@ -1,0 +1,139 @@
+"""The admin index is each role's dashboard (issue 7): right figures, scoped, and every number leads to its list."""
+from datetime import timedelta
+from decimal import Decimal
+from statistics import median
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from interception import services
+from interception.models import AfterSale, InterceptionOrder
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _dashboard(client, user):
+    client.force_login(user)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    return {s.key: s for s in response.context["dashboard"]}, response
+
+
+def _result(order, result):
+    return services.interception_record_result(order_id=order.pk, actor=None, result=result, source="callback")
+
+
+@pytest.fixture
+def results():
+    """Carrier jt at outlet A: three results today (two successes, one failure), one return lost, one old result."""
+    contract = factories.active_contract(fee="6.00")
+    ok1 = factories.intercepted(contract)
+    ok2 = factories.intercepted(contract)
+    factories.intercepted(contract, result="failed")
+    _result(ok1, "returning")
+    _result(ok1, "lost")
+    _result(ok2, "returning")
+    _result(ok2, "returned")
+    old = factories.intercepted(contract)
+    InterceptionOrder.objects.filter(pk=old.pk).update(result_at=timezone.now() - timedelta(days=40))
+    factories.started(factories.after_sale_for(factories.parcel_for(contract)))  # in flight
+    return contract
+
+
+def test_customer_service_sees_results_and_carrier_performance(client, results):
+    sections, _ = _dashboard(client, factories.user("cs1", "Customer service"))
+    assert {"approvals", "in_flight", "last_day", "carriers", "outlets", "claims"} <= set(sections)
+    assert "statements" not in sections  # customer service holds no statement permission
+    last_day = {f.url.split("?")[1]: f.value for f in sections["last_day"].figures}
+    assert last_day == {"result_within=24h": 3, "result_within=24h&result=success": 2,
+                        "result_within=24h&result=failure": 1}
+    (jt,) = sections["carriers"].rows
+    assert jt["results"] == 3 and jt["succeeded"] == 2
+    assert jt["success_rate"] == pytest.approx(2 / 3)
+    assert jt["fee_per_success"] == Decimal("6.00")  # fees of chargeable results / successes
+    assert jt["loss_rate"] == 0.5  # one of two finished returns was lost
+    recent = InterceptionOrder.objects.filter(result_at__gte=timezone.now() - timedelta(days=30))
+    expected = median(o.result_at - o.requested_at for o in recent)
+    assert abs((jt["median"] - expected).total_seconds()) < 0.001
+    in_flight = {f.url.split("?")[1]: f.value for f in sections["in_flight"].figures}
+    assert in_flight["state__exact=intercepting"] == 1
+
+
+def test_every_number_links_to_the_list_that_holds_exactly_that_many(client, results):
+    user = factories.user("sup", "Supervisor")
+    sections, _ = _dashboard(client, user)
+    figures = [f for s in sections.values() for f in s.figures]
+    figures += [c for s in sections.values() for row in s.rows for c in row.get("cells", [])]
+    checked = 0
+    for figure in figures:
+        response = client.get(figure.url)
+        assert response.status_code == 200, figure.url
+        changelist = response.context.get("cl")
+        if changelist is not None:
+            assert changelist.result_count == figure.value, (figure.label, figure.url)
+            checked += 1
+    for row in sections["carriers"].rows + sections["outlets"].rows:
+        for key, url in [("results", row["results_url"]), ("succeeded", row["succeeded_url"]),
+                         ("lost", row["lost_url"])]:
+            assert client.get(url).context["cl"].result_count == row[key], url
+            checked += 1
+    assert checked >= 12
+
+
+def test_r15_windows_due_today_and_overdue_are_counted_and_listed(client):
+    late = factories.started()
+    due = factories.started()
+    later = factories.started()
+    now = timezone.now()
+    AfterSale.objects.filter(pk=late.after_sale_id).update(window_ends_at=now - timedelta(minutes=5))
+    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=0)
+    AfterSale.objects.filter(pk=due.after_sale_id).update(
+        window_ends_at=max(end_of_day, now + timedelta(seconds=30)))
+    AfterSale.objects.filter(pk=later.after_sale_id).update(window_ends_at=now + timedelta(days=2))
+    sections, _ = _dashboard(client, factories.user("cs1", "Customer service"))
+    figures = {f.url.split("?")[1]: f for f in sections["in_flight"].figures}
+    assert figures["window=overdue"].value == 1 and figures["window=overdue"].tone == "warn"
+    listed = client.get(figures["window=overdue"].url).context["cl"].result_list
+    assert [a.pk for a in listed] == [late.after_sale_id]
+    if timezone.localtime(now).hour < 23:  # "due today" needs some of today left
+        assert figures["window=today"].value == 1
+
+
+def test_outlet_staff_see_only_their_outlets(client, two_outlets):
+    contract_a = factories.active_contract(outlet=two_outlets["a"])
+    contract_b = factories.active_contract(outlet=two_outlets["b"])
+    factories.intercepted(contract_a)
+    factories.intercepted(contract_b)
+    factories.intercepted(contract_b, result="failed")
+    factories.apply(two_outlets["account_b"].merchant, two_outlets["b"])  # pending at B
+    sections, response = _dashboard(client, two_outlets["staff_a"])
+    assert [r["outlet_id"] for r in sections["outlets"].rows] == [two_outlets["a"].pk]
+    assert sections["carriers"].rows[0]["results"] == 1
+    assert not sections["approvals"].rows
+    assert two_outlets["b"].name not in response.content.decode()
+    # Outlet staff do not handle after-sales: no handling-window figures.
+    assert not [f for f in sections["in_flight"].figures if "window=" in f.url]
+
+
+def test_dashboard_queries_do_not_grow_with_the_data(client, results):
+    user = factories.user("sup", "Supervisor")
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/admin/")
+    for _ in range(3):
+        factories.intercepted(factories.active_contract(carrier_code="zto"))
+    with CaptureQueriesContext(connection) as more:
+        client.get("/admin/")
+    assert len(more) == len(few)
+    assert len(few) <= 25
+
+
+def test_charts_are_inline_svg_drawn_on_the_server(client, results):
+    _, response = _dashboard(client, factories.user("cs1", "Customer service"))
+    html = response.content.decode()
+    assert html.count('<svg class="portal-chart"') == 2
+    assert 'width="160.0"' in html  # 2 of 3 successes on a 240-pixel track
+    assert "http://" not in html.split('<div class="portal-dashboard">')[1].split("</svg>")[0]
