@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 DEMO_ADDR ?= 127.0.0.1:8000
 SMOKE_DB := $(CURDIR)/var/demo-smoke.sqlite3
 
-.PHONY: demo test demo-smoke bench messages clean
+.PHONY: demo test demo-smoke bench messages clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,15 @@ demo: $(STAMP)
 	$(PY) manage.py seed_demo
 	$(PY) manage.py run_demo $(DEMO_ADDR)
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium; a Chinese font makes their screenshots readable.
+BROWSER_PACKAGES := chromium fonts-wqy-zenhei
+browser:
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
+	  ( [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)) >/dev/null 2>&1 ) || \
+	  echo "make: could not install $(BROWSER_PACKAGES); browser tests will be skipped"
+
+test: $(STAMP) browser
 	$(PY) -m portal.checkdb
 	$(PY) -m pytest $(PYTEST_ARGS)
 

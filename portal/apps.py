@@ -1,10 +1,15 @@
 from django.apps import AppConfig
+
+# The other apps' configs are reached through their modules: a config class imported by name would count as
+# a candidate for this module's default config.
+from axes import apps as axes_apps
 from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
+    default = True
     name = "portal"
     verbose_name = _("Portal")
 
@@ -17,3 +22,10 @@ class PortalConfig(AppConfig):
 class PortalAdminConfig(admin_apps.AdminConfig):
     default = False  # named in INSTALLED_APPS in place of django.contrib.admin; PortalConfig stays this app's
     default_site = "portal.admin_site.PortalAdminSite"
+
+
+class PortalAxesConfig(axes_apps.AppConfig):
+    """django-axes under a name the supervisor understands, in the portal's language."""
+
+    default = False
+    verbose_name = _("Login lockouts")

@@ -1,12 +1,15 @@
 """Hardening shared by the admin and the API: client address, response headers, API rate limit."""
+import secrets
+
 from django.conf import settings
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.throttling import SimpleRateThrottle
 
-# No inline script and nothing from another origin: the portal ships every asset it uses (charts are inline SVG).
+# Nothing from another origin: the portal ships every asset it uses (charts are inline SVG). An inline script
+# runs only with this response's nonce (the date-range filter's template reads it as request.csp_nonce).
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    "script-src 'self'",
+    "script-src 'self' 'nonce-{nonce}'",
     # Django's admin templates carry a few style attributes.
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
@@ -41,8 +44,9 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        request.csp_nonce = secrets.token_urlsafe(18)
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY.format(nonce=request.csp_nonce))
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response

@@ -38,7 +38,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "import_export",
     "rangefilter",
-    "axes",
+    "portal.apps.PortalAxesConfig",  # django-axes
     "portal",
     "interception",
     "settlement",

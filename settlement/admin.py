@@ -226,8 +226,11 @@ def _result_links(results):
 
 
 class GenerateForm(forms.Form):
-    period_start = forms.DateField(label=_("Period from"), help_text="YYYY-MM-DD")
-    period_end = forms.DateField(label=_("Period until (inclusive)"), help_text="YYYY-MM-DD")
+    # Shown as the help text says, whatever the language's own date format.
+    period_start = forms.DateField(label=_("Period from"), help_text="YYYY-MM-DD",
+                                   widget=forms.DateInput(format="%Y-%m-%d"))
+    period_end = forms.DateField(label=_("Period until (inclusive)"), help_text="YYYY-MM-DD",
+                                 widget=forms.DateInput(format="%Y-%m-%d"))
     merchant = forms.ModelChoiceField(queryset=None, required=False, label=_("Merchant"))
     outlet = forms.ModelChoiceField(queryset=None, required=False, label=_("Outlet"))
 

@@ -137,3 +137,13 @@ def test_hardening_variables_are_checked(name, raw, words):
 def test_hardening_defaults():
     env = read_settings({}, base_dir=settings.BASE_DIR)
     assert (env["login_failure_limit"], env["login_lockout_minutes"], env["api_rate_limit"]) == (5, 15, "600/min")
+
+
+def test_inline_scripts_run_only_with_the_responses_own_nonce(client):
+    client.force_login(factories.user("fin", "Finance"))
+    first = client.get("/admin/interception/interceptionorder/")
+    second = client.get("/admin/interception/interceptionorder/")
+    nonces = [r.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0] for r in (first, second)]
+    assert nonces[0] != nonces[1] and len(nonces[0]) >= 20
+    # The date-range filter's inline script carries this response's nonce, so the browser runs it.
+    assert f'nonce="{nonces[0]}"' in first.content.decode()
