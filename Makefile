@@ -43,8 +43,7 @@ demo-smoke: $(STAMP)
 # Benchmarks run against a database filled by `manage.py scale_data` (README, "Benchmarks").
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 bench: $(STAMP)
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/bench_interceptions.py
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/bench_statement_export.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/run.py
 
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --no-obsolete

@@ -1,6 +1,6 @@
-"""Benchmark: the interception changelist at scale and the carrier callback throughput under gunicorn.
+"""Benchmarks: the big changelists and the dashboard at scale, and carrier callbacks under gunicorn.
 
-Run against a database filled by `manage.py scale_data` (see the README):
+Part of `make bench` (tests/bench/run.py, see the README); alone:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python tests/bench/bench_interceptions.py
 Prints figures; asserts nothing.
 """
@@ -13,62 +13,56 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+from common import ROOT, Row, client_for, machine, print_table, timed_get
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.contrib.auth.models import Group, User  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from interception import carriers  # noqa: E402
-from interception.models import Carrier, InterceptionOrder, Outlet  # noqa: E402
-from portal import roles  # noqa: E402
+from interception import carriers
+from interception.models import Carrier, InterceptionOrder, Outlet
+from portal import roles
 
 PORT = 8899
-ROUNDS = 15
+LIST_GOAL_MS, LIST_GOAL_QUERIES, DASHBOARD_GOAL_MS = 150, 10, 300
 
 
-def changelist():
-    total = InterceptionOrder.objects.count()  # once, for the report
-    user, _ = User.objects.get_or_create(username="bench-cs", defaults={"is_staff": True})
-    user.groups.add(Group.objects.get(name=roles.CUSTOMER_SERVICE))
-    client = Client()
-    client.force_login(user)
+def changelists():
+    client = client_for("bench-cs", roles.CUSTOMER_SERVICE)
     outlet = Outlet.objects.filter(code__startswith="S-").order_by("id").first()
     sample = InterceptionOrder.objects.order_by("-id").values_list("tracking_number", flat=True).first()
     base = "/admin/interception/interceptionorder/"
     urls = {
-        "list, no filter": base,
-        "state=failed": base + "?state__exact=failed",
-        "outlet (autocomplete)": base + f"?outlet__id__exact={outlet.pk}",
-        "carrier + offline": base + f"?carrier__id__exact={outlet.carrier_id}&settlement_mode__exact=offline",
-        "created range (1 week)": base + "?requested_at__range__gte=2026-06-01&requested_at__range__lte=2026-06-07",
-        "tracking exact": base + f"?q={sample}",
-        "tracking prefix": base + f"?q={sample[:9]}",
-        "page 200": base + "?p=200",
+        "interceptions, no filter": base,
+        "interceptions, state=failed": base + "?state__exact=failed",
+        "interceptions, outlet": base + f"?outlet__id__exact={outlet.pk}",
+        "interceptions, carrier + offline": base + f"?carrier__id__exact={outlet.carrier_id}"
+                                                   "&settlement_mode__exact=offline",
+        "interceptions, created 1 week": base + "?requested_at__range__gte=2026-06-01&requested_at__range__lte=2026-06-07",
+        "interceptions, result 24 h": base + "?result_within=24h",
+        "interceptions, tracking exact": base + f"?q={sample}",
+        "interceptions, tracking prefix": base + f"?q={sample[:9]}",
+        "interceptions, page 200": base + "?p=200",
+        "after-sales, no filter": "/admin/interception/aftersale/",
+        "after-sales, windows overdue": "/admin/interception/aftersale/?window=overdue",
+        "contracts, pending": "/admin/interception/contract/?state__exact=pending",
     }
-    print(f"\nInterception changelist, {total:,} interceptions ({ROUNDS} requests each)")
-    print(f"{'view':<26}{'p50 ms':>8}{'p95 ms':>8}{'queries':>9}{'KiB':>7}")
+    rows = []
     for label, url in urls.items():
-        client.get(url)
-        timings = []
-        for _ in range(ROUNDS):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                response = client.get(url)
-                timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-        timings.sort()
-        print(f"{label:<26}{statistics.median(timings):>8.0f}{timings[int(len(timings) * 0.95) - 1]:>8.0f}"
-              f"{len(queries):>9}{len(response.content) / 1024:>7.0f}")
+        p50, _p95, queries, kib = timed_get(client, url)
+        rows.append(Row(f"changelist: {label}", f"p50 {p50:.0f} ms, {queries} queries, {kib:.0f} KiB",
+                        f"≤ {LIST_GOAL_MS} ms, ≤ {LIST_GOAL_QUERIES} queries",
+                        p50 <= LIST_GOAL_MS and queries <= LIST_GOAL_QUERIES))
+    return rows
+
+
+def dashboards():
+    outlet = Outlet.objects.filter(code__startswith="S-").order_by("id").first()
+    rows = []
+    for label, client in [("supervisor", client_for("bench-supervisor", roles.SUPERVISOR)),
+                          ("customer service", client_for("bench-cs", roles.CUSTOMER_SERVICE)),
+                          ("outlet staff, 1 outlet", client_for("bench-outlet", roles.OUTLET_STAFF, [outlet]))]:
+        p50, _p95, queries, kib = timed_get(client, "/admin/")
+        rows.append(Row(f"dashboard: {label}", f"p50 {p50:.0f} ms, {queries} queries, {kib:.0f} KiB",
+                        f"≤ {DASHBOARD_GOAL_MS} ms", p50 <= DASHBOARD_GOAL_MS))
+    return rows
 
 
 def callbacks(total=3000, threads=8, workers=4):
@@ -120,13 +114,13 @@ def callbacks(total=3000, threads=8, workers=4):
         server.terminate()
         server.wait()
     latencies.sort()
-    print(f"\nCarrier callbacks through gunicorn ({workers} sync workers, {threads} concurrent clients)")
-    print(f"  {total:,} signed tracking events in {elapsed:.1f} s: {total / elapsed:.0f} req/s, "
-          f"p50 {statistics.median(latencies):.0f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1]:.0f} ms, "
-          f"statuses {statuses}")
+    rate, p99 = total / elapsed, latencies[int(len(latencies) * 0.99) - 1]
+    return [Row(f"carrier callbacks: gunicorn {workers} sync workers, {threads} clients",
+                f"{rate:.0f} req/s, p50 {statistics.median(latencies):.0f} ms, p99 {p99:.0f} ms "
+                f"({statuses.get(200, 0):,} of {total:,} answered 200)",
+                "≥ 300 req/s, p99 ≤ 100 ms", rate >= 300 and p99 <= 100)]
 
 
 if __name__ == "__main__":
-    print(f"Machine: {os.cpu_count()} CPU, database {connection.vendor} {connection.settings_dict['NAME']}")
-    changelist()
-    callbacks()
+    print(f"Machine: {machine()}; {InterceptionOrder.objects.count():,} interceptions")
+    print_table(changelists() + dashboards() + callbacks())

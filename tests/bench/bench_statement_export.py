@@ -13,22 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+from common import Row, client_for, machine, print_table
+from django.core.management import call_command
+
+from interception.models import InterceptionOrder
+from portal import roles
+from settlement.models import Statement, StatementLine
+
 LINES = 100_000
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.contrib.auth.models import Group, User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from interception.models import InterceptionOrder  # noqa: E402
-from portal import roles  # noqa: E402
-from settlement.models import Statement, StatementLine  # noqa: E402
 
 
 def bench_statement():
@@ -63,10 +55,7 @@ def peak_rss_mib():
 
 def export_once(statement_id, file_format):
     """In this (fresh) process: download the file, print seconds, bytes, RSS before and at peak (MiB)."""
-    user, _ = User.objects.get_or_create(username="bench-finance", defaults={"is_staff": True})
-    user.groups.add(Group.objects.get(name=roles.FINANCE))
-    client = Client()
-    client.force_login(user)
+    client = client_for("bench-finance", roles.FINANCE)
     before = peak_rss_mib()
     started = time.perf_counter()
     response = client.get(f"/admin/settlement/statement/{statement_id}/export/{file_format}/")
@@ -77,21 +66,23 @@ def export_once(statement_id, file_format):
     print(f"{seconds:.2f} {size} {before:.0f} {peak:.0f}")
 
 
-def main():
-    if len(sys.argv) == 3:
-        export_once(int(sys.argv[1]), sys.argv[2])
-        return
+def exports():
     statement = bench_statement()
     goals = {"csv": (5, 100), "xlsx": (20, 150)}
-    print(f"\nStatement export, {statement.line_count:,} lines (fresh process each)")
-    print(f"{'format':<8}{'seconds':>9}{'MiB file':>10}{'RSS before':>12}{'RSS peak':>10}{'goal':>18}")
+    rows = []
     for file_format, (goal_s, goal_mib) in goals.items():
         out = subprocess.run([sys.executable, __file__, str(statement.pk), file_format], capture_output=True,
                              text=True, check=True, env=os.environ).stdout.split()
-        seconds, size, before, peak = float(out[0]), int(out[1]), out[2], out[3]
-        print(f"{file_format:<8}{seconds:>9.2f}{size / 2**20:>10.1f}{before:>12}{peak:>10}"
-              f"{f'≤ {goal_s} s, ≤ {goal_mib} MiB':>18}")
+        seconds, size, before, peak = float(out[0]), int(out[1]), float(out[2]), float(out[3])
+        rows.append(Row(f"statement export: {statement.line_count:,} lines, {file_format.upper()} "
+                        f"({size / 2**20:.1f} MiB)", f"{seconds:.1f} s, peak RSS {peak:.0f} MiB ({before:.0f} before)",
+                        f"≤ {goal_s} s, ≤ {goal_mib} MiB", seconds <= goal_s and peak <= goal_mib))
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3:
+        export_once(int(sys.argv[1]), sys.argv[2])
+    else:
+        print(f"Machine: {machine()}")
+        print_table(exports())

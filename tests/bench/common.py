@@ -1,0 +1,78 @@
+"""What the benchmarks share: Django set up on DATABASE_URL, a signed-in client per role, timing, the table."""
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+ROUNDS = 15
+
+
+@dataclass
+class Row:
+    benchmark: str
+    figure: str
+    goal: str = ""
+    met: bool | None = None  # None: no goal
+
+
+def client_for(username, role, outlets=()):
+    from interception.models import OutletMembership
+
+    user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    user.groups.add(Group.objects.get(name=role))
+    for outlet in outlets:
+        OutletMembership.objects.get_or_create(user=user, outlet=outlet)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def timed_get(client, url, rounds=ROUNDS):
+    """(p50 ms, p95 ms, queries, KiB) of `rounds` GETs after one warm-up."""
+    client.get(url)
+    timings = []
+    for _ in range(rounds):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], len(queries), len(response.content) / 1024
+
+
+def machine():
+    cpu = os.cpu_count()
+    memory = next((int(line.split()[1]) // 2**20 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        version = cursor.fetchone()[0]
+    return f"{cpu} CPU, {memory} GiB, {connection.vendor} {version.split()[0]} ({connection.settings_dict['NAME']})"
+
+
+def print_table(rows, title=""):
+    if title:
+        print(f"\n{title}")
+    widths = [max(len(getattr(r, f)) for r in rows + [Row("benchmark", "figure", "goal")]) for f in
+              ("benchmark", "figure", "goal")]
+    print(f"| {'benchmark':<{widths[0]}} | {'figure':<{widths[1]}} | {'goal':<{widths[2]}} | met |")
+    print(f"| {'-' * widths[0]} | {'-' * widths[1]} | {'-' * widths[2]} | --- |")
+    for r in rows:
+        met = "" if r.met is None else ("yes" if r.met else "**no**")
+        print(f"| {r.benchmark:<{widths[0]}} | {r.figure:<{widths[1]}} | {r.goal:<{widths[2]}} | {met} |")

@@ -1,0 +1,27 @@
+"""Every benchmark, one table: `make bench` (see the README, "Benchmarks").
+
+Runs against DATABASE_URL (make bench passes BENCH_DATABASE_URL), which `scale_data` has filled; the
+interception figures are only meaningful at 1,000,000 rows. Prints figures; asserts nothing.
+"""
+from common import machine, print_table
+
+from bench_decision_import import decision_import
+from bench_interceptions import callbacks, changelists, dashboards
+from bench_statement_export import exports
+from interception.models import InterceptionOrder
+
+
+def main():
+    count = InterceptionOrder.objects.count()
+    print(f"Machine: {machine()}; {count:,} interceptions")
+    if count < 1_000_000:
+        print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (README)")
+    rows = []
+    for part in (changelists, dashboards, callbacks, exports, decision_import):
+        rows += part()
+        print(f"  {part.__name__}: done", flush=True)
+    print_table(rows, "Results")
+
+
+if __name__ == "__main__":
+    main()
