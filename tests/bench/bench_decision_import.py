@@ -48,7 +48,7 @@ def decision_import():
     started = time.perf_counter()
     preview = client.post(IMPORT, {"file": SimpleUploadedFile("decisions.xlsx", content)})
     preview_s = time.perf_counter() - started
-    assert preview.status_code == 200 and preview.context["changes"] == DECISIONS, "the preview did not plan every row"
+    assert preview.status_code == 200 and preview.context_data["changes"] == DECISIONS, "the preview did not plan every row"
     started = time.perf_counter()
     applied = client.post(IMPORT, {"confirm": "1", "name": "decisions.xlsx",
                                    "content": __import__("base64").b64encode(content).decode()})

@@ -3,7 +3,7 @@
 Runs against DATABASE_URL (make bench passes BENCH_DATABASE_URL), which `scale_data` has filled; the
 interception figures are only meaningful at 1,000,000 rows. Prints figures; asserts nothing.
 """
-from common import machine, print_table
+from common import Row, machine, print_table
 
 from bench_decision_import import decision_import
 from bench_interceptions import callbacks, changelists, dashboards
@@ -18,7 +18,10 @@ def main():
         print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (README)")
     rows = []
     for part in (changelists, dashboards, callbacks, exports, decision_import):
-        rows += part()
+        try:
+            rows += part()
+        except Exception as exc:  # one broken benchmark must not hide the others' figures
+            rows.append(Row(part.__name__, f"failed: {exc.__class__.__name__}: {exc}"))
         print(f"  {part.__name__}: done", flush=True)
     print_table(rows, "Results")
 

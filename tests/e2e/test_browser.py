@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from interception.carriers import sandbox, sign
-from interception.models import AfterSale, Contract, InterceptionOrder
+from interception.models import AfterSale, Carrier, Contract, InterceptionOrder
 from portal import roles
 from settlement.models import Statement
 from tests import factories
@@ -45,8 +45,7 @@ def test_customer_service_intercepts_and_sees_success_and_refund(steps, settings
     settings.SANDBOX_SUCCESS_RATE = 1.0
     settings.SANDBOX_DELAY_SECONDS = (0.0, 0.0)
     after_sale = factories.interceptable()
-    after_sale.parcel.carrier.__class__.objects.filter(pk=after_sale.parcel.carrier_id).update(
-        callback_secret="e2e-secret", adapter="sandbox")
+    Carrier.objects.filter(pk=after_sale.parcel.carrier_id).update(callback_secret="e2e-secret", adapter="sandbox")
     factories.user("cs_e2e", roles.CUSTOMER_SERVICE)
     page = steps.page
 

@@ -80,7 +80,8 @@ def test_carrier_poll_hours_defaults_to_four_and_must_be_positive():
 def _manage(*args, env):
     clean = {k: v for k, v in os.environ.items()
              if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORTAL_MODE",
-                          "DJANGO_SETTINGS_MODULE")}
+                          "DJANGO_SETTINGS_MODULE",
+                          "DJANGO_ALLOW_ASYNC_UNSAFE")}  # set while the browser tests' Playwright session runs
     clean.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE, env=clean,
                           capture_output=True, text=True, timeout=120)
