@@ -1,12 +1,10 @@
 """Admin for outlet contracts: apply, the outlet staff's review queue, buttons, bulk, the decision file."""
 import base64
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Min, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -50,8 +48,7 @@ class WaitingFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
-            cutoff = timezone.now() - timedelta(days=int(self.value()))
-            return queryset.filter(state=Contract.State.PENDING, applied_at__lt=cutoff)
+            return queryset.filter(selectors.waiting_longer_than(int(self.value())))
         return queryset
 
 
@@ -257,16 +254,9 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         return TemplateResponse(request, "admin/interception/contract/import.html", context)
 
     def pending_by_outlet_view(self, request):
-        now = timezone.now()
-        qs = (selectors.contract_list(request.user).filter(state=Contract.State.PENDING)
-              .values("outlet__id", "outlet__code", "outlet__name", "outlet__carrier__name")
-              .annotate(total=Count("id"),
-                        over_3=Count("id", filter=Q(applied_at__lt=now - timedelta(days=3))),
-                        over_7=Count("id", filter=Q(applied_at__lt=now - timedelta(days=7))),
-                        oldest=Min("applied_at"))
-              .order_by("-over_7", "-over_3", "-total"))
+        rows = list(selectors.pending_by_outlet(request.user)[:500])
         return TemplateResponse(request, "admin/interception/contract/pending_by_outlet.html",
-                                self._context(request, _("Pending applications per outlet"), rows=list(qs[:500])))
+                                self._context(request, _("Pending applications per outlet"), rows=rows))
 
 
 def raw_file(name, raw):

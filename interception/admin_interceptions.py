@@ -1,5 +1,4 @@
 """Admin for parcels, after-sales and interceptions: customer service's daily screens (R7-R18)."""
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -71,26 +70,22 @@ class WindowFilter(admin.SimpleListFilter):
         return [("today", _("ends today")), ("overdue", _("overdue"))]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "overdue":
-            return queryset.filter(state=AfterSale.State.INTERCEPTING, window_ends_at__lte=now)
-        if self.value() == "today":
-            end = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-            return queryset.filter(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now, window_ends_at__lt=end)
+        if self.value() in ("today", "overdue"):
+            return queryset.filter(selectors.handling_window(self.value()))
         return queryset
 
 
 class ResultWithinFilter(admin.SimpleListFilter):
     title = _("carrier result")
     parameter_name = "result_within"
-    SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
     def lookups(self, request, model_admin):
         return [("24h", _("in the last 24 hours")), ("7d", _("in the last 7 days")), ("30d", _("in the last 30 days"))]
 
     def queryset(self, request, queryset):
-        span = self.SPANS.get(self.value())
-        return queryset.filter(result_at__gte=timezone.now() - span) if span else queryset
+        if self.value() in selectors.RESULT_SPANS:
+            return queryset.filter(selectors.result_within(self.value()))
+        return queryset
 
 
 class ResultFilter(admin.SimpleListFilter):
@@ -98,14 +93,12 @@ class ResultFilter(admin.SimpleListFilter):
 
     title = _("outcome")
     parameter_name = "result"
-    STATES = {"success": InterceptionOrder.SUCCESS_STATES, "failure": [InterceptionOrder.State.FAILED]}
 
     def lookups(self, request, model_admin):
         return [("success", _("succeeded")), ("failure", _("failed"))]
 
     def queryset(self, request, queryset):
-        states = self.STATES.get(self.value())
-        return queryset.filter(state__in=states) if states else queryset
+        return queryset.filter(selectors.outcome(self.value())) if self.value() in ("success", "failure") else queryset
 
 
 class GoodsInline(ReadOnlyInline):

@@ -4,8 +4,10 @@ Scoping lives here and only here: outlet staff see their own outlets' data,
 an API client sees its merchant's or carrier's, staff roles see everything.
 """
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from interception.models import (
     Carrier,
@@ -202,3 +204,53 @@ def tracking_number_filter(queryset, value):
     if value.endswith("*"):
         return queryset.filter(tracking_number__startswith=value.rstrip("*"))
     return queryset.filter(tracking_number=value)
+
+
+# The named spans and cut-offs the lists' filters offer and the dashboard counts: one definition for both,
+# so a dashboard number and the list its link opens always agree.
+RESULT_SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+def waiting_longer_than(days, now=None):
+    """Pending applications applied more than `days` days ago (the approval reminder)."""
+    from interception.models import Contract
+
+    return Q(state=Contract.State.PENDING, applied_at__lt=(now or timezone.now()) - timedelta(days=days))
+
+
+def handling_window(which, now=None):
+    """After-sales whose handling window (R15) is "overdue" or ends "today" (Asia/Shanghai)."""
+    from interception.models import AfterSale
+
+    now = now or timezone.now()
+    if which == "overdue":
+        return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__lte=now)
+    end_of_today = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min))
+    return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now, window_ends_at__lt=end_of_today)
+
+
+def result_within(span, now=None):
+    """Interceptions whose carrier result came within the named span ("24h", "7d", "30d")."""
+    return Q(result_at__gte=(now or timezone.now()) - RESULT_SPANS[span])
+
+
+def outcome(name):
+    """"success": the carrier intercepted it, whatever became of the return since; "failure": it did not."""
+    from interception.models import InterceptionOrder
+
+    states = {"success": InterceptionOrder.SUCCESS_STATES, "failure": [InterceptionOrder.State.FAILED]}[name]
+    return Q(state__in=states)
+
+
+def pending_by_outlet(user, now=None):
+    """Each outlet's queue of applications: how many wait, how many over 1, 3 and 7 days, the oldest; longest first."""
+    from django.db.models import Count, Min
+
+    from interception.models import Contract
+
+    now = now or timezone.now()
+    return (contract_list(user).filter(state=Contract.State.PENDING).order_by()
+            .values("outlet__id", "outlet__code", "outlet__name", "outlet__carrier__name")
+            .annotate(total=Count("id"), oldest=Min("applied_at"),
+                      **{f"over_{days}": Count("id", filter=waiting_longer_than(days, now)) for days in (1, 3, 7)})
+            .order_by("-over_7", "-over_3", "-total"))

@@ -5,7 +5,6 @@ and every query is an aggregate over an indexed range (the last 24 hours or 30 d
 states), never a scan of the whole table.
 """
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 from statistics import median
 from urllib.parse import urlencode
@@ -20,14 +19,14 @@ from claims import selectors as claim_selectors
 from claims import services as claim_services
 from claims.models import Claim
 from interception import selectors
-from interception.models import AfterSale, Carrier, Contract, InterceptionOrder, Outlet
+from interception.models import Carrier, InterceptionOrder, Outlet
 from settlement import selectors as statement_selectors
 from settlement.models import Statement
 
 # Above this a count reads "1000+": an exact figure would cost a scan for nothing anybody acts on.
 COUNT_CAP = 1000
 TOP_OUTLETS = 10
-STATS_DAYS = 30
+STATS_SPAN, STATS_DAYS = "30d", 30  # a span the interception list's "carrier result" filter offers
 
 
 @dataclass
@@ -85,26 +84,19 @@ def build(user, now=None):
 
 def _approvals(user, now):
 
+    """The outlets with the longest queues; each count is the contract list's own "waiting more than" filter."""
     changelist = "admin:interception_contract_changelist"
-    day, three = now - timedelta(days=1), now - timedelta(days=3)
-    per_outlet = (selectors.contract_list(user).filter(state=Contract.State.PENDING).order_by()
-                  .values("outlet_id", "outlet__name", "outlet__code")
-                  .annotate(total=Count("id"), fresh=Count("id", filter=Q(applied_at__gte=day)),
-                            older=Count("id", filter=Q(applied_at__lt=day, applied_at__gte=three)),
-                            oldest=Count("id", filter=Q(applied_at__lt=three)))
-                  .order_by("-oldest", "-total")[:TOP_OUTLETS])
     section = Section("approvals", _("Applications waiting for the outlet"),
                       empty=_("No application is waiting."))
-    for row in per_outlet:
-        base = {"state__exact": "pending", "outlet__id__exact": row["outlet_id"]}
+    section.columns = [_("outlet"), _("waiting"), _("over 1 day"), _("over 3 days"), _("over 7 days")]
+    for row in selectors.pending_by_outlet(user, now)[:TOP_OUTLETS]:
+        outlet = {"outlet__id__exact": row["outlet__id"]}
         section.rows.append({
             "label": f"{row['outlet__name']} ({row['outlet__code']})",
-            "cells": [Figure(_("all"), row["total"], _url(changelist, **base)),
-                      Figure(_("under 1 day"), row["fresh"], _url(changelist, **base)),
-                      Figure(_("1–3 days"), row["older"], _url(changelist, **base, waiting_days=1)),
-                      Figure(_("over 3 days"), row["oldest"], _url(changelist, **base, waiting_days=3),
-                             "warn" if row["oldest"] else "")]})
-    section.columns = [_("outlet"), _("waiting"), _("under 1 day"), _("1–3 days"), _("over 3 days")]
+            "cells": [Figure(_("waiting"), row["total"], _url(changelist, state__exact="pending", **outlet)),
+                      *(Figure(label, row[f"over_{days}"], _url(changelist, waiting_days=days, **outlet),
+                               "warn" if days == 7 and row["over_7"] else "")
+                        for days, label in [(1, _("over 1 day")), (3, _("over 3 days")), (7, _("over 7 days"))])]})
     return section
 
 
@@ -121,11 +113,9 @@ def _in_flight(user, now):
     ]
     if user.has_perm("interception.view_aftersale"):
         after_sales = "admin:interception_aftersale_changelist"
-        end_of_today = timezone.make_aware(datetime.combine(timezone.localdate(now) + timedelta(days=1), time.min))
         # Capped: thousands of overdue windows mean the deadline runner is down; the exact count is moot.
-        open_windows = selectors.aftersale_list(user).filter(state=AfterSale.State.INTERCEPTING)
-        windows = {"overdue": _capped(open_windows.filter(window_ends_at__lte=now)),
-                   "today": _capped(open_windows.filter(window_ends_at__gt=now, window_ends_at__lt=end_of_today))}
+        windows = {which: _capped(selectors.aftersale_list(user).filter(selectors.handling_window(which, now)))
+                   for which in ("overdue", "today")}
         section.figures += [
             Figure(_("handling windows ending today"), windows["today"], _url(after_sales, window="today"),
                    "warn" if windows["today"] else ""),
@@ -138,9 +128,9 @@ def _in_flight(user, now):
 def _last_day(user, now):
 
     orders = "admin:interception_interceptionorder_changelist"
-    counts = selectors.interception_list(user).filter(result_at__gte=now - timedelta(hours=24)).aggregate(
-        results=Count("id"), succeeded=Count("id", filter=Q(state__in=InterceptionOrder.SUCCESS_STATES)),
-        failed=Count("id", filter=Q(state="failed")))
+    counts = selectors.interception_list(user).filter(selectors.result_within("24h", now)).aggregate(
+        results=Count("id"), succeeded=Count("id", filter=selectors.outcome("success")),
+        failed=Count("id", filter=selectors.outcome("failure")))
     section = Section("last_day", _("Carrier results of the last 24 hours"))
     section.figures = [
         Figure(_("results"), counts["results"], _url(orders, result_within="24h")),
@@ -154,7 +144,7 @@ def _last_day(user, now):
 def _performance(user, now):
     """Per carrier and per outlet over the last 30 days: success rate, median time, fee per success, return loss."""
 
-    results = selectors.interception_list(user).filter(result_at__gte=now - timedelta(days=STATS_DAYS)).order_by()
+    results = selectors.interception_list(user).filter(selectors.result_within(STATS_SPAN, now)).order_by()
     by_carrier = _stats(results, "carrier_id", "carrier__id__exact")
     by_outlet = sorted(_stats(results, "outlet_id", "outlet__id__exact"), key=lambda r: -r["results"])[:TOP_OUTLETS]
     _label(by_carrier, "carrier_id", {c.pk: c.name for c in Carrier.objects.all()})
@@ -179,7 +169,7 @@ def _stats(results, key, param):
     took = ExpressionWrapper(F("result_at") - F("requested_at"), output_field=DurationField())
     aggregates = {
         "results": Count("id"),
-        "succeeded": Count("id", filter=Q(state__in=InterceptionOrder.SUCCESS_STATES)),
+        "succeeded": Count("id", filter=selectors.outcome("success")),
         "fees": Sum("fee", filter=Q(chargeable=True)),
         "returned": Count("id", filter=Q(state__in=["returned", "return_failed"])),
         "lost": Count("id", filter=Q(state="return_failed")),
@@ -195,7 +185,7 @@ def _stats(results, key, param):
         for row in rows:
             row["median"] = median(durations[row[key]]) if durations.get(row[key]) else None
     for row in rows:
-        link = {param: row[key], "result_within": "30d"}
+        link = {param: row[key], "result_within": STATS_SPAN}
         row["success_rate"] = row["succeeded"] / row["results"] if row["results"] else None
         row["fee_per_success"] = ((row["fees"] or Decimal("0")) / row["succeeded"]).quantize(Decimal("0.01")) \
             if row["succeeded"] else None
@@ -241,7 +231,7 @@ def _claims(user, now):
 
     changelist = "admin:claims_claim_changelist"
     counts = claim_selectors.claim_list(user).filter(state__in=Claim.OPEN_STATES).aggregate(
-        **{state: Count("id", filter=Q(state=state)) for state in ["filed", "negotiating", "agreed", "escalated"]})
+        **{state: Count("id", filter=Q(state=state)) for state in Claim.OPEN_STATES})
     section = Section("claims", _("Claims"))
     if user.has_perm("claims.add_claim"):
         section.figures.append(Figure(_("candidates: succeeded, no return scan"),

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from interception import services
-from interception.models import AfterSale, InterceptionOrder
+from interception.models import AfterSale, Contract, InterceptionOrder
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +40,10 @@ def results():
     old = factories.intercepted(contract)
     InterceptionOrder.objects.filter(pk=old.pk).update(result_at=timezone.now() - timedelta(days=40))
     factories.started(factories.after_sale_for(factories.parcel_for(contract)))  # in flight
+    for days in (0.5, 2, 5, 8):  # applications waiting at the outlet, of every age the dashboard tells apart
+        merchant, _ = factories.contract_setup(outlet=contract.outlet)
+        pending = factories.apply(merchant, contract.outlet)
+        Contract.objects.filter(pk=pending.pk).update(applied_at=timezone.now() - timedelta(days=days))
     return contract
 
 
@@ -80,7 +84,8 @@ def test_every_number_links_to_the_list_that_holds_exactly_that_many(client, res
                          ("lost", row["lost_url"])]:
             assert client.get(url).context["cl"].result_count == row[key], url
             checked += 1
-    assert checked >= 12
+    assert [c.value for c in sections["approvals"].rows[0]["cells"]] == [4, 3, 2, 1]  # all, over 1, 3, 7 days
+    assert checked >= 16
 
 
 def test_r15_windows_due_today_and_overdue_are_counted_and_listed(client):
