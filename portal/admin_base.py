@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import timeline
 from portal.paginator import EstimatedCountPaginator
+from portal.templatetags.portal_format import split_seconds
 
 
 class PortalAdmin(admin.ModelAdmin):
@@ -83,10 +84,10 @@ def countdown(deadline, now=None):
     if deadline is None:
         return "—"
     seconds = int((deadline - (now or timezone.now())).total_seconds())
-    days, rest = divmod(abs(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
+    days, hours, minutes = split_seconds(seconds)
+    # Compact, for list columns; portal_duration is the wordier form for pages.
     span = (_("%(d)sd %(h)sh") % {"d": days, "h": hours}) if days else (_("%(h)sh %(m)smin") % {"h": hours,
-                                                                                                 "m": rest // 60})
+                                                                                                 "m": minutes})
     return _("%(t)s left") % {"t": span} if seconds >= 0 else _("overdue by %(t)s") % {"t": span}
 
 

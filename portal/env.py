@@ -57,40 +57,32 @@ def parse_database_url(url, *, base_dir):
     return config
 
 
-def parse_rate(name, raw, default):
+def _parse_number(name, raw, default, *, convert, valid, expected):
+    """`default` when unset; else `raw` converted, or one line saying what was expected."""
     if raw is None or not raw.strip():
         return default
     try:
-        value = float(raw)
+        value = convert(raw)
     except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name}={raw!r} is not a share between 0 and 1 (e.g. 0.8)")
+        value = None
+    if value is None or not valid(value):
+        raise ConfigError(f"{name}={raw!r} is not {expected}")
     return value
+
+
+def parse_rate(name, raw, default):
+    return _parse_number(name, raw, default, convert=float, valid=lambda v: 0.0 <= v <= 1.0,
+                         expected="a share between 0 and 1 (e.g. 0.8)")
 
 
 def parse_hours(name, raw, default):
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} is not a positive number of hours (e.g. 4)")
-    return value
+    return _parse_number(name, raw, default, convert=float, valid=lambda v: v > 0,
+                         expected="a positive number of hours (e.g. 4)")
 
 
 def parse_count(name, raw, default, *, unit):
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ConfigError(f"{name}={raw!r} is not a positive whole number of {unit} (e.g. {default})")
-    return value
+    return _parse_number(name, raw, default, convert=int, valid=lambda v: v >= 1,
+                         expected=f"a positive whole number of {unit} (e.g. {default})")
 
 
 RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")

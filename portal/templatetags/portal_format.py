@@ -10,15 +10,19 @@ from django.utils.translation import ngettext
 register = template.Library()
 
 
+def split_seconds(seconds):
+    """(days, hours, minutes) of a span of `seconds`, its sign dropped."""
+    days, rest = divmod(abs(int(seconds)), 86400)
+    hours, rest = divmod(rest, 3600)
+    return days, hours, rest // 60
+
+
 @register.filter
 def portal_duration(value):
     """A timedelta (or seconds) as the two largest units, in the active language: "2 days 3 hours"."""
     if value is None or value == "":
         return "—"
-    seconds = int(value.total_seconds() if isinstance(value, timedelta) else float(value))
-    days, rest = divmod(abs(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
+    days, hours, minutes = split_seconds(value.total_seconds() if isinstance(value, timedelta) else float(value))
     parts = [ngettext("%d day", "%d days", days) % days if days else "",
              ngettext("%d hour", "%d hours", hours) % hours if hours else "",
              ngettext("%d minute", "%d minutes", minutes) % minutes if minutes and not days else ""]
