@@ -6,6 +6,13 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 DEMO_ADDR ?= 127.0.0.1:8000
 SMOKE_DB := $(CURDIR)/var/demo-smoke.sqlite3
 
+# $(call apt_ensure,<test>,<Debian packages>,<what happens without them>): install with apt when the
+# test fails and we are root; otherwise one line saying what is missing.
+apt_ensure = @$(1) || \
+	( [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null 2>&1 ) || \
+	echo "make: could not install $(2); $(3)"
+
 .PHONY: demo test demo-smoke bench messages clean browser
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -21,10 +28,7 @@ demo: $(STAMP)
 # The browser tests drive Debian's Chromium; a Chinese font makes their screenshots readable.
 BROWSER_PACKAGES := chromium fonts-wqy-zenhei
 browser:
-	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
-	  ( [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)) >/dev/null 2>&1 ) || \
-	  echo "make: could not install $(BROWSER_PACKAGES); browser tests will be skipped"
+	$(call apt_ensure,test -x /usr/bin/chromium && fc-list :lang=zh | grep -q .,$(BROWSER_PACKAGES),browser tests will be skipped)
 
 test: $(STAMP) browser
 	$(PY) -m portal.checkdb
@@ -41,8 +45,10 @@ demo-smoke: $(STAMP)
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py demo_smoke
 
 # Benchmarks run against a database filled by `manage.py scale_data` (README, "Benchmarks").
+# The callback benchmark's load comes from wrk (C, off the GIL), installed with apt when missing.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 bench: $(STAMP)
+	$(call apt_ensure,command -v wrk >/dev/null,wrk,the callback benchmark will say so)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) tests/bench/run.py
 
 messages: $(STAMP)

@@ -1,0 +1,58 @@
+-- wrk script for the callback benchmark (bench_interceptions.callbacks).
+-- wrk cannot sign, so the benchmark writes the signed requests first, one per line:
+-- "<X-Signature>\t<JSON body>". Thread i of n sends lines i, i+n, i+2n, ... so every event id is
+-- sent once; a thread that runs out starts again, and those repeats come back as duplicates,
+-- which done() counts apart.
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local path, step = args[1], tonumber(args[2])
+  pending, statuses, duplicates = {}, {}, 0
+  local n = 0
+  for line in io.lines(path) do
+    if n % step == id then
+      local signature, body = line:match("^([^\t]+)\t(.*)$")
+      pending[#pending + 1] = wrk.format("POST", nil,
+        { ["Content-Type"] = "application/json", ["X-Signature"] = signature }, body)
+    end
+    n = n + 1
+  end
+  sent = 0
+end
+
+function request()
+  sent = sent + 1
+  return pending[(sent - 1) % #pending + 1]
+end
+
+function response(status, headers, body)
+  statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
+  if body:find('"duplicate":true', 1, true) then
+    duplicates = duplicates + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local counts, repeats = {}, 0
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      counts[status] = (counts[status] or 0) + count
+    end
+    repeats = repeats + thread:get("duplicates")
+  end
+  local parts = {}
+  for status, count in pairs(counts) do
+    parts[#parts + 1] = string.format('"%s": %d', status, count)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "duplicates": %d, ' ..
+    '"errors": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), repeats,
+    e.connect + e.read + e.write + e.status + e.timeout, table.concat(parts, ", ")))
+end
