@@ -66,7 +66,7 @@ def dashboards():
     return rows
 
 
-def callbacks(seconds=20, connections=16, workers=4, warmup=3):
+def callbacks(seconds=20, connections=8, workers=4, warmup=3):
     """Signed tracking events, each with a new event id, from wrk to gunicorn for `seconds`."""
     wrk = shutil.which("wrk")
     if wrk is None:
@@ -89,7 +89,9 @@ def callbacks(seconds=20, connections=16, workers=4, warmup=3):
                 time.sleep(0.1)
         # The warm-up lets every worker import and connect before the measured run.
         _wrk(wrk, carrier, numbers, warmup, connections, events=2000)
+        before = cpu_seconds()
         result = _wrk(wrk, carrier, numbers, seconds, connections, events=seconds * 2000)
+        spent = {k: v - before.get(k, 0) for k, v in cpu_seconds().items()}
     finally:
         server.terminate()
         server.wait()
@@ -97,11 +99,31 @@ def callbacks(seconds=20, connections=16, workers=4, warmup=3):
     rate = result["requests"] / (result["duration_us"] / 1e6)
     p50, p99 = result["p50_us"] / 1000, result["p99_us"] / 1000
     applied = statuses.get(200, 0) - result["duplicates"]
+    # CPU per callback says what the machine can carry: cores × 1000 / (app + database ms).
+    per_call = {k: v * 1000 / max(result["requests"], 1) for k, v in spent.items()}
+    cost = f"; CPU per callback: gunicorn {per_call['gunicorn']:.1f} ms" + (
+        f", PostgreSQL {per_call['postgres']:.1f} ms" if per_call.get("postgres") else "")
     return [Row(f"carrier callbacks: gunicorn {workers} sync workers, wrk {connections} connections, {seconds} s",
                 f"{rate:.0f} req/s, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
-                f"({applied:,} of {result['requests']:,} applied, {result['errors']:,} errors)",
+                f"({applied:,} of {result['requests']:,} applied, {result['errors']:,} errors){cost}",
                 "≥ 300 req/s, p99 ≤ 100 ms",
                 rate >= 300 and p99 <= 100 and applied == result["requests"] and not result["errors"])]
+
+
+def cpu_seconds():
+    """User + system CPU seconds so far of the benchmark's gunicorn and of the local PostgreSQL, from /proc."""
+    spent, tick = {"gunicorn": 0.0, "postgres": 0.0}, os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        kind = ("gunicorn" if f"127.0.0.1:{PORT}" in command and "gunicorn" in command
+                else "postgres" if command.startswith("postgres") else None)
+        if kind:
+            spent[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return spent
 
 
 def _wrk(wrk, carrier, numbers, seconds, connections, *, events):

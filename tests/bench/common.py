@@ -1,5 +1,6 @@
 """What the benchmarks share: Django set up on DATABASE_URL, a signed-in client per role, timing, the table."""
 import os
+import platform
 import statistics
 import sys
 import time
@@ -63,7 +64,17 @@ def machine():
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
         version = cursor.fetchone()[0]
-    return f"{cpu} CPU, {memory} GiB, {connection.vendor} {version.split()[0]} ({connection.settings_dict['NAME']})"
+    return (f"{cpu} CPU, {memory} GiB, {connection.vendor} {version.split()[0]} ({connection.settings_dict['NAME']}); "
+            f"Python {platform.python_version()} at {python_speed():.0f} M loop steps/s")
+
+
+def python_speed(steps=5_000_000):
+    """Millions of plain-loop steps per second on one core: how fast this machine runs Python today, so
+    figures taken on different days (or shared, throttled virtual machines) can be compared."""
+    started, total = time.perf_counter(), 0
+    for i in range(steps):
+        total += i
+    return steps / (time.perf_counter() - started) / 1e6
 
 
 def print_table(rows, title=""):
