@@ -13,7 +13,7 @@ apt_ensure = @$(1) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null 2>&1 ) || \
 	echo "make: could not install $(2); $(3)"
 
-.PHONY: demo test demo-smoke bench messages clean browser
+.PHONY: demo test demo-smoke bench messages clean test-tools
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,12 @@ demo: $(STAMP)
 
 # The browser tests drive Debian's Chromium; a Chinese font makes their screenshots readable.
 BROWSER_PACKAGES := chromium fonts-wqy-zenhei
-browser:
+# The translation test extracts the messages again with GNU gettext.
+test-tools:
 	$(call apt_ensure,test -x /usr/bin/chromium && fc-list :lang=zh | grep -q .,$(BROWSER_PACKAGES),browser tests will be skipped)
+	$(call apt_ensure,command -v xgettext >/dev/null,gettext,the translation test will fail)
 
-test: $(STAMP) browser
+test: $(STAMP) test-tools
 	$(PY) -m portal.checkdb
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -1,13 +1,10 @@
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from portal.env import ConfigError, read_settings
+from tests.commands import BASE
+from tests.commands import manage as _manage
 
-BASE = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 30 + "abcdefghijklmnopqrstuvwxyz0123456789"
 PROD = {"PORTAL_MODE": "production", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "portal.example.com",
         "DATABASE_URL": "postgres://portal:pw@db.internal:5432/portal"}
@@ -75,16 +72,6 @@ def test_carrier_poll_hours_defaults_to_four_and_must_be_positive():
     for bad in ("0", "-1", "soon"):
         with pytest.raises(ConfigError, match="CARRIER_POLL_HOURS"):
             read_settings({"CARRIER_POLL_HOURS": bad}, base_dir=BASE)
-
-
-def _manage(*args, env):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "PORTAL_MODE",
-                          "DJANGO_SETTINGS_MODULE",
-                          "DJANGO_ALLOW_ASYNC_UNSAFE")}  # set while the browser tests' Playwright session runs
-    clean.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=BASE, env=clean,
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_startup_stops_with_one_line_on_malformed_database_url():
