@@ -1,5 +1,5 @@
 -- wrk script for the callback benchmark (bench_interceptions.callbacks).
--- wrk cannot sign, so the benchmark writes the signed requests first, one per line:
+-- wrk's Lua has no HMAC, so the benchmark writes the signed requests first, one per line:
 -- "<X-Signature>\t<JSON body>". Thread i of n sends lines i, i+n, i+2n, ... so every event id is
 -- sent once; a thread that runs out starts again, and those repeats come back as duplicates,
 -- which done() counts apart.
