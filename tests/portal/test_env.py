@@ -2,8 +2,7 @@
 import pytest
 
 from portal.env import ConfigError, read_settings
-from tests.commands import BASE
-from tests.commands import manage as _manage
+from tests.commands import BASE, manage
 
 GOOD_KEY = "k" * 30 + "abcdefghijklmnopqrstuvwxyz0123456789"
 PROD = {"PORTAL_MODE": "production", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "portal.example.com",
@@ -75,7 +74,7 @@ def test_carrier_poll_hours_defaults_to_four_and_must_be_positive():
 
 
 def test_startup_stops_with_one_line_on_malformed_database_url():
-    result = _manage("check", env={"DATABASE_URL": "postgres//oops"})
+    result = manage("check", env={"DATABASE_URL": "postgres//oops"})
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("portal: configuration error: DATABASE_URL is malformed")
@@ -84,14 +83,14 @@ def test_startup_stops_with_one_line_on_malformed_database_url():
 def test_startup_stops_with_one_line_without_secret_key_in_production():
     env = dict(PROD)
     del env["SECRET_KEY"]
-    result = _manage("check", env=env)
+    result = manage("check", env=env)
     assert result.returncode != 0
     assert result.stderr.strip() .startswith("portal: configuration error: SECRET_KEY is required")
     assert result.stderr.strip().count("\n") == 0
 
 
 def test_check_deploy_in_production_mode_prints_no_warning():
-    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=dict(PROD))
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=dict(PROD))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
     assert "no issues" in result.stdout
