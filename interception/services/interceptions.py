@@ -28,7 +28,7 @@ from interception.models import (
     TrackingEvent,
 )
 from interception.services.base import lock, not_found, require, require_own_merchant, take
-from portal import timeline
+from portal import statements, timeline
 from portal.errors import DomainError, Problem, refuse
 
 REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically (R14)")
@@ -311,7 +311,7 @@ def carrier_event_receive(*, carrier_code, body, signature, now=None):
     waits on the unique index, then fails and takes its effects with it; the answer is "duplicate".
     """
     now = now or timezone.now()
-    carrier = Carrier.objects.filter(code=carrier_code).first()
+    carrier = statements.get(Carrier, ["id", "code", "adapter", "callback_secret"], code=carrier_code)
     if carrier is None:
         raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
     carriers.verify(carrier.callback_secret, signature, body, now)
@@ -325,10 +325,10 @@ def _receive(carrier, message, now, *, source):
     try:
         with transaction.atomic():
             outcome, detail, moved = _apply(carrier.pk, tracking_number, message, source=source)
-            CarrierEvent.objects.create(
-                carrier=carrier, event_id=message.event_id, kind=message.kind, tracking_number=tracking_number,
-                occurred_at=message.occurred_at, payload=_payload(message), received_at=now, outcome=outcome,
-                detail=str(detail)[:500])
+            statements.insert(
+                CarrierEvent, carrier=carrier.pk, event_id=message.event_id, kind=message.kind,
+                tracking_number=tracking_number, occurred_at=message.occurred_at, payload=_payload(message),
+                received_at=now, outcome=outcome, detail=str(detail)[:500])
             if moved:
                 _replay_waiting(carrier.pk, tracking_number)
     except IntegrityError:
@@ -362,13 +362,13 @@ def _message(event):
 def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Source.CALLBACK):
     """Apply a carrier's message: (outcome, detail, whether an interception moved). Never raises for the
     carrier's ordering or for parcels we do not know yet."""
-    parcel = Parcel.objects.filter(carrier=carrier_id, tracking_number=tracking_number).first()
+    parcel = statements.get(Parcel, ["id"], carrier=carrier_id, tracking_number=tracking_number)
     if parcel is None:
         return (CarrierEvent.Outcome.UNKNOWN_PARCEL,
                 _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number}, False)
     if message.kind == "tracking":
-        return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel, message)
-    order = parcel.interceptions.order_by("-id").first()
+        return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel.pk, message)
+    order = InterceptionOrder.objects.filter(parcel=parcel.pk).order_by("-id").first()
     wanted = {"interception_result": InterceptionOrder.IN_FLIGHT,
               "return_result": [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]}[message.kind]
     if order is None or order.state not in wanted:
@@ -386,16 +386,16 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
     return CarrierEvent.Outcome.APPLIED, "", True
 
 
-def _apply_tracking(parcel, message):
+def _apply_tracking(parcel_id, message):
     """Record a tracking event; True when it started an interception's return leg."""
-    TrackingEvent.objects.create(parcel=parcel, status=message.status, raw_text=message.text,
-                                 at=message.occurred_at)
+    statements.insert(TrackingEvent, parcel=parcel_id, status=message.status, raw_text=message.text,
+                      at=message.occurred_at, received_at=timezone.now())
     # Events can arrive out of order: only a newer one changes the parcel's current status.
-    Parcel.objects.filter(pk=parcel.pk).filter(
-        _newer(message.occurred_at)).update(last_status=message.status, last_event_at=message.occurred_at)
+    statements.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=message.status,
+                                   last_event_at=message.occurred_at)
     if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
         return False
-    order = parcel.interceptions.filter(state=InterceptionOrder.State.SUCCEEDED).first()
+    order = InterceptionOrder.objects.filter(parcel=parcel_id, state=InterceptionOrder.State.SUCCEEDED).first()
     if order is None:
         return False
     try:
@@ -405,12 +405,6 @@ def _apply_tracking(parcel, message):
     except DomainError:
         return False  # the order moved on meanwhile; the tracking event itself is recorded
     return True
-
-
-def _newer(at):
-    from django.db.models import Q
-
-    return Q(last_event_at__isnull=True) | Q(last_event_at__lte=at)
 
 
 def _replay_waiting(carrier_id, tracking_number):

@@ -93,6 +93,37 @@ def test_out_of_order_success_before_the_tracking_event(client, jt):
     assert parcel.tracking_events.filter(status="out_for_delivery").exists()
 
 
+def test_r8_the_newest_tracking_event_is_the_current_status_whatever_order_they_arrive_in(client, jt):
+    parcel = factories.parcel_for(factories.active_contract(carrier_code="jt"), status=None)
+    assert parcel.last_event_at is None
+    now = timezone.now().replace(microsecond=0)
+    arrivals = [("picked_up", now - timedelta(hours=9)), ("out_for_delivery", now - timedelta(hours=1)),
+                ("in_transit", now - timedelta(hours=5)), ("awaiting_pickup", now - timedelta(hours=1))]
+    currents = []
+    for i, (status, at) in enumerate(arrivals):
+        assert post(client, event(f"tr-{i}", "tracking", parcel.tracking_number.lower(), at=at,
+                                  status=status, text=status)).status_code == 200
+        parcel.refresh_from_db()
+        currents.append((parcel.last_status, parcel.last_event_at))
+    # An older event never undoes a newer one; one at the same moment is the carrier's later word.
+    assert currents == [("picked_up", arrivals[0][1]), ("out_for_delivery", arrivals[1][1]),
+                        ("out_for_delivery", arrivals[1][1]), ("awaiting_pickup", arrivals[3][1])]
+    assert [(e.status, e.at) for e in parcel.tracking_events.order_by("at", "id")] == [
+        arrivals[0], arrivals[2], arrivals[1], arrivals[3]]
+
+
+def test_each_callback_is_kept_with_what_the_carrier_sent_and_what_it_did(client, jt):
+    parcel = factories.interceptable().parcel
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=3)
+    post(client, event("keep-1", "tracking", parcel.tracking_number, at=at, status="in_transit", text="到达转运中心"))
+    post(client, event("keep-2", "tracking", "JT-NOT-YET", at=at, status="picked_up"))
+    kept = {e.event_id: e for e in CarrierEvent.objects.filter(carrier=jt)}
+    assert kept["keep-1"].outcome == "applied" and kept["keep-2"].outcome == "unknown_parcel"
+    assert kept["keep-1"].payload["text"] == "到达转运中心" and kept["keep-1"].payload["status"] == "in_transit"
+    assert kept["keep-1"].occurred_at == at and kept["keep-1"].tracking_number == parcel.tracking_number
+    assert timezone.now() - kept["keep-2"].received_at < timedelta(minutes=1)
+
+
 def test_return_result_before_the_interception_result_is_held_then_applied(client, jt):
     order = factories.started()
     now = timezone.now()
