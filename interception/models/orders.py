@@ -193,7 +193,8 @@ class CarrierEvent(models.Model):
         HELD = "held", _("out of order: held until the interception catches up")
         IGNORED = "ignored", _("no effect")
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="events", verbose_name=_("carrier"))
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="events", verbose_name=_("carrier"),
+                                db_index=False)  # the unique (carrier, event_id) leads with it
     event_id = models.CharField(_("event id"), max_length=100)
     kind = models.CharField(_("type"), max_length=24, choices=Kind.choices)
     tracking_number = models.CharField(_("tracking number"), max_length=40)

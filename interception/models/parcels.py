@@ -48,9 +48,13 @@ FINAL_STATUSES = {LogisticsStatus.SIGNED, LogisticsStatus.RETURNED}
 
 
 class Parcel(models.Model):
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("carrier"))
+    # No index of their own for carrier and outlet: the unique key and parcel_outlet_idx lead with them, and
+    # every carrier callback that moves a parcel would pay for the extra ones.
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("carrier"),
+                                db_index=False)
     tracking_number = models.CharField(_("tracking number"), max_length=40)
-    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("outlet"))
+    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("outlet"),
+                               db_index=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="parcels",
                                  verbose_name=_("merchant"))
     platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="parcels",
@@ -108,7 +112,7 @@ class GoodsLine(models.Model):
 
 class TrackingEvent(models.Model):
     parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="tracking_events",
-                               verbose_name=_("parcel"))
+                               verbose_name=_("parcel"), db_index=False)  # tracking_parcel_idx leads with it
     status = models.CharField(_("status"), max_length=32, choices=LogisticsStatus.choices)
     raw_text = models.CharField(_("carrier's text"), max_length=500, blank=True)
     at = models.DateTimeField(_("at"))
