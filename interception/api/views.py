@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -255,6 +256,10 @@ class CarrierEventView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    # The signature is the carrier's credential; the token clients' rate limit does not apply. A carrier's
+    # system reads JSON: no browsable page to negotiate on every callback.
+    throttle_classes = []
+    renderer_classes = [JSONRenderer]
 
     @extend_schema(
         request=serializers.CarrierEventSerializer,
