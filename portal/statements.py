@@ -44,8 +44,7 @@ def update_unless_newer(model, pk, time_field, **values):
     order must not undo a newer state). `values` includes `time_field`. Returns whether the row changed."""
     sql, fields, time = _update(model, tuple(values), time_field)
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
-    params += [model._meta.pk.get_db_prep_value(pk, connection), time.get_db_prep_value(values[time_field],
-                                                                                       connection)]
+    params += [model._meta.pk.get_db_prep_value(pk, connection), time.get_db_prep_value(values[time.name], connection)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount > 0
@@ -78,8 +77,9 @@ def _insert(model, names):
 @cache
 def _update(model, names, time_name):
     fields = [model._meta.get_field(name) for name in names]
-    time = _quote(model._meta.get_field(time_name).column)
+    time_field = model._meta.get_field(time_name)
+    time = _quote(time_field.column)
     sql = "UPDATE {} SET {} WHERE {} = %s AND ({} IS NULL OR {} <= %s)".format(
         _quote(model._meta.db_table), ", ".join(f"{_quote(field.column)} = %s" for field in fields),
         _quote(model._meta.pk.column), time, time)
-    return sql, fields, model._meta.get_field(time_name)
+    return sql, fields, time_field
