@@ -12,6 +12,7 @@ from claims import rules, selectors, services
 from claims.models import Claim, ClaimGoodsLine
 from interception import selectors as interception_selectors
 from interception.admin_interceptions import OutletFilter
+from portal import inputs
 from portal.admin_actions import ObjectAction, ObjectActionsMixin, RequiredReasonForm, can_transition
 from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin, countdown
 from portal.errors import DomainError
@@ -193,7 +194,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
             raise PermissionDenied
         outcomes = None
         if request.method == "POST":
-            ids = [i for i in request.POST.getlist("interception") if i.isdigit()]
+            ids = [i for i in request.POST.getlist("interception") if inputs.is_id(i)]
             outcomes = services.candidates_open(actor=request.user, interception_ids=ids)
         candidates = list(services.claim_candidates(request.user).select_related("outlet", "merchant")[:200])
         return self.render_page(request, "admin/claims/claim/candidates.html",

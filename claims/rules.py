@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import inputs
 from portal.errors import Problem
 from settlement.rules import parse_amount
 
@@ -53,7 +54,7 @@ def evidence_problems(kind, goods, photos):
                     problems.append(Problem(f"{name}_required", _("Goods line %(n)s: the %(f)s is required.")
                                             % {"n": n + 1, "f": name}, f"{field}.{name}"))
             quantity = line.get("quantity")
-            if not str(quantity or "").isdigit() or int(quantity) < 1:
+            if not inputs.is_id(quantity) or int(quantity) < 1:
                 problems.append(Problem("quantity_invalid", _("Goods line %(n)s: the quantity is a whole number of "
                                                              "at least 1.") % {"n": n + 1}, f"{field}.quantity"))
             value = parse_amount(line.get("value"))

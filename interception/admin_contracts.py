@@ -31,6 +31,7 @@ from portal.admin_actions import (
     can_transition,
 )
 from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from portal import inputs
 from portal.errors import DomainError
 from portal.spreadsheets import read_table, write_table
 
@@ -47,7 +48,7 @@ class WaitingFilter(admin.SimpleListFilter):
         return [(str(n), _("pending more than %(n)s days") % {"n": n}) for n in WAITING_CHOICES]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
+        if inputs.is_id(self.value()):
             return queryset.filter(selectors.waiting_longer_than(int(self.value())))
         return queryset
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from portal import timeline
+from portal import inputs, timeline
 from portal.paginator import EstimatedCountPaginator
 from portal.templatetags.portal_format import split_seconds
 
@@ -105,7 +105,7 @@ class AutocompleteListFilter(admin.ListFilter):
         super().__init__(request, params, model, model_admin)
         raw = params.pop(self.parameter_name, None)
         value = raw[-1] if isinstance(raw, list) else raw
-        self.value = value if value and str(value).isdigit() else None
+        self.value = value if inputs.is_id(value) else None
         self.model, self.model_admin = model, model_admin
 
     def has_output(self):

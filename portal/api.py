@@ -1,11 +1,39 @@
-"""API plumbing shared by every app: one error shape, pagination."""
+"""API plumbing shared by every app: one error shape, pagination, ids in URLs, time filters."""
+import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, routers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal import inputs
 from portal.errors import DomainError
+
+
+class Router(routers.DefaultRouter):
+    """Object ids in URLs are ASCII digits: "²" or "١" pass str.isdigit() and would reach the database."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        if getattr(viewset, "lookup_value_regex", None) is None and getattr(viewset, "lookup_field", "pk") == "pk":
+            viewset.lookup_value_regex = "[0-9]+"
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+class AwareDateTimeField(forms.DateTimeField):
+    """An ISO 8601 time with its offset, checked as every outside time is (portal.inputs.aware_datetime)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        parsed, problems = inputs.aware_datetime(value, self.label or "time")
+        if problems:
+            raise forms.ValidationError(problems[0].message, code=problems[0].code)
+        return parsed
+
+
+class AwareDateTimeFilter(django_filters.Filter):
+    field_class = AwareDateTimeField
 
 
 class CursorPagination(pagination.CursorPagination):

@@ -93,7 +93,7 @@ def parse_request_rate(name, raw, default):
     if raw is None or not raw.strip():
         return default
     count, _, period = raw.strip().partition("/")
-    if not count.isdigit() or int(count) < 1 or period not in RATE_PERIODS:
+    if not (count.isascii() and count.isdigit()) or int(count) < 1 or period not in RATE_PERIODS:
         raise ConfigError(f"{name}={raw!r} is not a rate like 600/min (per s, min, hour or day)")
     return f"{int(count)}/{period}"
 
@@ -158,9 +158,12 @@ def read_settings(environ, *, base_dir):
                                            unit="attempts"),
         "login_lockout_minutes": parse_count("LOGIN_LOCKOUT_MINUTES", environ.get("LOGIN_LOCKOUT_MINUTES"), 15,
                                              unit="minutes"),
+        "request_max_mb": parse_count("REQUEST_MAX_MB", environ.get("REQUEST_MAX_MB"), 64, unit="megabytes"),
         "api_rate_limit": parse_request_rate("API_RATE_LIMIT", environ.get("API_RATE_LIMIT"), "600/min"),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
+        "carrier_clock_skew_minutes": parse_count("CARRIER_CLOCK_SKEW_MINUTES",
+                                                  environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range("SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"),
                                              (20.0, 90.0)),

@@ -1,7 +1,12 @@
-"""Hardening shared by the admin and the API: client address, response headers, API rate limit."""
+"""Hardening shared by the admin and the API: client address, request limits, response headers, API rate limit."""
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -64,3 +69,63 @@ class TokenClientThrottle(SimpleRateThrottle):
         if not isinstance(request.successful_authenticator, TokenAuthentication):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+def refusal(request, status, code, message, *, field=None):
+    """A refused request in the caller's language: our error shape on /api/, a page elsewhere."""
+    if request.path_info.startswith("/api/"):
+        errors = [{"code": code, "field": field, "message": str(message)}] if field else []
+        return JsonResponse({"code": code, "detail": str(message), "errors": errors}, status=status)
+    return TemplateResponse(request, "portal/request_refused.html", {"message": message, "status": status},
+                            status=status).render()
+
+
+def _too_large(request, limit):
+    return refusal(request, 413, "body_too_large", _("The request is larger than %(n)s MB; nothing of it was used.")
+                   % {"n": f"{limit / (1024 * 1024):g}"})
+
+
+class RequestLimitsMiddleware:
+    """Refuse, before anything reads it, a request whose body is too big or whose address holds a NUL.
+
+    Uploads (multipart) may be up to REQUEST_MAX_BYTES; any other body up to DATA_UPLOAD_MAX_MEMORY_SIZE,
+    as Django reads it into memory. PostgreSQL cannot compare a text holding NUL: a NUL in a filter or a
+    search would be a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        limit = settings.REQUEST_MAX_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            return _too_large(request, limit)
+        if "\x00" in request.path:
+            return refusal(request, 400, "invalid_character", _("The address contains a NUL character."))
+        for key, values in request.GET.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                return refusal(request, 400, "invalid_character",
+                               _("The parameter %(p)s contains a NUL character.") % {"p": key.replace("\x00", "")},
+                               field=key.replace("\x00", ""))
+        return self.get_response(request)
+
+
+def bad_request(request, exception):
+    """handler400: a body Django refused while reading it (too big, too many fields) is a 413 like the rest."""
+    if isinstance(exception, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+        return _too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    if request.path_info.startswith("/api/"):
+        return refusal(request, 400, "bad_request", _("The request could not be read."))
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception):
+    """handler404: on /api/ an address that matches no endpoint (an id that is not ASCII digits) in our shape."""
+    if request.path_info.startswith("/api/"):
+        return refusal(request, 404, "not_found", _("There is nothing at this address."))
+    return defaults.page_not_found(request, exception)

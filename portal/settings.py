@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.security.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
@@ -129,6 +130,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["portal.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.CursorPagination",
     "PAGE_SIZE": 50,
@@ -137,6 +140,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["portal.security.TokenClientThrottle"],
 }
 API_RATE_LIMIT = ENV["api_rate_limit"]
+# An upload (multipart) may be this big in all; any other body, DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB).
+REQUEST_MAX_BYTES = ENV["request_max_mb"] * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Express interception portal API",
     "VERSION": "1.0.0",
@@ -165,6 +170,7 @@ IMPORT_EXPORT_FORMATS = [
 
 CARRIER_ADAPTER = ENV["carrier_adapter"]
 CARRIER_POLL_HOURS = ENV["carrier_poll_hours"]
+CARRIER_CLOCK_SKEW_MINUTES = ENV["carrier_clock_skew_minutes"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

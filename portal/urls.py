@@ -2,15 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
 
 from interception.api.urls import router as interception_router
 from interception.api.urls import urlpatterns as interception_api
 from claims.api.views import ClaimViewSet
+from portal.api import Router
+from portal.security import bad_request, page_not_found
 from portal.views import health
 from settlement.api.views import StatementViewSet
 
-api = DefaultRouter()
+api = Router()
 api.registry.extend(interception_router.registry)
 api.register("statements", StatementViewSet, basename="statement")
 api.register("claims", ClaimViewSet, basename="claim")
@@ -25,3 +26,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("health/", health, name="health"),
 ]
+
+handler400 = bad_request
+handler404 = page_not_found

@@ -1,17 +1,17 @@
-import json
-
 import django_filters
 from django.db.models import Count
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from claims import selectors, services
 from claims.models import Claim, ClaimGoodsLine
 from interception import selectors as interception_selectors
+from portal import inputs
+from portal.parsers import JSONParser
 from portal.errors import DomainError
 
 
@@ -77,10 +77,7 @@ class ClaimViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             data = {k: data.get(k) for k in data if k != "photos"}
             data["photos"] = request.FILES.getlist("photos")
             if isinstance(data.get("goods"), str):
-                try:
-                    data["goods"] = json.loads(data["goods"])
-                except ValueError:
-                    raise DomainError("goods_invalid", _("goods is not JSON."), status=400) from None
+                data["goods"] = inputs.parse_json(data["goods"], code="goods_invalid")
         given = ClaimCreateSerializer(data=data)
         given.is_valid(raise_exception=True)
         v = given.validated_data

@@ -19,6 +19,7 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
+from portal.api import AwareDateTimeFilter
 from portal.errors import DomainError
 
 
@@ -206,8 +207,8 @@ class InterceptionFilter(django_filters.FilterSet):
     platform = django_filters.CharFilter(field_name="platform__code")
     mode = django_filters.ChoiceFilter(field_name="settlement_mode", choices=SettlementMode.choices)
     outlet = django_filters.NumberFilter(field_name="outlet_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="requested_at", lookup_expr="lt")
+    created_after = AwareDateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    created_before = AwareDateTimeFilter(field_name="requested_at", lookup_expr="lt")
     tracking_number = django_filters.CharFilter(method="filter_tracking",
                                                 help_text="Exact, or a prefix ending with * (JT123*).")
 

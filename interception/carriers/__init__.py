@@ -6,15 +6,13 @@ callback, a query or a member of staff, is applied by the same service.
 """
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from portal import inputs
 from portal.errors import DomainError
 
 SIGNATURE_TOLERANCE = 300  # seconds between the carrier's clock and ours
@@ -66,30 +64,45 @@ class CarrierAdapter:
 
 
 def parse_standard(body):
-    """The portal's own callback format, which the sandbox and carriers without their own format use."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _invalid(_("The body is not JSON.")) from None
+    """The portal's own callback format, which the sandbox and carriers without their own format use.
+
+    Every text is checked against the column it is stored in and refused when it does not fit: a tracking
+    number cut to the column's length would match another parcel, an event id cut would collide with another.
+    """
+    from interception.models import CarrierEvent, InterceptionOrder, TrackingEvent
+    from interception.models.parcels import REPORTED_STATUSES
+
+    data = inputs.parse_json(body, code="invalid_event")
     if not isinstance(data, dict):
         raise _invalid(_("The body is not a JSON object."))
-    missing = [k for k in ("event_id", "type", "tracking_number", "occurred_at") if not data.get(k)]
+    missing = [k for k in ("event_id", "type", "tracking_number", "occurred_at") if data.get(k) in (None, "")]
     if missing:
         raise _invalid(_("Missing fields: %(f)s.") % {"f": ", ".join(missing)}, missing)
+    if isinstance(data["event_id"], int) and not isinstance(data["event_id"], bool):
+        data["event_id"] = str(data["event_id"])  # some carriers number their events
+    if isinstance(data["tracking_number"], str):  # as parcels store it; upper() can lengthen a text
+        data["tracking_number"] = data["tracking_number"].strip().upper()
+    columns = {"event_id": CarrierEvent._meta.get_field("event_id"),
+               "tracking_number": CarrierEvent._meta.get_field("tracking_number"),
+               "type": None, "status": None, "result": None,
+               "text": TrackingEvent._meta.get_field("raw_text"),
+               "reason_code": InterceptionOrder._meta.get_field("failure_code"),
+               "reason_text": InterceptionOrder._meta.get_field("failure_text")}
+    problems = []
+    for name, column in columns.items():
+        problems += inputs.text_problems(data.get(name), name, column=column, max_length=None if column else 64)
+    occurred_at, time_problems = inputs.aware_datetime(data["occurred_at"], "occurred_at")
+    problems += time_problems
+    if problems:
+        raise _invalid(problems[0].message, problems=problems)
     kind = data["type"]
     if kind not in RESULTS:
         raise _invalid(_("Unknown event type %(t)s.") % {"t": kind}, ["type"])
-    occurred_at = parse_datetime(str(data["occurred_at"]))
-    if occurred_at is None or timezone.is_naive(occurred_at):
-        raise _invalid(_("occurred_at must be an ISO 8601 time with its offset."), ["occurred_at"])
     message = CarrierMessage(
-        event_id=str(data["event_id"])[:100], kind=kind, tracking_number=str(data["tracking_number"])[:40].strip(),
-        occurred_at=occurred_at, status=str(data.get("status") or ""), text=str(data.get("text") or "")[:500],
-        result=str(data.get("result") or ""), reason_code=str(data.get("reason_code") or "")[:64],
-        reason_text=str(data.get("reason_text") or "")[:500])
+        event_id=data["event_id"], kind=kind, tracking_number=data["tracking_number"], occurred_at=occurred_at,
+        status=data.get("status") or "", text=data.get("text") or "", result=data.get("result") or "",
+        reason_code=data.get("reason_code") or "", reason_text=data.get("reason_text") or "")
     if kind == "tracking":
-        from interception.models.parcels import REPORTED_STATUSES
-
         if message.status not in REPORTED_STATUSES:
             raise _invalid(_("Unknown logistics status %(s)s.") % {"s": message.status}, ["status"])
     elif message.result not in RESULTS[kind]:
@@ -97,9 +110,10 @@ def parse_standard(body):
     return message
 
 
-def _invalid(message, fields=()):
-    return DomainError("invalid_event", message, errors=[{"code": "invalid", "field": f, "message": str(message)}
-                                                         for f in fields], status=400)
+def _invalid(message, fields=(), *, problems=()):
+    errors = [p.as_dict() for p in problems] or [{"code": "invalid", "field": f, "message": str(message)}
+                                                  for f in fields]
+    return DomainError("invalid_event", message, errors=errors, status=400)
 
 
 def sign(secret, body, t):

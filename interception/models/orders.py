@@ -92,7 +92,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     submit_attempts = models.PositiveSmallIntegerField(_("submission attempts"), default=0)
     next_submit_at = models.DateTimeField(_("next submission attempt"), null=True, blank=True)
-    last_submit_error = models.CharField(_("last submission error"), max_length=500, blank=True)
+    last_submit_error = models.TextField(_("last submission error"), blank=True)
     last_polled_at = models.DateTimeField(_("last asked the carrier"), null=True, blank=True)
     result_at = models.DateTimeField(_("result at"), null=True, blank=True)
     result_source = models.CharField(_("result from"), max_length=8, choices=Source.choices, blank=True)
@@ -202,7 +202,7 @@ class CarrierEvent(models.Model):
     payload = models.JSONField(_("payload"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
-    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
 
     class Meta:
         verbose_name = _("carrier event")

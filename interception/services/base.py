@@ -3,6 +3,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
+from portal import inputs
 from portal.errors import DomainError
 
 
@@ -21,7 +22,7 @@ def lock(queryset, pk, *, what):
 
 def find(queryset, pk, *, what):
     """Read one row of a scoped queryset without a lock; outside the scope, or not an id, it does not exist."""
-    row = queryset.filter(pk=pk).first() if str(pk).isdigit() else None
+    row = queryset.filter(pk=pk).first() if inputs.is_id(pk) else None
     if row is None:
         raise not_found(what, pk)
     return row
@@ -55,11 +56,12 @@ def require_own_merchant(actor, merchant):
         raise DomainError("forbidden", _("An API client acts only for its own merchant."), status=403)
 
 
-def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, **kwargs):
+def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, recorded_at=None, **kwargs):
     """Take the transition `name` on a row locked by `lock`: guard, reason, transition, save, timeline.
 
     `reason_for` (what the reason is for, e.g. "reject an application") makes a reason mandatory.
-    `event` is the timeline's transition code (defaults to `name`).
+    `event` is the timeline's transition code (defaults to `name`). `at` is when it happened (the transition
+    stores it); `recorded_at`, when the timeline says it did, if another clock than ours reported `at`.
     """
     from django.utils import timezone
 
@@ -81,5 +83,5 @@ def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, *
     bound(by=actor, at=at, **kwargs)
     obj.save()
     timeline.record(obj, actor=actor, transition=event or name, from_state=from_state, to_state=obj.state,
-                    reason=reason, at=at)
+                    reason=reason, at=recorded_at or at)
     return at

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,7 +29,7 @@ from interception.models import (
     TrackingEvent,
 )
 from interception.services.base import lock, not_found, require, require_own_merchant, take
-from portal import statements, timeline
+from portal import inputs, statements, timeline
 from portal.errors import DomainError, Problem, refuse
 
 REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically (R14)")
@@ -159,7 +160,7 @@ def interception_start(*, after_sale_id, actor, via=InterceptionOrder.Via.MANUAL
     require(actor, "interception.start_interception")
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
     # Serialise starts on one parcel (two after-sales can name it); the partial unique index is the last word.
-    after_sale.parcel = Parcel.objects.select_for_update().select_related("carrier", "outlet").get(
+    after_sale.parcel = Parcel.objects.select_for_update(of=("self",)).select_related("carrier", "outlet").get(
         pk=after_sale.parcel_id)
     preview = interception_preview(after_sale)
     if preview.problems:
@@ -192,7 +193,8 @@ def interception_submit(*, order_id, now=None):
     """Hand a requested interception to its carrier; a carrier that fails is asked again later (backoff)."""
     now = now or timezone.now()
     with transaction.atomic():
-        order = (InterceptionOrder.objects.select_for_update(skip_locked=True).select_related("carrier")
+        # Only the order's row: a lock on the shared carrier row would make concurrent submissions skip each other.
+        order = (InterceptionOrder.objects.select_for_update(skip_locked=True, of=("self",)).select_related("carrier")
                  .filter(pk=order_id, state=InterceptionOrder.State.REQUESTED).first())
         if order is None:  # submitted already, resolved, or another worker has it right now
             return None
@@ -201,9 +203,9 @@ def interception_submit(*, order_id, now=None):
         except carriers.CarrierUnavailable as exc:
             order.submit_attempts += 1
             order.next_submit_at = now + SUBMIT_RETRY[min(order.submit_attempts, len(SUBMIT_RETRY) - 1)]
-            order.last_submit_error = str(exc)[:500]
+            order.last_submit_error = str(exc)
             order.save(update_fields=["submit_attempts", "next_submit_at", "last_submit_error"])
-            timeline.record(order, actor=None, transition="submit_failed", reason=str(exc)[:500], at=now)
+            timeline.record(order, actor=None, transition="submit_failed", reason=str(exc), at=now)
             return order
         order.submit_attempts += 1
         take(order, "submit", actor=None, at=now, carrier_ref=ref)
@@ -238,16 +240,19 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
     after_sale_id = orders.filter(pk=order_id).values_list("after_sale_id", flat=True).first()
     if after_sale_id is None:
         raise not_found(_("Interception"), order_id)
-    after_sale = AfterSale.objects.select_for_update().select_related("platform").get(pk=after_sale_id)
+    after_sale = AfterSale.objects.select_for_update(of=("self",)).select_related("platform").get(pk=after_sale_id)
     order = lock(orders, order_id, what=_("Interception"))
-    at = at or timezone.now()
+    # The result keeps the carrier's time as reported (result_at and the carrier event); the timeline says when
+    # we learned it, so a carrier clock that runs behind ours never puts a result before its request.
+    recorded_at = timezone.now()
+    at = at or recorded_at
     kwargs = {"source": source, "note": note}
     if result == "failed":
         kwargs.update(reason_code=reason_code or "unspecified", reason_text=reason_text or reason_code)
     if result in ("lost", "damaged"):
         kwargs["loss"] = result
     reason = note or (f"{reason_code} {reason_text}".strip() if result == "failed" else "")
-    take(order, RESULT_TRANSITIONS[result], actor=actor, at=at, reason=reason, **kwargs)
+    take(order, RESULT_TRANSITIONS[result], actor=actor, at=at, recorded_at=recorded_at, reason=reason, **kwargs)
     signals.result_recorded.send(InterceptionOrder, order=order, result=result)
     if result == "succeeded" and after_sale.state in (AfterSale.State.INTERCEPTING,
                                                       AfterSale.State.PLATFORM_INTERVENTION):
@@ -320,15 +325,22 @@ def carrier_event_receive(*, carrier_code, body, signature, now=None):
 
 
 def _receive(carrier, message, now, *, source):
-    """Apply and store one carrier message once; a second copy of its event id is answered "duplicate"."""
-    tracking_number = message.tracking_number.upper()
+    """Apply and store one carrier message once; a second copy of its event id is answered "duplicate".
+
+    An event dated ahead of our clock (beyond CARRIER_CLOCK_SKEW_MINUTES) is refused: kept as the newest, it
+    would make every real event older than it, a signed parcel would look in transit (R8).
+    """
+    if problems := inputs.future_problems(message.occurred_at, "occurred_at", now=now,
+                                          tolerance=timedelta(minutes=settings.CARRIER_CLOCK_SKEW_MINUTES)):
+        refuse(problems, status=400)
+    tracking_number = message.tracking_number
     try:
         with transaction.atomic():
             outcome, detail, moved = _apply(carrier.pk, tracking_number, message, source=source)
             statements.insert(
                 CarrierEvent, carrier=carrier.pk, event_id=message.event_id, kind=message.kind,
                 tracking_number=tracking_number, occurred_at=message.occurred_at, payload=_payload(message),
-                received_at=now, outcome=outcome, detail=str(detail)[:500])
+                received_at=now, outcome=outcome, detail=str(detail))
             if moved:
                 _replay_waiting(carrier.pk, tracking_number)
     except IntegrityError:
@@ -418,7 +430,7 @@ def _replay_waiting(carrier_id, tracking_number):
         for event in waiting:
             outcome, detail, _moved = _apply(carrier_id, tracking_number, _message(event))
             if outcome != event.outcome or detail:
-                event.outcome, event.detail = outcome, str(detail)[:500]
+                event.outcome, event.detail = outcome, str(detail)
                 event.save(update_fields=["outcome", "detail"])
             applied += outcome == CarrierEvent.Outcome.APPLIED
         if not applied:
@@ -465,7 +477,6 @@ def _poll_claims(now, batch):
 
     Each claim is one conditional UPDATE, so two runners never ask about the same order in one round.
     """
-    from django.conf import settings
     from django.db.models import Q
 
     cutoff = now - timedelta(hours=settings.CARRIER_POLL_HOURS)
@@ -486,9 +497,7 @@ def interception_poll(*, order_id, now=None):
     order = InterceptionOrder.objects.select_related("carrier").get(pk=order_id)
     try:
         message = carriers.adapter_for(order.carrier).query(order)
-    except carriers.CarrierUnavailable as exc:
-        timeline.record(order, actor=None, transition="poll_failed", reason=str(exc)[:500], at=now)
+        return None if message is None else _receive(order.carrier, message, now, source=InterceptionOrder.Source.POLL)
+    except (carriers.CarrierUnavailable, DomainError) as exc:  # unreachable, or an answer we refuse
+        timeline.record(order, actor=None, transition="poll_failed", reason=str(getattr(exc, "message", exc)), at=now)
         return None
-    if message is None:
-        return None
-    return _receive(order.carrier, message, now, source=InterceptionOrder.Source.POLL)

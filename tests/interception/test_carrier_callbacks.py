@@ -232,3 +232,96 @@ def test_r13_an_unreachable_carrier_is_noted_on_the_timeline_and_the_order_waits
     order.refresh_from_db()
     assert order.state == "intercepting"
     assert "poll_failed" in [e.transition for e in timeline.entries_for(order)]
+
+
+def _intercepting_parcel_numbered(tracking_number):
+    contract = factories.active_contract(carrier_code="jt")
+    services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
+    parcel = services.parcel_create(actor=None, merchant=contract.merchant, outlet=contract.outlet,
+                                    tracking_number=tracking_number, order_number="O-LONG",
+                                    goods=[{"name": "围巾", "value": "30.00"}])
+    factories.track(parcel, "in_transit")
+    return factories.started(factories.after_sale_for(parcel))
+
+
+def test_a_tracking_number_longer_than_its_column_is_refused_not_cut_to_another_parcels(client, jt):
+    """A result for a number that does not exist must never decide the parcel whose number is its prefix."""
+    order = _intercepting_parcel_numbered("JT" + "7" * 38)
+    response = post(client, event("long-1", "interception_result", order.tracking_number + "123", result="succeeded"))
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_event"
+    assert response.json()["errors"][0] == {"code": "too_long", "field": "tracking_number",
+                                            "message": response.json()["errors"][0]["message"]}
+    order.refresh_from_db()
+    assert order.state == "intercepting"
+    assert AfterSale.objects.get(pk=order.after_sale_id).state == AfterSale.State.INTERCEPTING
+    assert not CarrierEvent.objects.exists()
+
+
+def test_event_ids_longer_than_100_characters_are_refused_not_cut_into_a_false_duplicate(client, jt):
+    parcel = factories.interceptable().parcel
+    common = "E" * 100
+    assert post(client, event(common, "tracking", parcel.tracking_number, status="in_transit")).status_code == 200
+    response = post(client, event(common + "-second", "tracking", parcel.tracking_number, status="in_transit"))
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "event_id"
+    assert list(CarrierEvent.objects.values_list("event_id", flat=True)) == [common]
+
+
+@pytest.mark.parametrize("field, value", [
+    ("event_id", "E\u0000X"), ("tracking_number", "JT\u00001"), ("text", "到达\u0000杭州"), ("text", "\ud800"),
+    ("reason_text", "\udfff签收"),
+])
+def test_nul_and_lone_surrogates_in_a_callback_are_400_naming_the_field(client, jt, field, value):
+    payload = event("nul-1", "tracking", "JT1", status="in_transit", text="ok")
+    payload[field] = value
+    body = json.dumps(payload).encode()  # \u escapes: the JSON text itself is valid
+    response = post(client, body)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_event" and response.json()["errors"][0]["field"] == field
+    assert not CarrierEvent.objects.exists()
+
+
+def test_a_callback_nested_5000_levels_deep_is_400_not_500(client, jt):
+    body = b'{"event_id": "deep", "text": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = post(client, body)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_event"
+    assert response.json()["errors"][0]["code"] == "too_deep"
+
+
+@pytest.mark.parametrize("occurred_at", ["2026-11-01T00:00:00-18:55", "2026-11-01T00:00:00+16:00",
+                                         "2026-02-30T10:00:00+08:00"])
+def test_callback_times_postgresql_or_the_calendar_cannot_hold_are_400(client, jt, occurred_at):
+    payload = event("t-1", "tracking", "JT1", status="in_transit")
+    payload["occurred_at"] = occurred_at
+    response = post(client, payload)
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "occurred_at"
+
+
+def test_r8_an_event_dated_a_year_ahead_is_refused_and_the_real_signed_event_stays_current(client, jt, settings):
+    settings.CARRIER_CLOCK_SKEW_MINUTES = 10
+    order = factories.started()
+    ahead = post(client, event("future-1", "tracking", order.tracking_number,
+                               at=timezone.now() + timedelta(days=365), status="in_transit"))
+    assert ahead.status_code == 400 and ahead.json()["code"] == "occurred_in_future"
+    assert ahead.json()["errors"][0]["field"] == "occurred_at"
+    within_skew = post(client, event("skew-1", "tracking", order.tracking_number,
+                                     at=timezone.now() + timedelta(minutes=9), status="signed"))
+    assert within_skew.status_code == 200
+    parcel = Parcel.objects.get(pk=order.parcel_id)
+    assert parcel.last_status == "signed"
+    assert parcel.logistics_status() == "signed"
+    assert not CarrierEvent.objects.filter(event_id="future-1").exists()
+
+
+def test_a_result_dated_before_the_request_keeps_the_carriers_time_but_follows_the_request_on_the_timeline(
+        client, jt):
+    order = factories.started()
+    carriers_clock = order.requested_at - timedelta(minutes=7)
+    response = post(client, event("behind-1", "interception_result", order.tracking_number, at=carriers_clock,
+                                  result="succeeded"))
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.result_at == carriers_clock  # as the carrier reported it
+    entries = list(timeline.entries_for(order))
+    assert [e.transition for e in entries] == ["request", "submit", "succeed"]
+    assert entries[-1].at >= entries[0].at

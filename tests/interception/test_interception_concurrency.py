@@ -104,3 +104,23 @@ def test_r15_two_deadline_runners_at_once_apply_each_deadline_once():
         after_sale = AfterSale.objects.get(pk=order.after_sale_id)
         assert after_sale.state == AfterSale.State.REFUNDED
         assert [e.transition for e in timeline.entries_for(after_sale)].count("refund") == 1
+
+
+def test_every_interception_started_at_once_is_handed_to_its_carrier():
+    """8 threads × 20 starts: each start submits after its commit, none waits for the runner (R12, R13).
+
+    Locking the carrier's row beside the order's made concurrent submissions skip each other (SKIP LOCKED)
+    and leave them requested until the runner came by a minute later.
+    """
+    after_sales = [factories.interceptable() for _ in range(160)]
+
+    def work(i):
+        for after_sale in after_sales[i::8]:
+            services.interception_start(after_sale_id=after_sale.pk, actor=None)
+        return "ok"
+
+    assert race(8, work) == ["ok"] * 8
+    orders = InterceptionOrder.objects.filter(after_sale__in=after_sales)
+    assert orders.count() == 160
+    assert sorted(set(orders.values_list("state", flat=True))) == ["intercepting"]
+    assert not orders.filter(submitted_at__isnull=True).exists()

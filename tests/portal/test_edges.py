@@ -1,0 +1,134 @@
+"""What outside systems and hostile users send at the edges: refused with a 4xx in our shape, never a 500."""
+import json
+
+import pytest
+from django.contrib.auth.models import User
+
+from interception import services
+from interception.models import GoodsLine, Parcel
+from portal import roles
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def merchant(db):
+    contract = factories.active_contract(carrier_code="jt")
+    services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
+    return contract, factories.api_client_for(merchant=contract.merchant)
+
+
+def parcel_body(contract, **over):
+    body = {"carrier": "jt", "outlet": contract.outlet.code, "tracking_number": "JT-EDGE-1", "order_number": "O-1",
+            "goods": [{"name": "保温杯", "category": "general", "quantity": 1, "specification": "500ml",
+                       "value": "59.90"}]}
+    body.update(over)
+    return body
+
+
+def post_raw(client, url, body):
+    return client.post(url, data=body, content_type="application/json")
+
+
+def test_a_json_body_nested_5000_levels_deep_is_400_on_parcels(api, merchant):
+    contract, client_user = merchant
+    body = b'{"carrier": "jt", "goods": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    response = post_raw(api(client_user), "/api/v1/parcels/", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json" and response.json()["errors"][0]["code"] == "too_deep"
+
+
+@pytest.mark.parametrize("where, value", [
+    ("order_number", "O\u00001"), ("tracking_number", "JT\u0000"), ("goods[0].name", "杯\u0000子"),
+    ("goods[0].specification", "\ud800"), ("carrier", "j\u0000t"),
+])
+def test_nul_and_lone_surrogates_in_any_text_of_a_parcel_are_400_naming_the_field(api, merchant, where, value):
+    contract, client_user = merchant
+    body = parcel_body(contract)
+    if where.startswith("goods"):
+        body["goods"][0][where.split(".")[1]] = value
+    else:
+        body[where] = value
+    response = post_raw(api(client_user), "/api/v1/parcels/", json.dumps(body))
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == where
+    assert not Parcel.objects.exists() and not GoodsLine.objects.exists()
+
+
+def test_a_lone_surrogate_in_an_after_sale_reason_is_400(api, merchant):
+    contract, client_user = merchant
+    parcel = factories.parcel_for(contract)
+    response = post_raw(api(client_user), "/api/v1/after-sales/", json.dumps({
+        "number": "AS-S", "carrier": "jt", "tracking_number": parcel.tracking_number, "kind": "refund_only",
+        "amount": "10.00", "reason": "不要了\udc00"}))
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "reason"
+
+
+@pytest.mark.parametrize("offset", ["-18:55", "+16:00", "+14:01"])
+def test_created_after_with_an_offset_no_time_zone_has_is_400(api, merchant, offset):
+    _contract, client_user = merchant
+    response = api(client_user).get("/api/v1/interceptions/", {"created_after": f"2026-11-01T00:00:00{offset}"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "created_after"
+
+
+def test_created_after_with_a_real_offset_filters(api, merchant):
+    contract, client_user = merchant
+    factories.started(factories.after_sale_for(factories.parcel_for(contract)))
+    client = api(client_user)
+    for since, found in [("2020-01-01T00:00:00+14:00", 1), ("2999-01-01T00:00:00-12:00", 0)]:
+        assert len(client.get("/api/v1/interceptions/", {"created_after": since}).json()["results"]) == found
+
+
+@pytest.mark.parametrize("path", ["/api/v1/statements/²/export/", "/api/v1/statements/١/", "/api/v1/claims/²/",
+                                  "/api/v1/interceptions/99999999999999999999/"])
+def test_ids_in_paths_that_are_not_ascii_digits_or_too_big_are_404(api, merchant, path):
+    _contract, client_user = merchant
+    response = api(client_user).get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] in ("not_found", "error")
+
+
+def test_a_nul_in_a_query_parameter_is_400_on_the_api_and_in_the_admin(api, merchant, client):
+    _contract, client_user = merchant
+    response = api(client_user).get("/api/v1/parcels/?tracking_number=JT%00")
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid_character", "detail": response.json()["detail"],
+                               "errors": [{"code": "invalid_character", "field": "tracking_number",
+                                           "message": response.json()["detail"]}]}
+    client.force_login(factories.user("cs-nul", roles.CUSTOMER_SERVICE))
+    page = client.get("/admin/interception/interceptionorder/?q=JT%00")
+    assert page.status_code == 400 and "NUL" in page.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/parcels/", "/api/v1/after-sales/", "/api/v1/interceptions/",
+                                 "/api/v1/contracts/", "/api/v1/claims/", "/api/v1/carriers/jt/events/",
+                                 "/api/v1/agreements/"])
+def test_a_body_over_the_limit_is_413_in_our_shape_on_every_api_url(api, merchant, settings, url):
+    _contract, client_user = merchant
+    body = b'{"x": "' + b"a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + b'"}'
+    response = post_raw(api(client_user), url, body)
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large" and response.json()["errors"] == []
+
+
+def test_an_upload_over_the_request_cap_is_413_before_it_is_read(api, merchant, settings):
+    _contract, client_user = merchant
+    settings.REQUEST_MAX_BYTES = 1024 * 1024
+    photo = b"\xff\xd8" + b"0" * (1024 * 1024 + 1)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = api(client_user).post("/api/v1/claims/", {"tracking_number": "X", "kind": "damage",
+                                                         "photos": [SimpleUploadedFile("a.jpg", photo)]},
+                                     format="multipart")
+    assert response.status_code == 413 and response.json()["code"] == "body_too_large"
+
+
+def test_a_form_over_the_limit_in_the_admin_is_a_413_page(client, settings):
+    user = User.objects.create_superuser("root-edge", password="pw-12345!")
+    client.force_login(user)
+    response = client.post("/admin/interception/aftersale/add/",
+                           {"reason": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
+    assert response.status_code == 413
+    assert "MB" in response.content.decode()
