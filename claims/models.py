@@ -15,6 +15,8 @@ from interception.models import Carrier, InterceptionOrder, Merchant, Outlet, Pl
 from interception.models.network import money_field
 from portal.permissions import requires
 from portal.timeline import register_transitions
+from claims.rules import GOODS_TEXT_LENGTH
+from settlement.rules import PAYMENT_REFERENCE_LENGTH
 
 register_transitions({
     "file": _("claim filed"),
@@ -87,7 +89,7 @@ class Claim(FSMModelMixin, models.Model):
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     closing_reason = models.TextField(_("reason"), blank=True)
-    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=PAYMENT_REFERENCE_LENGTH, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
     class Meta:
@@ -152,9 +154,9 @@ class ClaimGoodsLine(models.Model):
     """What was lost (R24): name, quantity, specification and value."""
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="goods", verbose_name=_("claim"))
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=GOODS_TEXT_LENGTH)
     quantity = models.PositiveIntegerField(_("quantity"))
-    specification = models.CharField(_("specification"), max_length=200)
+    specification = models.CharField(_("specification"), max_length=GOODS_TEXT_LENGTH)
     value = money_field(_("value (yuan)"))
 
     class Meta:

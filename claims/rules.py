@@ -10,6 +10,7 @@ from portal.errors import Problem
 from settlement.rules import parse_amount
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+GOODS_TEXT_LENGTH = 200  # ClaimGoodsLine.name and .specification
 IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP": ("image/webp", ".webp")}
 
 
@@ -40,27 +41,38 @@ def claimable_problems(order, kind, platform, now, *, has_open_claim):
 
 
 def evidence_problems(kind, goods, photos):
-    """R24: damage needs photos; loss needs each lost item's name, quantity, specification and value."""
+    """R24: damage needs photos; loss needs each lost item's name, quantity, specification and value.
+
+    Goods lines given with a damage claim are stored alike, so they are checked alike.
+    """
     problems = []
     if kind == "damage" and not photos:
         problems.append(Problem("photos_required", _("A damage claim needs photos of the damage (R24)."), "photos"))
-    if kind == "loss":
-        if not goods:
-            problems.append(Problem("goods_required", _("A loss claim lists the goods lost (R24)."), "goods"))
-        for n, line in enumerate(goods):
-            field = f"goods[{n}]"
-            for name in ("name", "specification"):
-                if not str(line.get(name) or "").strip():
-                    problems.append(Problem(f"{name}_required", _("Goods line %(n)s: the %(f)s is required.")
-                                            % {"n": n + 1, "f": name}, f"{field}.{name}"))
-            quantity = line.get("quantity")
-            if not inputs.is_id(quantity) or int(quantity) < 1:
-                problems.append(Problem("quantity_invalid", _("Goods line %(n)s: the quantity is a whole number of "
-                                                             "at least 1.") % {"n": n + 1}, f"{field}.quantity"))
-            value = parse_amount(line.get("value"))
-            if value is None or value <= 0:
-                problems.append(Problem("value_invalid", _("Goods line %(n)s: the value is an amount above 0.")
-                                        % {"n": n + 1}, f"{field}.value"))
+    if kind == "loss" and not goods:
+        problems.append(Problem("goods_required", _("A loss claim lists the goods lost (R24)."), "goods"))
+    if not isinstance(goods, (list, tuple)):
+        return problems + [Problem("goods_invalid", _("The goods are a list of lines."), "goods")]
+    for n, line in enumerate(goods):
+        field = f"goods[{n}]"
+        if not isinstance(line, dict):
+            problems.append(Problem("goods_invalid", _("Goods line %(n)s is not a line with name, quantity, "
+                                                       "specification and value.") % {"n": n + 1}, field))
+            continue
+        for name in ("name", "specification"):
+            if not str(line.get(name) or "").strip():
+                problems.append(Problem(f"{name}_required", _("Goods line %(n)s: the %(f)s is required.")
+                                        % {"n": n + 1, "f": name}, f"{field}.{name}"))
+            else:
+                problems += inputs.text_problems(str(line[name]).strip(), f"{field}.{name}",
+                                                 max_length=GOODS_TEXT_LENGTH)
+        quantity = line.get("quantity")
+        if not inputs.is_id(quantity) or int(quantity) < 1:
+            problems.append(Problem("quantity_invalid", _("Goods line %(n)s: the quantity is a whole number of "
+                                                         "at least 1.") % {"n": n + 1}, f"{field}.quantity"))
+        value = parse_amount(line.get("value"))
+        if value is None or value <= 0:
+            problems.append(Problem("value_invalid", _("Goods line %(n)s: the value is an amount above 0.")
+                                    % {"n": n + 1}, f"{field}.value"))
     return problems
 
 

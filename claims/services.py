@@ -64,8 +64,8 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
                 kind=kind, description=(description or "").strip(), goods_value=goods_value, claimed_amount=amount,
                 offer_amount=amount, succeeded_at=order.result_at, filed_by=actor, filed_at=now)
             ClaimGoodsLine.objects.bulk_create([
-                ClaimGoodsLine(claim=claim, name=str(g["name"]).strip()[:200], quantity=int(g.get("quantity") or 1),
-                               specification=str(g.get("specification") or "").strip()[:200],
+                ClaimGoodsLine(claim=claim, name=str(g["name"]).strip(), quantity=int(g.get("quantity") or 1),
+                               specification=str(g.get("specification") or "").strip(),
                                value=parse_amount(g["value"])) for g in goods])
             for photo, data, detected in images:
                 _store(claim, actor, photo, data, detected, now)

@@ -11,6 +11,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from interception.models import Carrier, InterceptionOrder, Merchant, Outlet, Platform
 from portal.permissions import requires
 from portal.timeline import register_transitions
+from settlement.rules import ADJUSTMENT_REASON_LENGTH, PAYMENT_REFERENCE_LENGTH
 
 register_transitions({
     "generate": _("generated"),
@@ -70,7 +71,7 @@ class Statement(FSMModelMixin, models.Model):
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("answered by"))
     dispute_reason = models.TextField(_("dispute reason"), blank=True)
-    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=PAYMENT_REFERENCE_LENGTH, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     paid_amount = signed_money(_("amount paid (yuan)"), null=True, blank=True)
     difference_reason = models.TextField(_("reason for a different amount"), blank=True)
@@ -154,7 +155,7 @@ class StatementLine(models.Model):
     occurred_at = models.DateTimeField(_("result at"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=16, blank=True)
     amount = signed_money(_("amount (yuan)"))
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    reason = models.CharField(_("reason"), max_length=ADJUSTMENT_REASON_LENGTH, blank=True)
     # False once the statement is void or superseded: the line is history and its interception is free.
     live = models.BooleanField(_("current"), default=True)
 

@@ -6,9 +6,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
+from portal import inputs
 from portal.errors import Problem
 
 CENT = Decimal("0.01")
+PAYMENT_REFERENCE_LENGTH = 100  # statements' and claims' payment_reference columns
+ADJUSTMENT_REASON_LENGTH = 500  # StatementLine.reason
 TRACKING_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d")
 
@@ -52,6 +55,8 @@ def payment_record_problems(*, reference, paid_at):
     problems = []
     if not (reference or "").strip():
         problems.append(Problem("reference_required", _("The payment reference is required."), "payment_reference"))
+    else:
+        problems += inputs.text_problems(reference.strip(), "payment_reference", max_length=PAYMENT_REFERENCE_LENGTH)
     if paid_at is None or getattr(paid_at, "tzinfo", None) is None:
         problems.append(Problem("paid_at_invalid", _("When was it paid? A date and time is required."), "paid_at"))
     return problems
@@ -81,6 +86,9 @@ def adjustment_problems(adjustments, tracking_numbers):
         if not str(line.get("reason") or "").strip():
             problems.append(Problem("reason_required", _("Adjustment %(n)s: a reason is required.") % {"n": n},
                                     f"{field}.reason"))
+        else:
+            problems += inputs.text_problems(str(line["reason"]).strip(), f"{field}.reason",
+                                             max_length=ADJUSTMENT_REASON_LENGTH)
         tracking = str(line.get("tracking_number") or "").strip().upper()
         if tracking and tracking not in tracking_numbers:
             problems.append(Problem("tracking_not_on_statement", _("Adjustment %(n)s: %(t)s is not on this statement.")

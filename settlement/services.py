@@ -165,7 +165,7 @@ def statement_revise(*, statement_id, actor, adjustments, reason=""):
     StatementLine.objects.bulk_create([
         StatementLine(statement=new, kind=StatementLine.Kind.ADJUSTMENT,
                       tracking_number=str(line.get("tracking_number") or "").strip().upper(),
-                      amount=rules.parse_amount(line["amount"]), reason=str(line["reason"]).strip()[:500])
+                      amount=rules.parse_amount(line["amount"]), reason=str(line["reason"]).strip())
         for line in adjustments])
     _refresh_totals(new)
     timeline.record(new, actor=actor, transition="revise", to_state=new.state, at=at,

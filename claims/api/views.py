@@ -42,7 +42,7 @@ class ClaimCreateSerializer(serializers.Serializer):
     tracking_number = serializers.CharField(required=False, max_length=40)
     kind = serializers.ChoiceField(choices=Claim.Kind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     goods = serializers.JSONField(required=False, help_text="[{name, quantity, specification, value}]; "
                                                             "default: the parcel's goods")
     photos = serializers.ListField(child=serializers.FileField(), required=False,

@@ -3,6 +3,8 @@ from rest_framework import serializers
 
 from interception.models import (
     AfterSale,
+    Carrier,
+    CarrierEvent,
     Contract,
     EwaybillAccount,
     GoodsCategory,
@@ -13,6 +15,7 @@ from interception.models import (
     Outlet,
     OutletMembership,
     Parcel,
+    Platform,
     TrackingEvent,
 )
 from portal import timeline
@@ -65,11 +68,20 @@ class ContractSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def code_of(model, **kwargs):
+    """A code naming a row of `model`, no longer than the column it is looked up in."""
+    return serializers.CharField(max_length=model._meta.get_field("code").max_length, **kwargs)
+
+
+def column_text(model, name, **kwargs):
+    return serializers.CharField(max_length=model._meta.get_field(name).max_length, **kwargs)
+
+
 class ContractApplySerializer(serializers.Serializer):
-    merchant = serializers.CharField(required=False, help_text="Merchant code; a merchant client may omit it.")
-    platform = serializers.CharField(help_text="Platform code: douyin, kuaishou.")
-    carrier = serializers.CharField(help_text="Carrier code: yto, jt, zto, sto.")
-    outlets = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=200,
+    merchant = code_of(Merchant, required=False, help_text="Merchant code; a merchant client may omit it.")
+    platform = code_of(Platform, help_text="Platform code: douyin, kuaishou.")
+    carrier = code_of(Carrier, help_text="Carrier code: yto, jt, zto, sto.")
+    outlets = serializers.ListField(child=code_of(Outlet), min_length=1, max_length=200,
                                     help_text="Outlet codes of that carrier.")
     mode = serializers.ChoiceField(choices=["online", "offline"])
     fee = serializers.DecimalField(max_digits=14, decimal_places=6, required=False,
@@ -78,8 +90,8 @@ class ContractApplySerializer(serializers.Serializer):
 
 
 class AgreementSerializer(serializers.Serializer):
-    merchant = serializers.CharField(required=False)
-    platform = serializers.CharField()
+    merchant = code_of(Merchant, required=False)
+    platform = code_of(Platform)
 
 
 def _code():
@@ -104,11 +116,11 @@ class TrackingEventSerializer(serializers.ModelSerializer):
 
 
 class ParcelCreateSerializer(serializers.Serializer):
-    merchant = serializers.CharField(required=False, help_text="Merchant code; a merchant client's own by default.")
-    carrier = serializers.CharField()
-    outlet = serializers.CharField(help_text="The outlet's code (within the carrier).")
-    tracking_number = serializers.CharField(max_length=40)
-    order_number = serializers.CharField(max_length=64)
+    merchant = code_of(Merchant, required=False, help_text="Merchant code; a merchant client's own by default.")
+    carrier = code_of(Carrier)
+    outlet = code_of(Outlet, help_text="The outlet's code (within the carrier).")
+    tracking_number = column_text(Parcel, "tracking_number")
+    order_number = column_text(Parcel, "order_number")
     parcels_in_order = serializers.IntegerField(min_value=1, default=1)
     goods = GoodsLineSerializer(many=True, allow_empty=False)
 
@@ -129,12 +141,12 @@ class ParcelSerializer(serializers.ModelSerializer):
 
 
 class AfterSaleCreateSerializer(serializers.Serializer):
-    number = serializers.CharField(max_length=64, help_text="The platform's after-sale number.")
-    carrier = serializers.CharField()
-    tracking_number = serializers.CharField(max_length=40)
+    number = column_text(AfterSale, "number", help_text="The platform's after-sale number.")
+    carrier = code_of(Carrier)
+    tracking_number = column_text(Parcel, "tracking_number")
     kind = serializers.ChoiceField(choices=AfterSale.Kind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    reason = column_text(AfterSale, "reason", required=False, allow_blank=True, default="")
 
 
 class AfterSaleSerializer(serializers.ModelSerializer):
@@ -148,8 +160,8 @@ class AfterSaleSerializer(serializers.ModelSerializer):
 
 
 class InterceptionCreateSerializer(serializers.Serializer):
-    after_sale = serializers.CharField(help_text="The after-sale number whose parcel to intercept.")
-    platform = serializers.CharField(required=False, help_text="Platform code, when the number is ambiguous.")
+    after_sale = column_text(AfterSale, "number", help_text="The after-sale number whose parcel to intercept.")
+    platform = code_of(Platform, required=False, help_text="Platform code, when the number is ambiguous.")
 
 
 class InterceptionSerializer(serializers.ModelSerializer):
@@ -187,15 +199,16 @@ class InterceptionDetailSerializer(InterceptionSerializer):
 class CarrierEventSerializer(serializers.Serializer):
     """The portal's callback format (a carrier with its own format gets an adapter that translates it)."""
 
-    event_id = serializers.CharField()
+    event_id = column_text(CarrierEvent, "event_id")
     type = serializers.ChoiceField(choices=["tracking", "interception_result", "return_result"])
-    tracking_number = serializers.CharField()
-    occurred_at = serializers.DateTimeField()
+    tracking_number = column_text(CarrierEvent, "tracking_number")
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with its offset; at most CARRIER_CLOCK_SKEW_MINUTES "
+                                                      "ahead of our clock")
     status = serializers.ChoiceField(choices=LogisticsStatus.choices, required=False,
                                      help_text="tracking: the normalised logistics status")
-    text = serializers.CharField(required=False, help_text="the carrier's own text")
-    result = serializers.CharField(required=False,
-                                   help_text="interception_result: succeeded | failed; "
-                                             "return_result: returned | lost | damaged")
-    reason_code = serializers.CharField(required=False)
-    reason_text = serializers.CharField(required=False)
+    text = column_text(TrackingEvent, "raw_text", required=False, help_text="the carrier's own text")
+    result = serializers.ChoiceField(choices=["succeeded", "failed", "returned", "lost", "damaged"], required=False,
+                                     help_text="interception_result: succeeded | failed; "
+                                               "return_result: returned | lost | damaged")
+    reason_code = column_text(InterceptionOrder, "failure_code", required=False)
+    reason_text = column_text(InterceptionOrder, "failure_text", required=False)

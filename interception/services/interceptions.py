@@ -48,11 +48,14 @@ def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, par
     problems = []
     if not tracking_number:
         problems.append(Problem("tracking_number_required", _("The tracking number is required."), "tracking_number"))
+    problems += inputs.columns_problems(Parcel, tracking_number=tracking_number, order_number=order_number)
     if not goods:
         problems.append(Problem("goods_required", _("A parcel needs at least one goods line."), "goods"))
     for index, line in enumerate(goods):
         problems.extend(Problem(p.code, _("Goods line %(n)s: %(m)s") % {"n": index + 1, "m": p.message},
                                 f"goods[{index}].value") for p in rules.fee_problems(line.get("value"), "value"))
+        problems.extend(Problem(p.code, p.message, f"goods[{index}].{p.field}") for p in inputs.columns_problems(
+            GoodsLine, name=line.get("name"), specification=line.get("specification") or ""))
     if problems:
         refuse(problems, status=400)
     if Parcel.objects.filter(carrier=outlet.carrier_id, tracking_number=tracking_number).exists():
@@ -74,7 +77,8 @@ def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
     """Record a buyer's after-sale; with the merchant's auto-intercept rule on, intercept at once (R12)."""
     require(actor, "interception.add_aftersale")
     require_own_merchant(actor, parcel.merchant)
-    problems = rules.fee_problems(amount, "amount")
+    problems = rules.fee_problems(amount, "amount") + inputs.columns_problems(AfterSale, number=number,
+                                                                             reason=reason or "")
     if kind not in AfterSale.Kind.values:
         problems.append(Problem("kind_invalid", _("Unknown after-sale type %(k)s.") % {"k": kind}, "kind"))
     if problems:
@@ -233,6 +237,11 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
         raise DomainError("result_invalid", _("Unknown result %(r)s.") % {"r": result}, status=400)
     if result == "failed" and not (reason_code or reason_text):
         raise DomainError("reason_required", _("A failed interception needs the carrier's reason."), status=400)
+    column = InterceptionOrder._meta.get_field
+    if problems := (inputs.text_problems(reason_code, "reason_code", column=column("failure_code"))
+                    + inputs.text_problems(reason_text, "reason_text", column=column("failure_text"))
+                    + inputs.text_problems(note, "note")):
+        refuse(problems, status=400)
     if source == InterceptionOrder.Source.MANUAL and not (note or "").strip():
         raise DomainError("note_required", _("Say how the result was confirmed (e.g. phone call with whom)."),
                           status=400)

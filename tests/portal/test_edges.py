@@ -132,3 +132,44 @@ def test_a_form_over_the_limit_in_the_admin_is_a_413_page(client, settings):
                            {"reason": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
     assert response.status_code == 413
     assert "MB" in response.content.decode()
+
+
+def test_every_service_refuses_outside_text_longer_than_its_column_never_cuts_it():
+    """The services are the one place: admin forms, the API, imports and automation all come through them."""
+    from portal.errors import DomainError
+
+    contract = factories.active_contract(carrier_code="jt")
+    attempts = {
+        "tracking_number": lambda: services.parcel_create(actor=None, merchant=contract.merchant,
+                                                          outlet=contract.outlet, tracking_number="J" * 41,
+                                                          order_number="O", goods=[{"name": "杯", "value": "1"}]),
+        "order_number": lambda: services.parcel_create(actor=None, merchant=contract.merchant, outlet=contract.outlet,
+                                                       tracking_number="JT-OK", order_number="O" * 65,
+                                                       goods=[{"name": "杯", "value": "1"}]),
+        "goods[0].name": lambda: services.parcel_create(actor=None, merchant=contract.merchant,
+                                                        outlet=contract.outlet, tracking_number="JT-OK2",
+                                                        order_number="O", goods=[{"name": "杯" * 201, "value": "1"}]),
+        "number": lambda: services.aftersale_create(actor=None, parcel=factories.parcel_for(contract),
+                                                    number="A" * 65, kind="refund_only", amount="1.00"),
+        "reason_code": lambda: services.interception_record_result(
+            order_id=factories.started().pk, actor=None, result="failed", reason_code="c" * 65, source="callback"),
+    }
+    for field, attempt in attempts.items():
+        with pytest.raises(DomainError) as refused:
+            attempt()
+        assert refused.value.status == 400
+        assert [(e["code"], e["field"]) for e in refused.value.errors] == [("too_long", field)], field
+    assert not Parcel.objects.filter(tracking_number__startswith="JT-OK").exists()
+
+
+def test_claim_goods_and_payment_references_longer_than_their_columns_are_refused():
+    from claims.rules import evidence_problems
+    from settlement.rules import payment_record_problems
+
+    goods = [{"name": "围巾" * 101, "quantity": 1, "specification": "灰", "value": "10.00"}]
+    assert [(p.code, p.field) for p in evidence_problems("damage", goods, ["photo"])] == [
+        ("too_long", "goods[0].name")]
+    from django.utils import timezone
+
+    assert [(p.code, p.field) for p in payment_record_problems(reference="R" * 101, paid_at=timezone.now())] == [
+        ("too_long", "payment_reference")]
