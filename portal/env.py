@@ -3,6 +3,7 @@
 Kept apart from settings.py so that parsing and its errors can be tested
 without reloading Django settings.
 """
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -35,6 +36,17 @@ def parse_bool(name, raw, default):
 
 def parse_list(raw):
     return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+LOOPBACK = "127.0.0.1,::1"
+
+
+def parse_networks(name, raw, default):
+    """Comma-separated addresses or CIDRs ("10.0.0.0/8, 192.168.1.5") as ip_network objects."""
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in parse_list(raw if raw is not None else default)]
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} holds something that is not an address or CIDR ({exc})") from None
 
 
 def parse_database_url(url, *, base_dir):
@@ -154,6 +166,7 @@ def read_settings(environ, *, base_dir):
         "database": parse_database_url(environ.get("DATABASE_URL"), base_dir=base_dir),
         "ssl_redirect": parse_bool("SECURE_SSL_REDIRECT", environ.get("SECURE_SSL_REDIRECT"), default=production),
         "behind_proxy": parse_bool("BEHIND_TLS_PROXY", environ.get("BEHIND_TLS_PROXY"), default=False),
+        "trusted_proxies": parse_networks("TRUSTED_PROXIES", environ.get("TRUSTED_PROXIES"), LOOPBACK),
         "login_failure_limit": parse_count("LOGIN_FAILURE_LIMIT", environ.get("LOGIN_FAILURE_LIMIT"), 5,
                                            unit="attempts"),
         "login_lockout_minutes": parse_count("LOGIN_LOCKOUT_MINUTES", environ.get("LOGIN_LOCKOUT_MINUTES"), 15,

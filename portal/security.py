@@ -1,4 +1,5 @@
 """Hardening shared by the admin and the API: client address, request limits, response headers, API rate limit."""
+import ipaddress
 import secrets
 
 from django.conf import settings
@@ -28,18 +29,43 @@ CONTENT_SECURITY_POLICY = "; ".join([
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
+def _trusted(address):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXIES)
+
+
 def client_ip(request):
     """The address login lockout is keyed on.
 
-    Behind the TLS proxy the connection comes from the proxy, so the last
-    X-Forwarded-For entry (the one our proxy appended) is the client's; any
-    earlier entries are whatever the client claimed and are ignored.
+    Behind the TLS proxy, X-Forwarded-For is read from the right: the first address that is not one of our
+    TRUSTED_PROXIES is the client's (each proxy appends the address it was reached from; anything further
+    left is whatever the client claimed). ProxyHeadersMiddleware has dropped the header already when the
+    connection did not come from a trusted proxy.
     """
-    if settings.BEHIND_TLS_PROXY:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if forwarded[-1]:
-            return forwarded[-1]
-    return request.META.get("REMOTE_ADDR")
+    remote = request.META.get("REMOTE_ADDR")
+    if not settings.BEHIND_TLS_PROXY:
+        return remote
+    hops = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    for address in reversed(hops):
+        if not _trusted(address):
+            return address
+    return hops[0] if hops else remote
+
+
+class ProxyHeadersMiddleware:
+    """Forget the forwarding headers of a connection that does not come from one of our proxies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not (settings.BEHIND_TLS_PROXY and _trusted(request.META.get("REMOTE_ADDR", ""))):
+            for header in ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST"):
+                request.META.pop(header, None)
+        return self.get_response(request)
 
 
 class SecurityHeadersMiddleware:

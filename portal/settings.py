@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.security.ProxyHeadersMiddleware",  # first: everything after it reads the client's true address
     "django.middleware.security.SecurityMiddleware",
     "portal.security.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,6 +186,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 BEHIND_TLS_PROXY = ENV["behind_proxy"]
+# Only connections from these addresses may speak for the client (X-Forwarded-For, -Proto): anyone reaching
+# gunicorn directly could otherwise claim a new address on every try and never be locked out.
+TRUSTED_PROXIES = ENV["trusted_proxies"]
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

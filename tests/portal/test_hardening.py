@@ -1,12 +1,15 @@
 """Login lockout, security headers and the API rate limit (issue 7, hardening)."""
+import ipaddress
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from portal.env import ConfigError, read_settings
+from portal.security import client_ip
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +69,7 @@ def test_a_successful_login_resets_the_failure_count(client):
     assert _login(client, "cs1", PASSWORD).status_code == 302
 
 
-@override_settings(BEHIND_TLS_PROXY=True)
+@override_settings(BEHIND_TLS_PROXY=True, TRUSTED_PROXIES=[ipaddress.ip_network("10.9.9.9")])
 def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(client):
     factories.user("cs1", "Customer service")
     for _ in range(settings.AXES_FAILURE_LIMIT):
@@ -79,6 +82,31 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(client):
     other = APIClient().post(reverse("admin:login"), {"username": "cs1", "password": PASSWORD},
                              REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.8")
     assert other.status_code == 302
+
+
+@override_settings(BEHIND_TLS_PROXY=True, TRUSTED_PROXIES=[ipaddress.ip_network("10.9.0.0/16")])
+def test_login_lockout_holds_when_gunicorn_is_reached_directly_with_a_new_forwarded_address_each_try(client):
+    """Only our proxies may say who the client is; a direct connection is keyed on its own address."""
+    factories.user("supervisor1", "Supervisor")
+    for n in range(30):
+        response = client.post(reverse("admin:login"), {"username": "supervisor1", "password": "wrong"},
+                               REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        if response.status_code == 429:
+            break
+    assert n == settings.AXES_FAILURE_LIMIT - 1  # locked at the limit, not after 30 tries
+    # Through a chain of two of our proxies, the client is the first address from the right that is not ours.
+    request = RequestFactory().get("/", REMOTE_ADDR="10.9.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9, 10.9.0.1")
+    assert client_ip(request) == "203.0.113.9"
+    # A direct connection claiming https is not taken at its word either.
+    direct = client.get("/health/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_PROTO="https")
+    assert direct.wsgi_request.is_secure() is False
+
+
+def test_trusted_proxies_are_checked_and_default_to_this_host():
+    assert [str(n) for n in read_settings({}, base_dir=settings.BASE_DIR)["trusted_proxies"]] == [
+        "127.0.0.1/32", "::1/128"]
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        read_settings({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, base_dir=settings.BASE_DIR)
 
 
 @pytest.mark.parametrize("path", ["/admin/login/", "/api/v1/", "/api/docs/", "/health/"])
