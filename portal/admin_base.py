@@ -106,7 +106,7 @@ class AutocompleteListFilter(admin.ListFilter):
         raw = params.pop(self.parameter_name, None)
         value = raw[-1] if isinstance(raw, list) else raw
         self.value = value if inputs.is_id(value) else None
-        self.model, self.model_admin = model, model_admin
+        self.model, self.model_admin, self.request = model, model_admin, request
 
     def has_output(self):
         return True
@@ -123,8 +123,11 @@ class AutocompleteListFilter(admin.ListFilter):
         field = self.model._meta.get_field(self.field_name)
         widget = AutocompleteSelect(field, self.model_admin.admin_site, attrs={"data-filter-param": self.parameter_name,
                                                                               "class": "portal-autocomplete-filter"})
-        # The widget only loads the selected object; the others come from the autocomplete view as typed.
-        widget.choices = forms.ModelChoiceField(field.related_model.objects.all()).choices
+        # The widget only loads the selected object; the others come from the autocomplete view as typed. Both
+        # come from the related admin's scoped queryset: an id outside the user's scope shows nothing of it.
+        related_admin = self.model_admin.admin_site._registry.get(field.related_model)
+        scoped = related_admin.get_queryset(self.request) if related_admin else field.related_model.objects.none()
+        widget.choices = forms.ModelChoiceField(scoped).choices
         selected = bool(self.value)
         yield {"widget": widget.render(f"filter-{self.parameter_name}", self.value or ""),
                "clear_url": changelist.get_query_string(remove=[self.parameter_name]), "selected": selected}

@@ -1,6 +1,8 @@
 """Outlet staff are outsiders: outlet A's user never reaches outlet B's network data."""
 import pytest
 
+from django.urls import reverse
+
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +105,17 @@ def test_staff_roles_see_every_outlet(api, two_outlets):
 def test_user_without_role_sees_nothing(api, two_outlets):
     client = api(factories.user("nobody"))
     assert client.get("/api/v1/outlets/").json()["results"] == []
+
+
+@pytest.mark.parametrize("changelist", ["interception_interceptionorder", "interception_contract",
+                                        "settlement_statement", "claims_claim"])
+def test_an_outlet_filter_naming_another_outlet_shows_nothing_of_it(client, two_outlets, changelist):
+    """?outlet__id__exact=<another outlet> once printed that outlet's name and code in the filter's label."""
+    client.force_login(two_outlets["staff_a"])
+    other = two_outlets["b"]
+    response = client.get(reverse(f"admin:{changelist}_changelist") + f"?outlet__id__exact={other.pk}")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert other.name not in text and other.code not in text
+    own = client.get(reverse(f"admin:{changelist}_changelist") + f"?outlet__id__exact={two_outlets['a'].pk}")
+    assert two_outlets["a"].name in own.content.decode()
