@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
 
 from interception.models import InterceptionOrder, Merchant, SettlementMode
 from interception.services.base import find, invalid_state, lock, require, take
@@ -45,16 +46,30 @@ class Generated:
     outlet: object
     statement: Statement | None
     added: int
+    # The period's statement that was sent already: the new lines went on its new version or beside it.
+    earlier: Statement | None = None
 
     @property
     def message(self):
         if self.statement is None:
             return _("%(m)s × %(o)s: nothing new to add for this period.") % {"m": self.merchant, "o": self.outlet}
+        if self.earlier is not None and self.statement.previous_id == self.earlier.pk:
+            return _("%(o)s was issued already: %(n)s interceptions added on its new version %(s)s, issued to the "
+                     "outlet.") % {"o": self.earlier.number, "n": self.added, "s": self.statement.number}
+        if self.earlier is not None:
+            return _("%(o)s is %(state)s already: %(n)s interceptions go on a supplementary statement %(s)s (a "
+                     "draft).") % {"o": self.earlier.number, "state": self.earlier.get_state_display(),
+                                   "n": self.added, "s": self.statement.number}
         return _("%(s)s: %(n)s interceptions added.") % {"s": self.statement.number, "n": self.added}
 
 
 def statement_generate(*, actor, merchant, outlet, period_start, period_end):
-    """Gather a merchant × outlet's new chargeable offline interceptions of a period on its draft (R20, R22)."""
+    """Gather a merchant × outlet's new chargeable offline interceptions of a period on its draft (R20, R22).
+
+    When the period's statement has been issued already, a late result never makes a second statement
+    silently: it goes on a new version of the issued one (R22), or, once the outlet confirmed it, on a
+    supplementary draft; the result says which.
+    """
     require(actor, "settlement.generate_statement")
     if problems := rules.period_problems(period_start, period_end):
         refuse(problems, status=400)
@@ -66,20 +81,29 @@ def statement_generate(*, actor, merchant, outlet, period_start, period_end):
                     .values_list("pk", "tracking_number", "result_at", "state", "fee"))
         if not rows:
             return Generated(merchant, outlet, None, 0)
-        statement = Statement.objects.filter(merchant=merchant, outlet=outlet, period_start=period_start,
-                                             period_end=period_end, state=Statement.State.DRAFT).first()
+        lines = [StatementLine(interception_id=pk, tracking_number=tracking, occurred_at=at, result=state, amount=fee)
+                 for pk, tracking, at, state, fee in rows]
+        period = {"merchant": merchant, "outlet": outlet, "period_start": period_start, "period_end": period_end}
+        statement = Statement.objects.filter(**period, state=Statement.State.DRAFT).first()
+        earlier = None
+        if statement is None:
+            earlier = (Statement.objects.select_for_update().filter(**period)
+                       .exclude(state__in=Statement.DEAD_STATES).order_by("-id").first())
+            if earlier is not None and can_proceed(earlier.supersede):
+                new = _new_version(earlier, actor, lines=lines,
+                                   reason=_("%(n)s late interceptions added") % {"n": len(rows)})
+                return Generated(merchant, outlet, new, len(rows), earlier)
         created = statement is None
         if created:
-            statement = Statement.objects.create(merchant=merchant, outlet=outlet, period_start=period_start,
-                                                 period_end=period_end, created_by=actor)
+            statement = Statement.objects.create(**period, created_by=actor)
             statement.reference = f"ST{period_start:%Y%m}-{statement.pk:06d}"
-        StatementLine.objects.bulk_create(
-            (StatementLine(statement=statement, interception_id=pk, tracking_number=tracking, occurred_at=at,
-                           result=state, amount=fee) for pk, tracking, at, state, fee in rows), batch_size=LINE_BATCH)
+        for line in lines:
+            line.statement = statement
+        StatementLine.objects.bulk_create(lines, batch_size=LINE_BATCH)
         _refresh_totals(statement)
         timeline.record(statement, actor=actor, transition="generate" if created else "add_lines",
                         to_state=statement.state, reason=_("%(n)s interceptions") % {"n": len(rows)})
-        return Generated(merchant, outlet, statement, len(rows))
+        return Generated(merchant, outlet, statement, len(rows), earlier)
 
 
 def statement_generate_all(*, actor, period_start, period_end):
@@ -148,6 +172,15 @@ def statement_revise(*, statement_id, actor, adjustments, reason=""):
     tracking_numbers = set(old.lines.exclude(tracking_number="").values_list("tracking_number", flat=True))
     if problems := rules.adjustment_problems(adjustments, tracking_numbers):
         refuse(problems, status=400)
+    return _new_version(old, actor, reason=reason, lines=[
+        StatementLine(kind=StatementLine.Kind.ADJUSTMENT,
+                      tracking_number=str(line.get("tracking_number") or "").strip().upper(),
+                      amount=rules.parse_amount(line["amount"]), reason=str(line["reason"]).strip())
+        for line in adjustments])
+
+
+def _new_version(old, actor, *, reason, lines):
+    """Version N+1 of a locked statement with every line copied and `lines` added, issued; the old superseded."""
     at = take(old, "supersede", actor=actor, reason=reason)
     old.lines.update(live=False)
     # Issued at once: the outlet answers the new version as it answered the old one.
@@ -162,11 +195,9 @@ def statement_revise(*, statement_id, actor, adjustments, reason=""):
                        occurred_at=occurred, result=result, amount=amount, reason=why)
          for kind, interception, tracking, occurred, result, amount, why in copied.iterator(chunk_size=LINE_BATCH)),
         batch_size=LINE_BATCH)
-    StatementLine.objects.bulk_create([
-        StatementLine(statement=new, kind=StatementLine.Kind.ADJUSTMENT,
-                      tracking_number=str(line.get("tracking_number") or "").strip().upper(),
-                      amount=rules.parse_amount(line["amount"]), reason=str(line["reason"]).strip())
-        for line in adjustments])
+    for line in lines:
+        line.statement = new
+    StatementLine.objects.bulk_create(lines, batch_size=LINE_BATCH)
     _refresh_totals(new)
     timeline.record(new, actor=actor, transition="revise", to_state=new.state, at=at,
                     reason=reason or _("replaces %(n)s") % {"n": old.number})

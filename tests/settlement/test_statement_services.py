@@ -99,10 +99,32 @@ def test_r22_late_results_join_the_draft_but_never_an_issued_statement(finance, 
     assert draft.line_count == 2
     services.statement_issue(statement_id=draft.pk, actor=finance)
     factories.intercepted(contract, at=in_nov(7))
-    supplement = generate(finance, contract).statement
-    assert supplement.pk != draft.pk and supplement.line_count == 1
+    late = generate(finance, contract)
+    # Never a second current statement for the month: a new version of the issued one, which stays readable.
+    assert late.statement.previous_id == draft.pk and late.statement.state == Statement.State.ISSUED
+    assert late.statement.line_count == 3 and late.statement.total == Decimal("13.50")
+    assert f"{draft.number}" in str(late.message) and late.statement.number in str(late.message)
     draft.refresh_from_db()
+    assert draft.state == Statement.State.SUPERSEDED
     assert draft.line_count == 2 and draft.total == Decimal("9.00")
+    current = Statement.objects.filter(merchant=contract.merchant, outlet=contract.outlet, **NOV).exclude(
+        state__in=Statement.DEAD_STATES)
+    assert list(current) == [late.statement]
+
+
+def test_r22_a_late_result_after_the_outlet_confirmed_goes_on_a_supplementary_statement_and_says_so(finance, contract):
+    factories.intercepted(contract, at=in_nov(5))
+    first = generate(finance, contract).statement
+    services.statement_issue(statement_id=first.pk, actor=finance)
+    staff = factories.outlet_staff("zto_staff", contract.outlet)
+    services.statement_confirm(statement_id=first.pk, actor=staff)
+    factories.intercepted(contract, at=in_nov(8))
+    late = generate(finance, contract)
+    assert late.statement.pk != first.pk and late.statement.state == Statement.State.DRAFT
+    assert late.statement.line_count == 1
+    assert first.number in str(late.message) and "supplementary" in str(late.message)
+    first.refresh_from_db()
+    assert first.state == Statement.State.CONFIRMED and first.line_count == 1
 
 
 def test_r22_an_interception_is_on_one_current_statement_only_database_constraint(finance, contract):
@@ -170,7 +192,8 @@ def test_r22_finance_cannot_confirm_and_outlet_cannot_issue(finance, contract):
         services.statement_confirm(statement_id=statement.pk, actor=finance)
     assert refused.value.code == "forbidden"
     factories.intercepted(contract, at=in_nov(20))
-    draft = generate(finance, contract).statement
+    draft = generate(finance, contract, period_start=date(2026, 11, 20), period_end=date(2026, 11, 20)).statement
+    assert draft.state == Statement.State.DRAFT
     staff = factories.outlet_staff("outlet_zto", contract.outlet)
     with pytest.raises(DomainError) as refused:
         services.statement_issue(statement_id=draft.pk, actor=staff)
