@@ -91,7 +91,9 @@ def interception_problems(*, after_sale, parcel, logistics_status, merchant, pla
     problems = []
     if after_sale.kind != AfterSale.Kind.REFUND_ONLY:
         problems.append(Problem("not_refund_only", _("Only refund-only after-sales are intercepted (R7)."), "kind"))
-    if after_sale.state != AfterSale.State.OPEN:
+    # An after-sale that is intercepting this very parcel is not closed: the interception is the reason.
+    intercepting_it = after_sale.state == AfterSale.State.INTERCEPTING and live_interception is not None
+    if after_sale.state != AfterSale.State.OPEN and not intercepting_it:
         problems.append(Problem("after_sale_closed", _("The after-sale is %(s)s, not open (R7).")
                                 % {"s": after_sale.get_state_display()}, "state"))
     if logistics_status in BLOCKING_STATUSES:

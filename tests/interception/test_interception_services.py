@@ -77,6 +77,13 @@ def test_r11_second_start_on_the_parcel_is_refused_and_nothing_cancels_an_interc
         InterceptionOrder))
 
 
+def test_r11_a_second_start_on_the_same_after_sale_gives_only_the_true_reason():
+    order = factories.started()
+    with pytest.raises(DomainError) as exc:
+        services.interception_start(after_sale_id=order.after_sale_id, actor=None)
+    assert [e["code"] for e in exc.value.errors] == ["interception_exists"]
+
+
 def test_r11_after_a_failure_the_parcel_can_be_intercepted_again_from_a_new_after_sale():
     order = factories.started()
     services.interception_record_result(order_id=order.pk, actor=None, result="failed", reason_code="signed",
