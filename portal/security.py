@@ -1,14 +1,17 @@
 """Hardening shared by the admin and the API: client address, request limits, response headers, API rate limit."""
 import ipaddress
 import secrets
+import time
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
 
 # Nothing from another origin: the portal ships every asset it uses (charts are inline SVG). An inline script
@@ -155,3 +158,40 @@ def page_not_found(request, exception):
     if request.path_info.startswith("/api/"):
         return refusal(request, 404, "not_found", _("There is nothing at this address."))
     return defaults.page_not_found(request, exception)
+
+
+# How often an active session's expiry is pushed forward: a write a minute per user, not one per request.
+SESSION_RENEW_SECONDS = 60
+
+
+class SessionIdleMiddleware:
+    """Sessions expire SESSION_IDLE_MINUTES after the last request (SESSION_COOKIE_AGE), not after 14 days."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            minute = int(time.time()) // SESSION_RENEW_SECONDS
+            if session.get("_seen") != minute:
+                session["_seen"] = minute  # a modified session is saved with a new expiry
+        return self.get_response(request)
+
+
+class DocsPermission(BasePermission):
+    """The schema for anyone when API_DOCS_PUBLIC, else for those who have logged in (token or session)."""
+
+    def has_permission(self, request, view):
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
+
+
+def docs_view(view):
+    """The Swagger page: without API_DOCS_PUBLIC, a visitor who has not logged in goes to the login page."""
+
+    def wrapped(request, *args, **kwargs):
+        if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapped

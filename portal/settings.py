@@ -50,15 +50,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.security.ProxyHeadersMiddleware",  # first: everything after it reads the client's true address
     "django.middleware.security.SecurityMiddleware",
-    "portal.security.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.PortalLocaleMiddleware",
+    "portal.security.RequestLimitsMiddleware",  # refusals in the caller's language; nothing before reads a body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.security.SessionIdleMiddleware",
     "portal.security.SecurityHeadersMiddleware",
     # Last, as django-axes asks: it turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -124,6 +125,9 @@ STORAGES = {
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
 LOGIN_URL = "admin:login"
+# A session ends after SESSION_IDLE_MINUTES without a request (portal.security.SessionIdleMiddleware renews it).
+SESSION_IDLE_MINUTES = ENV["session_idle_minutes"]
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -143,6 +147,8 @@ REST_FRAMEWORK = {
 API_RATE_LIMIT = ENV["api_rate_limit"]
 # An upload (multipart) may be this big in all; any other body, DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB).
 REQUEST_MAX_BYTES = ENV["request_max_mb"] * 1024 * 1024
+# The schema and its docs page show every endpoint and field: in production only to those who have logged in.
+API_DOCS_PUBLIC = ENV["api_docs_public"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Express interception portal API",
     "VERSION": "1.0.0",

@@ -7,7 +7,7 @@ from interception.api.urls import router as interception_router
 from interception.api.urls import urlpatterns as interception_api
 from claims.api.views import ClaimViewSet
 from portal.api import Router
-from portal.security import bad_request, page_not_found
+from portal.security import DocsPermission, bad_request, docs_view, page_not_found
 from portal.views import health
 from settlement.api.views import StatementViewSet
 
@@ -22,8 +22,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(interception_api)),
     path("api/v1/", include(api.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[DocsPermission]), name="schema"),
+    path("api/docs/", docs_view(SpectacularSwaggerSplitView.as_view(url_name="schema",
+                                                                    permission_classes=[DocsPermission])),
+         name="api-docs"),
     path("health/", health, name="health"),
 ]
 

@@ -175,3 +175,47 @@ def test_inline_scripts_run_only_with_the_responses_own_nonce(client):
     assert nonces[0] != nonces[1] and len(nonces[0]) >= 20
     # The date-range filter's inline script carries this response's nonce, so the browser runs it.
     assert f'nonce="{nonces[0]}"' in first.content.decode()
+
+
+def test_in_production_the_api_schema_and_docs_need_a_login_unless_opened(client, settings):
+    settings.API_DOCS_PUBLIC = False
+    assert client.get("/api/schema/").status_code in (401, 403)
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"].startswith(reverse("admin:login"))
+    client.force_login(factories.user("cs-docs", "Customer service"))
+    assert client.get("/api/schema/").status_code == 200 and client.get("/api/docs/").status_code == 200
+    settings.API_DOCS_PUBLIC = True
+    client.logout()
+    assert client.get("/api/schema/").status_code == 200
+
+
+def test_api_docs_are_public_by_default_only_in_development():
+    assert read_settings({}, base_dir=settings.BASE_DIR)["api_docs_public"] is True
+    production = {"PORTAL_MODE": "production", "SECRET_KEY": "k" * 30 + "abcdefghij" * 3, "ALLOWED_HOSTS": "x"}
+    assert read_settings(production, base_dir=settings.BASE_DIR)["api_docs_public"] is False
+    assert read_settings({**production, "API_DOCS_PUBLIC": "true"}, base_dir=settings.BASE_DIR)["api_docs_public"]
+
+
+def test_a_session_ends_after_session_idle_minutes_without_a_request_and_activity_renews_it(client):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_MINUTES * 60 == 480 * 60
+    client.force_login(factories.user("cs-idle", "Customer service"))
+    assert client.get("/admin/").status_code == 200
+    session = Session.objects.get()
+    assert abs(session.expire_date - (timezone.now() + timedelta(minutes=480))) < timedelta(minutes=1)
+    # Active a minute before it would end: the expiry moves on by another SESSION_IDLE_MINUTES.
+    Session.objects.update(expire_date=timezone.now() + timedelta(minutes=1))
+    stored = client.session
+    stored["_seen"] = 0
+    stored.save()
+    Session.objects.update(expire_date=timezone.now() + timedelta(minutes=1))
+    assert client.get("/admin/").status_code == 200
+    assert Session.objects.get().expire_date > timezone.now() + timedelta(minutes=470)
+    # Idle past it: the next request goes to the login page.
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
