@@ -173,9 +173,9 @@ class SessionIdleMiddleware:
     def __call__(self, request):
         session = getattr(request, "session", None)
         if session is not None and session.get("_auth_user_id"):
-            minute = int(time.time()) // SESSION_RENEW_SECONDS
-            if session.get("_seen") != minute:
-                session["_seen"] = minute  # a modified session is saved with a new expiry
+            now = int(time.time())
+            if now - session.get("_seen", 0) >= SESSION_RENEW_SECONDS:
+                session["_seen"] = now  # a modified session is saved with a new expiry
         return self.get_response(request)
 
 
