@@ -1,10 +1,14 @@
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from interception import selectors, services
 from interception.models import (
     ApiClient,
+    ApiToken,
     Carrier,
     EwaybillAccount,
     GoodsCategory,
@@ -16,7 +20,8 @@ from interception.models import (
     PlatformCarrier,
 )
 from portal.admin_actions import ObjectAction, ObjectActionsMixin
-from portal.admin_base import PortalAdmin, ReadOnlyInline
+from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from portal.timeline import render as render_timeline
 
 
 class PlatformForm(forms.ModelForm):
@@ -143,11 +148,95 @@ class OutletMembershipAdmin(PortalAdmin):
     autocomplete_fields = ["user", "outlet"]
 
 
+def _may_manage_tokens(user):
+    return user.has_perm(services.tokens.MANAGE)
+
+
+def _has_token(client):
+    return client.user.api_tokens.filter(revoked_at__isnull=True).exists()
+
+
+TOKEN_SHOWN_ONCE = "admin/interception/apitoken_issued.html"
+TOKENS_LISTED = 20
+
+
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ObjectActionsMixin, TimelineMixin, admin.ModelAdmin):
+    """Only supervisors see API clients, and with them their tokens (portal/roles.py)."""
+
     list_display = ["name", "user", "merchant", "carrier"]
     list_select_related = ["user", "merchant", "carrier"]
     search_fields = ["name", "user__username", "merchant__code"]
     autocomplete_fields = ["user", "merchant", "carrier"]
+    object_actions = [
+        ObjectAction("issue-token", _("Issue an API token"),
+                     run=lambda client, actor: services.api_token_issue(client=client, actor=actor),
+                     available=lambda client, user: _may_manage_tokens(user) and not _has_token(client),
+                     bulk=False, result_template=TOKEN_SHOWN_ONCE,
+                     note=_("The token is shown once, on the next page: the portal keeps only its hash.")),
+        ObjectAction("rotate-token", _("Rotate the API token"),
+                     run=lambda client, actor: services.api_token_rotate(client=client, actor=actor),
+                     available=lambda client, user: _may_manage_tokens(user) and _has_token(client),
+                     bulk=False, danger=True, result_template=TOKEN_SHOWN_ONCE,
+                     note=_("A new token replaces the current one, which stops working at once: the client's "
+                            "system must switch to the new token.")),
+        ObjectAction("revoke-token", _("Revoke the API token"),
+                     run=lambda client, actor: services.api_token_revoke(client=client, actor=actor),
+                     available=lambda client, user: _may_manage_tokens(user) and _has_token(client),
+                     bulk=False, danger=True,
+                     note=_("The current token stops working at once; the client has none until one is issued.")),
+    ]
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "user", "merchant", "carrier"]
+        return [*fields, "tokens", "timeline"] if obj else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "tokens"]
+
+    @admin.display(description=_("API tokens"))
+    def tokens(self, obj):
+        tokens = list(obj.user.api_tokens.select_related("created_by")[:TOKENS_LISTED + 1])
+        all_url = reverse("admin:interception_apitoken_changelist") + f"?user__id__exact={obj.user_id}"
+        return mark_safe(render_to_string("admin/interception/apiclient_tokens.html", {  # noqa: S308 - escaped
+            "tokens": tokens[:TOKENS_LISTED], "more": len(tokens) > TOKENS_LISTED, "all_url": all_url}))
+
+
+class TokenStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", _("in use")), ("revoked", _("revoked"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("active", "revoked"):
+            return queryset.filter(revoked_at__isnull=self.value() == "active")
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, admin.ModelAdmin):
+    """Every token, for supervisors: tokens are issued and rotated on their client's page; revoked here too
+    (a staff user's token from before has no client page)."""
+
+    list_display = ["prefix", "user", "created_at", "created_by", "last_used_at", "revoked_at"]
+    list_filter = [TokenStateFilter]
+    list_select_related = ["user", "created_by"]
+    search_fields = ["prefix", "user__username"]
+    fields = ["prefix", "user", "created_at", "created_by", "last_used_at", "revoked_at", "timeline"]
+    readonly_fields = fields[:-1]
+    object_actions = [
+        ObjectAction("revoke", _("Revoke the API token"),
+                     run=lambda token, actor: services.api_token_revoke(token=token, actor=actor),
+                     available=lambda token, user: _may_manage_tokens(user) and token.revoked_at is None,
+                     bulk=False, danger=True, note=_("The token stops working at once.")),
+    ]
+
+    @admin.display(description=_("Timeline"))
+    def timeline(self, obj):
+        # A client's tokens are recorded on the client's timeline.
+        subject = ApiClient.objects.filter(user_id=obj.user_id).first() or obj
+        return mark_safe(render_timeline(subject))  # noqa: S308 - template-escaped
 from interception import admin_contracts  # noqa: E402,F401
 from interception import admin_interceptions  # noqa: E402,F401

@@ -40,6 +40,10 @@ class ObjectAction:
     form_class: type = NoForm
     bulk: bool = True
     danger: bool = False
+    note: str = ""  # shown on the confirmation page: what the action will do
+    # Rendered with the run's return value as `result` instead of redirecting to the change page: for
+    # what may be shown only once (a new API key), so it is never kept in a message in the session.
+    result_template: str = ""
 
 
 def can_transition(name):
@@ -96,19 +100,11 @@ class ObjectActionsMixin:
 
     def object_action_view(self, request, object_id, action):
         obj = self.get_object(request, object_id)
-        if obj is None:
+        if obj is None or not self.has_view_permission(request, obj):
             raise Http404
         action = self._object_action(action)
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         form = action.form_class(request.POST if request.method == "POST" else None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                action.run(obj, request.user, **form.cleaned_data)
-            except DomainError as exc:
-                messages.error(request, describe_error(exc))
-            else:
-                messages.success(request, _("%(action)s: done for %(obj)s.") % {"action": action.label, "obj": obj})
-                return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
             "title": f"{action.label}: {obj}",
@@ -118,6 +114,16 @@ class ObjectActionsMixin:
             "form": form,
             "change_url": change_url,
         }
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = action.run(obj, request.user, **form.cleaned_data)
+            except DomainError as exc:
+                messages.error(request, describe_error(exc))
+            else:
+                if action.result_template:
+                    return TemplateResponse(request, action.result_template, {**context, "result": result})
+                messages.success(request, _("%(action)s: done for %(obj)s.") % {"action": action.label, "obj": obj})
+                return HttpResponseRedirect(change_url)
         return TemplateResponse(request, "admin/portal/object_action.html", context)
 
     def get_actions(self, request):

@@ -78,9 +78,10 @@ ROLE_PERMISSIONS = {
     FINANCE: NETWORK_VIEW + CONTRACT_VIEW + INTERCEPTION_VIEW + ["interception.view_all_outlets"],
     SUPERVISOR: [],
 }
+# API clients and their tokens (interception.view_apiclient, view_apitoken, manage_api_tokens) are the
+# supervisor's alone: no other role may see a client's tokens or issue, rotate or revoke one.
 SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]
 SUPERVISOR_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
-                    "authtoken.view_token", "authtoken.add_token", "authtoken.delete_token",
                     # Login lockouts: see them, and unlock by deleting the attempt.
                     "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accessfailurelog",
                     "axes.view_accesslog"]

@@ -15,8 +15,8 @@ def _suite_runs_on_postgresql(django_db_setup, django_db_blocker):
 def api():
     def make(user):
         client = APIClient()
-        if hasattr(user, "auth_token"):
-            client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        if getattr(user, "api_key", None):  # an API client's user from factories.api_client_for
+            client.credentials(HTTP_AUTHORIZATION=f"Token {user.api_key}")
         else:
             client.force_authenticate(user)
         return client

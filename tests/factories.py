@@ -1,6 +1,5 @@
 import factory
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 
 from interception.models import (
     ApiClient,
@@ -65,9 +64,12 @@ def outlet_staff(username, *outlets):
 
 
 def api_client_for(*, merchant=None, carrier=None):
+    """An API client's user with a token; `user.api_key` is the key (the `api` fixture sends it)."""
+    from interception import services
+
     u = User.objects.create_user(username=f"api-{(merchant or carrier).code}")
-    ApiClient.objects.create(user=u, name=f"client {u.username}", merchant=merchant, carrier=carrier)
-    Token.objects.create(user=u)
+    client = ApiClient.objects.create(user=u, name=f"client {u.username}", merchant=merchant, carrier=carrier)
+    u.api_key = services.api_token_issue(client=client, actor=None).key
     return u
 
 

@@ -1,5 +1,6 @@
 from interception.models.network import (  # noqa: F401
     ApiClient,
+    ApiToken,
     Carrier,
     EwaybillAccount,
     GoodsCategory,

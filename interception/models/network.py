@@ -1,11 +1,23 @@
-"""The interception network: platforms and their rules, carriers, outlets, merchants (R2)."""
+"""The interception network: platforms and their rules, carriers, outlets, merchants (R2); API clients."""
+import hashlib
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from portal.timeline import register_transitions
+
+register_transitions({
+    "issue_token": _("API token issued"),
+    "rotate_token": _("API token rotated"),
+    "revoke_token": _("API token revoked"),
+})
 
 
 class SettlementMode(models.TextChoices):
@@ -200,7 +212,7 @@ class OutletMembership(models.Model):
 
 
 class ApiClient(models.Model):
-    """A merchant's or carrier's system calling the API; authenticates with its user's token."""
+    """A merchant's or carrier's system calling the API; authenticates with its user's API token."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client",
                                 verbose_name=_("user"))
@@ -220,3 +232,60 @@ class ApiClient(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class ApiToken(models.Model):
+    """An API key of a user: an API client's, or a staff user's from before keys were issued in the admin.
+
+    Only the key's SHA-256 is stored; the key itself is shown once, when issued. A key is 160 random bits,
+    so a fast unsalted hash is as safe as a slow salted one (nothing to guess) and a request finds its
+    token with one index lookup. The prefix (the key's first characters) lets staff tell tokens apart.
+    """
+
+    PREFIX_LENGTH = 8
+    # "Last used" is this precise: at most one write per token per minute, whatever the request rate.
+    USE_RESOLUTION = timedelta(minutes=1)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
+                             verbose_name=_("user"))
+    prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH)
+    digest = models.CharField(_("SHA-256 of the key"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("created by"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        permissions = [("manage_api_tokens", _("Can issue, rotate and revoke API tokens"))]
+        constraints = [
+            models.UniqueConstraint(fields=["digest"], name="apitoken_digest_unique"),
+            # Rotation revokes the old token and issues the new one in one transaction.
+            models.UniqueConstraint(fields=["user"], condition=models.Q(revoked_at__isnull=True),
+                                    name="apitoken_one_active_per_user"),
+        ]
+
+    def __str__(self):
+        return f"{self.prefix}…"
+
+    @staticmethod
+    def new_key():
+        return secrets.token_hex(20)  # 40 characters, like the keys clients had before
+
+    @staticmethod
+    def digest_of(key):
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def mark_used(self, now=None):
+        """Record a use unless one was recorded less than USE_RESOLUTION ago; returns whether it wrote."""
+        now = now or timezone.now()
+        if self.last_used_at is not None and now - self.last_used_at < self.USE_RESOLUTION:
+            return False
+        # The condition lets only one of several concurrent requests of that minute write.
+        stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - self.USE_RESOLUTION)
+        written = ApiToken.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now
+        return bool(written)

@@ -23,3 +23,9 @@ from interception.services.interceptions import (  # noqa: F401,E402
     parcel_create,
     refuse_allowed,
 )
+from interception.services.tokens import (  # noqa: F401,E402
+    IssuedToken,
+    api_token_issue,
+    api_token_revoke,
+    api_token_rotate,
+)

@@ -3,8 +3,8 @@ import random
 import secrets
 
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 
+from interception import services
 from interception.models import ApiClient, Carrier, EwaybillAccount, Merchant, Outlet, OutletMembership, Platform
 from portal import roles
 
@@ -22,7 +22,9 @@ OUTLETS_PER_CARRIER = 5
 MERCHANTS = 50
 
 
-def seed(stdout):
+def seed(stdout, *, new_token=True):
+    """`new_token`: give the demo's API client a new token to print (only a hash is kept, so a token
+    printed before cannot be printed again and is revoked); otherwise it gets one only if it has none."""
     rng = random.Random(20261123)
     users = _logins()
     platforms = {p.code: p for p in Platform.objects.all()}
@@ -67,9 +69,15 @@ def seed(stdout):
                                                   defaults={"active": True})
 
     client_user, _ = User.objects.get_or_create(username="api-m0001")
-    ApiClient.objects.get_or_create(user=client_user, defaults={"name": "M0001 ERP", "merchant": merchants[0]})
-    token, _ = Token.objects.get_or_create(user=client_user)
-    return {"users": users, "merchant_token": token.key, "carriers": carriers, "outlets": outlets,
+    client, _ = ApiClient.objects.get_or_create(user=client_user,
+                                                defaults={"name": "M0001 ERP", "merchant": merchants[0]})
+    merchant_token = None
+    has_token = client_user.api_tokens.filter(revoked_at__isnull=True).exists()
+    if not has_token:
+        merchant_token = services.api_token_issue(client=client, actor=None).key
+    elif new_token:
+        merchant_token = services.api_token_rotate(client=client, actor=None).key
+    return {"users": users, "merchant_token": merchant_token, "carriers": carriers, "outlets": outlets,
             "merchants": merchants, "rng": rng}
 
 

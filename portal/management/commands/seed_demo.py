@@ -6,14 +6,15 @@ from portal.demo.network import LOGINS, PASSWORD
 
 
 class Command(BaseCommand):
-    help = "Load the demo data and logins (idempotent: running it again duplicates nothing)."
+    help = ("Load the demo data and logins (idempotent: running it again duplicates nothing; "
+            "the merchant API token it prints is a new one each time).")
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
 
     def handle(self, *args, quiet=False, **options):
         with transaction.atomic():
-            world = network.seed(self.stdout)
+            world = network.seed(self.stdout, new_token=not quiet)
             contracts.seed(world)
             interceptions.seed(world)
             settlement.seed(world)
