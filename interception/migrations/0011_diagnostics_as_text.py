@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('interception', '0009_drop_indexes_led_by_composites'),
+        ('interception', '0010_api_tokens'),
     ]
 
     operations = [
