@@ -88,8 +88,10 @@ class Browser:
     """A signed-in session sending forms over HTTP, the body streamed from a temporary file."""
 
     def __init__(self, client):
+        """`client`: a signed-in test client whose session is used, or None for an API client (a token)."""
         self.csrf = secrets.token_hex(16)  # a 32-character CSRF secret, sent as the cookie and in the form
-        self.cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken={self.csrf}"
+        session = f"sessionid={client.cookies['sessionid'].value}; " if client is not None else ""
+        self.cookie = f"{session}csrftoken={self.csrf}"
 
     def get(self, path):
         return self._send("GET", path, None, {})
@@ -116,7 +118,10 @@ class Browser:
     def _send(self, method, path, body, headers):
         connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=3600)
         started = time.perf_counter()
-        connection.request(method, path, body=body, headers={"Cookie": self.cookie, **headers})
+        try:
+            connection.request(method, path, body=body, headers={"Cookie": self.cookie, **headers})
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before the whole body was sent (a request refused from its length)
         response = connection.getresponse()
         content = response.read()
         return response.status, content.decode("utf-8", "replace"), time.perf_counter() - started
@@ -319,38 +324,47 @@ def refused_cases(workdir):
     return rows
 
 
-def photo_cases(workdir):
+def merchant_api_key(merchant):
+    """A new API client of the merchant, and its key."""
     from django.contrib.auth.models import User
-    from rest_framework.authtoken.models import Token
 
-    client = client_for("bench-cs", roles.CUSTOMER_SERVICE)
-    token, _ = Token.objects.get_or_create(user=User.objects.get(username="bench-cs"))
-    browser = Browser(client)
+    from interception import services
+    from interception.models import ApiClient
+
+    user = User.objects.create_user(username=f"bench-api-{merchant.code}-{secrets.token_hex(4)}")
+    client = ApiClient.objects.create(user=user, name=f"bench {user.username}", merchant=merchant)
+    return services.api_token_issue(client=client, actor=None).key
+
+
+def photo_cases(workdir):
     rows = []
-    for megabytes, expected in ((10, 201), (50, 400)):
+    # Six photos of 50 MB pass REQUEST_MAX_MB (64 by default) together only if it was raised: then the claim
+    # refuses each photo from its size; by default the request itself is refused (413).
+    for megabytes, expected in ((10, {201}), (50, {400, 413})):
         paths = []
         for n in range(6):
             paths.append(workdir / f"photo-{megabytes}-{n}.png")
-            photo(paths[-1], megabytes if megabytes <= 10 else 10)
-            if megabytes > 10:  # past the limit: the same noise padded after the image's end
+            photo(paths[-1], min(megabytes, 10))
+            if megabytes > 10:  # past the limit: noise appended after the image's end
                 with open(paths[-1], "ab") as handle:
                     handle.write(random.randbytes(megabytes * 10**6 - paths[-1].stat().st_size))
         order = damaged_return()
+        browser = Browser(None)
+        headers = {"Authorization": f"Token {merchant_api_key(order.merchant)}"}
         fields = [("interception", order.pk), ("kind", "damage")]
         with Worker(workdir / "media") as worker:
             browser.get("/health/")
             status, _body, seconds, growth = measured(worker, lambda: browser.post(
-                CLAIMS, fields=fields, files=[("photos", p.name, p) for p in paths],
-                headers={"Authorization": f"Token {token.key}"}))
+                CLAIMS, fields=fields, files=[("photos", p.name, p) for p in paths], headers=headers))
         size = sum(p.stat().st_size for p in paths) / 2**20
-        if expected == 201:
+        if 201 in expected:
             rows.append(Row(f"upload: claim with six {megabytes} MB photos ({size:.0f} MiB)",
                             figure(seconds, growth) + f", answered {status}", f"≤ {GOAL_MIB} MiB",
-                            status == 201 and growth <= GOAL_MIB))
+                            status in expected and growth <= GOAL_MIB))
         else:
             rows.append(Row(f"upload refused: claim with six {megabytes} MB photos ({size:.0f} MiB)",
                             figure(seconds, growth) + f", answered {status}", f"≤ {REFUSED_S} s, ≤ {GOAL_MIB} MiB",
-                            status == 400 and seconds <= REFUSED_S and growth <= GOAL_MIB))
+                            status in expected and seconds <= REFUSED_S and growth <= GOAL_MIB))
     return rows
 
 
