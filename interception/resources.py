@@ -261,4 +261,5 @@ def confirm(user, token):
     which also deletes it. Returns (plan, file name)."""
     with transaction.atomic():
         staged = uploads.take(user=user, purpose=UPLOAD_PURPOSE, token=token)
-        return apply(user, read_table(staged, required_columns=REQUIRED)), staged.name
+        with staged:  # a temporary file
+            return apply(user, read_table(staged, required_columns=REQUIRED)), staged.name

@@ -85,6 +85,17 @@ def test_xlsx_with_more_rows_than_the_limit_is_refused_before_parsing(settings):
     assert len(list(read_table(named(xlsx(rows[:101]), "t.xlsx"), required_columns=COLUMNS))) == 100
 
 
+def test_rows_an_xlsx_skips_by_number_count_towards_the_limit(settings):
+    settings.UPLOAD_MAX_ROWS = 100
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer)
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, COLUMNS)
+    sheet.write_row(150, 0, ["application", 1])  # row 151: openpyxl yields the 149 empty rows before it
+    book.close()
+    assert refusal(buffer.getvalue()).code == "file_too_many_rows"
+
+
 def test_a_csv_over_the_row_limit_is_refused(settings):
     settings.UPLOAD_MAX_ROWS = 3
     content = "kind,id\n" + "application,1\n" * 4
@@ -142,6 +153,18 @@ def test_a_stale_dimension_in_the_sheet_does_not_drop_rows():
             book.writestr(member.filename, data)
     rows = list(read_table(named(buffer.getvalue(), "t.xlsx"), required_columns=COLUMNS))
     assert [values[1] for _n, values in rows] == [0, 1, 2, 3, 4]
+
+
+def test_an_xml_entity_bomb_in_a_workbook_is_refused_as_unreadable():
+    entities = "".join(f'<!ENTITY lol{i + 1} "{f"&lol{i};" * 10 if i else "lol" * 10}">' for i in range(9))
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY lol0 "lol">{entities}]><sst xmlns="http://schemas.'
+            f'openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx([COLUMNS, ["a", 1]]))) as source, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        for member in source.infolist():
+            book.writestr(member.filename, bomb if member.filename == "xl/sharedStrings.xml" else source.read(member))
+    assert refusal(buffer.getvalue()).code == "file_unreadable"  # expat stops the expansion (billion laughs)
 
 
 def test_only_the_asked_columns_are_kept_and_row_numbers_are_the_spreadsheets():
