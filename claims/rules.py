@@ -1,5 +1,5 @@
 """Pure checks of claims (R23-R26): who may claim, what evidence, which amounts, when arbitration is open."""
-import io
+import struct
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
@@ -113,20 +113,36 @@ def escalation_problems(succeeded_at, platform, now):
     return []
 
 
-def image_problems(data):
-    """(detected format, problems): only real JPEG, PNG or WebP images up to 10 MB, judged by their bytes."""
-    if not data:
+def image_problems(photo):
+    """(detected format, problems) of an uploaded photo: only real JPEG, PNG or WebP images up to 10 MB, judged by
+    their content.
+
+    The size is the one the upload declares, checked before anything is read; the image is then read from its
+    file object (Django keeps an upload above 2.5 MB in a temporary file), never whole into memory. An image of
+    more pixels than Pillow's decompression-bomb limit (about 89 million) is refused as no image.
+    """
+    size = getattr(photo, "size", None)
+    if not size:
         return None, [Problem("file_empty", _("The file is empty."), "photos")]
-    if len(data) > MAX_EVIDENCE_BYTES:
+    if size > MAX_EVIDENCE_BYTES:
         return None, [Problem("file_too_large", _("A photo may be at most 10 MB."), "photos")]
     from PIL import Image, UnidentifiedImageError
 
+    not_an_image = [Problem("not_an_image", _("The file is not a JPEG, PNG or WebP image."), "photos")]
+    photo.seek(0)
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(photo) as image:  # reads the header only; above twice the limit it raises
             detected = image.format
+            # Between the limit and twice it Pillow only warns: refused here too, without touching the
+            # process-wide warning filters.
+            if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                return None, not_an_image
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return None, [Problem("not_an_image", _("The file is not a JPEG, PNG or WebP image."), "photos")]
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
+            Image.DecompressionBombError):
+        return None, not_an_image
+    finally:
+        photo.seek(0)
     if detected not in IMAGE_TYPES:
-        return None, [Problem("not_an_image", _("The file is not a JPEG, PNG or WebP image."), "photos")]
+        return None, not_an_image
     return detected, []

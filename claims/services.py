@@ -43,10 +43,9 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
     problems += rules.evidence_problems(kind, goods, photos)
     images = []
     for photo in photos:
-        data = photo.read()
-        detected, photo_problems = rules.image_problems(data)
+        detected, photo_problems = rules.image_problems(photo)
         problems += photo_problems
-        images.append((photo, data, detected))
+        images.append((photo, detected))
     if not problems:  # the value of goods that are not valid means nothing
         goods_value = sum((parse_amount(g.get("value")) * int(g.get("quantity") or 1) for g in goods), Decimal("0.00"))
         if amount in (None, ""):
@@ -67,8 +66,8 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
                 ClaimGoodsLine(claim=claim, name=str(g["name"]).strip(), quantity=int(g.get("quantity") or 1),
                                specification=str(g.get("specification") or "").strip(),
                                value=parse_amount(g["value"])) for g in goods])
-            for photo, data, detected in images:
-                _store(claim, actor, photo, data, detected, now)
+            for photo, detected in images:
+                _store(claim, actor, photo, detected, now)
             timeline.record(claim, actor=actor, transition="file", to_state=claim.state, at=now,
                             reason=_("%(k)s, %(a)s yuan") % {"k": claim.get_kind_display(), "a": amount})
     except IntegrityError:
@@ -76,13 +75,15 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
     return claim
 
 
-def _store(claim, actor, photo, data, detected, now):
-    from django.core.files.base import ContentFile
+def _store(claim, actor, photo, detected, now):
+    """Save a checked photo from its file object: copied in chunks, or moved when Django put it in a temporary file."""
+    from django.core.files import File
 
     content_type, suffix = rules.IMAGE_TYPES[detected]
-    evidence = Evidence(claim=claim, content_type=content_type, size=len(data), uploaded_by=actor, uploaded_at=now,
+    evidence = Evidence(claim=claim, content_type=content_type, size=photo.size, uploaded_by=actor, uploaded_at=now,
                         original_name=str(getattr(photo, "name", "") or "")[:200])
-    evidence.file.save(f"photo{suffix}", ContentFile(data), save=False)
+    photo.seek(0)
+    evidence.file.save(f"photo{suffix}", photo if isinstance(photo, File) else File(photo), save=False)
     evidence.save()
     return evidence
 
@@ -97,11 +98,10 @@ def evidence_add(*, claim_id, actor, photo):
     claim = _lock(actor, claim_id)
     if claim.state not in Claim.OPEN_STATES:
         raise invalid_state(claim.get_state_display())
-    data = photo.read()
-    detected, problems = rules.image_problems(data)
+    detected, problems = rules.image_problems(photo)
     if problems:
         refuse(problems, status=400)
-    evidence = _store(claim, actor, photo, data, detected, timezone.now())
+    evidence = _store(claim, actor, photo, detected, timezone.now())
     timeline.record(claim, actor=actor, transition="add_evidence", reason=evidence.original_name)
     return evidence
 

@@ -1,6 +1,4 @@
 """Admin for outlet contracts: apply, the outlet staff's review queue, buttons, bulk, the decision file."""
-import base64
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
@@ -33,7 +31,7 @@ from portal.admin_actions import (
 from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
 from portal import inputs
 from portal.errors import DomainError
-from portal.spreadsheets import read_table, write_table
+from portal.spreadsheets import max_rows, write_table
 
 WAITING_CHOICES = [1, 3, 7, 14]
 
@@ -223,22 +221,12 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
     def import_view(self, request):
         if not request.user.has_perm("interception.decide_contract"):
             raise PermissionDenied
-        context = self._context(request, _("Import decisions"), form=ImportForm())
+        context = self._context(request, _("Import decisions"), form=ImportForm(), max_rows=f"{max_rows():,}")
         if request.method != "POST":
             return TemplateResponse(request, "admin/interception/contract/import.html", context)
-        if request.POST.get("confirm"):
-            name = request.POST.get("name", "")
-            raw = base64.b64decode(request.POST.get("content", "").encode())
-        else:
-            form = ImportForm(request.POST, request.FILES)
-            context["form"] = form
-            if not form.is_valid():
-                return TemplateResponse(request, "admin/interception/contract/import.html", context)
-            name, raw = form.cleaned_data["file"].name, form.cleaned_data["file"].read()
         try:
-            dataset = read_table(raw_file(name, raw), required_columns=resources.REQUIRED)
             if request.POST.get("confirm"):
-                result = resources.apply(request.user, dataset)
+                result, _name = resources.confirm(request.user, request.POST.get("token", ""))
                 messages.success(request, _("Decisions applied: %(a)s approved, %(r)s rejected, %(u)s already "
                                             "decided so (no change), %(l)s left pending.") % {
                     "a": result.count(resources.APPROVE), "r": result.count(resources.REJECT),
@@ -246,11 +234,16 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
                 if not result.count(resources.APPROVE) and not result.count(resources.REJECT):
                     messages.warning(request, _("This file changed nothing: every decision in it was already made."))
                 return HttpResponseRedirect(reverse("admin:interception_contract_changelist"))
-            result = resources.plan(request.user, dataset)
+            form = ImportForm(request.POST, request.FILES)
+            context["form"] = form
+            if not form.is_valid():
+                return TemplateResponse(request, "admin/interception/contract/import.html", context)
+            uploaded = form.cleaned_data["file"]
+            result, token = resources.preview(request.user, uploaded)
         except DomainError as exc:
             context["refused"] = exc
             return TemplateResponse(request, "admin/interception/contract/import.html", context)
-        context.update(plan=result, name=name, content=base64.b64encode(raw).decode(),
+        context.update(plan=result, name=uploaded.name, token=token,
                        changes=result.count(resources.APPROVE) + result.count(resources.REJECT))
         return TemplateResponse(request, "admin/interception/contract/import.html", context)
 
@@ -258,14 +251,6 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         rows = list(selectors.pending_by_outlet(request.user)[:500])
         return TemplateResponse(request, "admin/interception/contract/pending_by_outlet.html",
                                 self._context(request, _("Pending applications per outlet"), rows=rows))
-
-
-def raw_file(name, raw):
-    import io
-
-    f = io.BytesIO(raw)
-    f.name = name
-    return f
 
 
 @admin.register(FeeAmendment)

@@ -13,13 +13,17 @@ from django.utils.translation import gettext_lazy as _
 
 from interception import rules, selectors, services
 from interception.models import Contract, FeeAmendment
+from portal import uploads
 from portal.errors import DomainError
-from portal.spreadsheets import unsafe_cell
+from portal.spreadsheets import FileErrors, FileRefused, read_table, unsafe_cell
 
 APPLICATION, FEE_CHANGE = "application", "fee_change"
 COLUMNS = ["kind", "id", "merchant", "merchant_name", "carrier", "outlet", "platform", "mode", "fee",
            "applied_at", "decision", "reason"]
 REQUIRED = ["kind", "id", "merchant", "fee", "decision", "reason"]
+PREVIEW_ROWS = 200  # the preview shows these and counts the rest
+BATCH = 5000
+UPLOAD_PURPOSE = "contract_decisions"
 APPROVE, REJECT, LEAVE, UNCHANGED = "approve", "reject", "leave", "unchanged"
 DECISION_WORDS = {"approve": APPROVE, "approved": APPROVE, "通过": APPROVE, "同意": APPROVE,
                   "reject": REJECT, "rejected": REJECT, "驳回": REJECT, "拒绝": REJECT, "": LEAVE}
@@ -42,15 +46,14 @@ def _local(dt):
     return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M")
 
 
-@dataclass
+@dataclass(slots=True)
 class RowPlan:
     number: int
     kind: str = ""
     id: object = None
-    obj: object = None
     action: str = LEAVE
     reason: str = ""
-    errors: list = field(default_factory=list)  # (column, message)
+    label: str = ""
 
     @property
     def action_label(self):
@@ -59,14 +62,21 @@ class RowPlan:
 
 @dataclass
 class Plan:
-    rows: list
+    """What a file will do, kept small whatever its size: per action a count, the changes to apply as tuples,
+    the first PREVIEW_ROWS rows to show, and the first errors with their total."""
 
-    @property
-    def errors(self):
-        return [(r.number, column, message) for r in self.rows for column, message in r.errors]
+    rows: int = 0
+    preview: list = field(default_factory=list)
+    changes: list = field(default_factory=list)  # (row number, kind, id, action, reason)
+    counts: dict = field(default_factory=dict)
+    errors: FileErrors = field(default_factory=FileErrors)
 
     def count(self, action):
-        return sum(1 for r in self.rows if r.action == action and not r.errors)
+        return self.counts.get(action, 0)
+
+    @property
+    def more_rows(self):
+        return self.rows - len(self.preview)
 
 
 def _text(value):
@@ -77,128 +87,179 @@ def _text(value):
     return str(unsafe_cell(value)).strip()
 
 
-def plan(user, dataset):
-    """What each row of the file would do, or why it cannot; reads, never writes."""
-    rows, seen = [], {}
-    records = dataset.dict
-    found = _fetch(user, records)
-    for index, raw in enumerate(records, start=2):  # row 1 is the header
-        row = RowPlan(number=index)
-        rows.append(row)
-        values = {k: _text(v) for k, v in raw.items()}
-        if not any(values.values()):
-            row.action = LEAVE
-            continue
-        row.kind = values.get("kind", "")
-        if row.kind not in (APPLICATION, FEE_CHANGE):
-            row.errors.append(("kind", _("unknown kind %(k)r: use application or fee_change") % {"k": row.kind}))
-            continue
-        try:
-            row.id = int(values.get("id", ""))
-        except ValueError:
-            row.errors.append(("id", _("not a number")))
-            continue
-        if (row.kind, row.id) in seen:
-            row.errors.append(("id", _("the same %(k)s appears again in row %(r)s") % {"k": row.kind, "r": seen[(row.kind, row.id)]}))
-            continue
-        seen[(row.kind, row.id)] = index
-        what = _("application") if row.kind == APPLICATION else _("fee change")
-        row.obj = found[row.kind]["mine"].get(row.id)
-        if row.obj is None:
-            if row.id in found[row.kind]["others"]:
-                row.errors.append(("id", _("%(what)s %(id)s is not one of your outlets'") % {"what": what, "id": row.id}))
-            else:
-                row.errors.append(("id", _("unknown %(what)s id %(id)s") % {"what": what, "id": row.id}))
-            continue
-        contract = row.obj if row.kind == APPLICATION else row.obj.contract
-        expected_fee = row.obj.fee if row.kind == APPLICATION else row.obj.new_fee
-        if values.get("merchant", "") != contract.merchant.code:
-            row.errors.append(("merchant", _("changed: the application is for merchant %(m)s")
-                               % {"m": contract.merchant.code}))
-        try:
-            if Decimal(values.get("fee", "")) != expected_fee:
-                row.errors.append(("fee", _("changed: the fee applied for is %(f)s") % {"f": expected_fee}))
-        except InvalidOperation:
-            row.errors.append(("fee", _("not an amount")))
-        word = values.get("decision", "").lower()
-        if word not in DECISION_WORDS:
-            row.errors.append(("decision", _("unknown decision %(d)r: use approve, reject or leave it empty")
-                               % {"d": values.get("decision")}))
-            continue
-        decision = DECISION_WORDS[word]
-        row.reason = values.get("reason", "")
-        if decision == LEAVE:
-            row.action = LEAVE
-            continue
-        done_state = {APPROVE: ("active", "closed", "approved"), REJECT: ("rejected",)}[decision]
-        if row.obj.state != "pending":
-            if row.obj.state in done_state:
-                row.action = UNCHANGED
-            else:
-                row.errors.append(("decision", _("not pending any more: it is %(s)s")
-                                   % {"s": row.obj.get_state_display()}))
-            continue
-        if decision == REJECT:
-            for problem in rules.reason_problems(row.reason, what=_("reject")):
-                row.errors.append(("reason", problem.message))
-        row.action = decision
-    return Plan(rows)
+def plan(user, table):
+    """What each row of the file would do, or why it cannot; reads, never writes.
+
+    Reads the file in batches of BATCH rows with two queries per kind each, so that neither the file nor the
+    applications it names are ever in memory whole.
+    """
+    result, seen = Plan(), {APPLICATION: {}, FEE_CHANGE: {}}
+    for batch in _batches(table, BATCH):
+        found = _fetch(user, batch)
+        for number, raw in batch:
+            row, errors = _plan_row(number, raw, found, seen)
+            result.rows += 1
+            for column, message in errors:
+                result.errors.add({"code": "row_invalid", "row": number, "column": column, "message": message})
+            if not errors:
+                result.counts[row.action] = result.counts.get(row.action, 0) + 1
+                if row.action in (APPROVE, REJECT):
+                    result.changes.append((number, row.kind, row.id, row.action, row.reason))
+            if len(result.preview) < PREVIEW_ROWS:
+                result.preview.append(row)
+    _label(user, result.preview)
+    return result
 
 
-def _fetch(user, records):
-    """Every object the file names, in two queries per kind instead of one per row."""
+def _plan_row(number, raw, found, seen):
+    """(RowPlan, [(column, message)]) of one row."""
+    row, errors = RowPlan(number=number), []
+    values = {k: _text(v) for k, v in raw.items()}
+    if not any(values.values()):
+        return row, errors
+    row.kind = values["kind"]
+    if row.kind not in (APPLICATION, FEE_CHANGE):
+        return row, [("kind", _("unknown kind %(k)r: use application or fee_change") % {"k": row.kind[:40]})]
+    try:
+        row.id = int(values["id"])
+    except ValueError:
+        return row, [("id", _("not a number"))]
+    if row.id in seen[row.kind]:
+        return row, [("id", _("the same %(k)s appears again in row %(r)s")
+                      % {"k": row.kind, "r": seen[row.kind][row.id]})]
+    seen[row.kind][row.id] = number
+    what = _("application") if row.kind == APPLICATION else _("fee change")
+    target = found[row.kind]["mine"].get(row.id)
+    if target is None:
+        if row.id in found[row.kind]["others"]:
+            return row, [("id", _("%(what)s %(id)s is not one of your outlets'") % {"what": what, "id": row.id})]
+        return row, [("id", _("unknown %(what)s id %(id)s") % {"what": what, "id": row.id})]
+    state, expected_fee, merchant = target
+    if values["merchant"] != merchant:
+        errors.append(("merchant", _("changed: the application is for merchant %(m)s") % {"m": merchant}))
+    try:
+        if Decimal(values["fee"]) != expected_fee:
+            errors.append(("fee", _("changed: the fee applied for is %(f)s") % {"f": expected_fee}))
+    except InvalidOperation:
+        errors.append(("fee", _("not an amount")))
+    word = values["decision"].lower()
+    if word not in DECISION_WORDS:
+        errors.append(("decision", _("unknown decision %(d)r: use approve, reject or leave it empty")
+                       % {"d": values["decision"][:40]}))
+        return row, errors
+    decision = DECISION_WORDS[word]
+    row.reason = values["reason"]
+    if decision == LEAVE:
+        return row, errors
+    done_state = {APPROVE: ("active", "closed", "approved"), REJECT: ("rejected",)}[decision]
+    if state != "pending":
+        if state in done_state:
+            row.action = UNCHANGED
+        else:
+            states = Contract.State if row.kind == APPLICATION else FeeAmendment.State
+            errors.append(("decision", _("not pending any more: it is %(s)s") % {"s": states(state).label}))
+        return row, errors
+    if decision == REJECT:
+        for problem in rules.reason_problems(row.reason, what=_("reject")):
+            errors.append(("reason", problem.message))
+    row.action = decision
+    return row, errors
+
+
+def _batches(table, size):
+    """Lists of (row number, {column: value}) of `size` rows."""
+    batch = []
+    for number, values in table:
+        batch.append((number, dict(zip(table.columns, values))))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _fetch(user, batch):
+    """(state, fee applied for, merchant code) of every object the batch names, in two queries per kind."""
     ids = {APPLICATION: set(), FEE_CHANGE: set()}
-    for raw in records:
-        kind, pk = _text(raw.get("kind")), _text(raw.get("id"))
+    for _number, raw in batch:
+        kind, pk = _text(raw["kind"]), _text(raw["id"])
         if kind in ids and pk.isdigit():
             ids[kind].add(int(pk))
     found = {}
-    for kind, scoped, model in [(APPLICATION, selectors.contract_list(user), Contract),
-                                (FEE_CHANGE, selectors.amendment_list(user), FeeAmendment)]:
-        mine = scoped.in_bulk(ids[kind]) if ids[kind] else {}
+    for kind, scoped, model, fields in [
+            (APPLICATION, selectors.contract_list(user), Contract, ("state", "fee", "merchant__code")),
+            (FEE_CHANGE, selectors.amendment_list(user), FeeAmendment,
+             ("state", "new_fee", "contract__merchant__code"))]:
+        mine = {}
+        if ids[kind]:
+            mine = {pk: tuple(values) for pk, *values in scoped.filter(pk__in=ids[kind]).values_list("pk", *fields)}
         missing = ids[kind] - set(mine)
         others = set(model.objects.filter(pk__in=missing).values_list("pk", flat=True)) if missing else set()
         found[kind] = {"mine": mine, "others": others}
     return found
 
 
+def _label(user, rows):
+    """The object each previewed row names, as its page calls it (only the user's own)."""
+    for kind, queryset in [(APPLICATION, selectors.contract_list(user).select_related("merchant", "outlet")),
+                           (FEE_CHANGE, selectors.amendment_list(user))]:
+        wanted = {r.id for r in rows if r.kind == kind and isinstance(r.id, int)}
+        labels = {obj.pk: str(obj) for obj in queryset.filter(pk__in=wanted)} if wanted else {}
+        for r in rows:
+            if r.kind == kind:
+                r.label = labels.get(r.id, "")
+
+
 SERVICES = {
-    (APPLICATION, APPROVE): lambda row, actor: services.contract_approve(contract_id=row.id, actor=actor,
-                                                                         reason=row.reason),
-    (APPLICATION, REJECT): lambda row, actor: services.contract_reject(contract_id=row.id, actor=actor,
-                                                                       reason=row.reason),
-    (FEE_CHANGE, APPROVE): lambda row, actor: services.amendment_approve(amendment_id=row.id, actor=actor,
-                                                                         reason=row.reason),
-    (FEE_CHANGE, REJECT): lambda row, actor: services.amendment_reject(amendment_id=row.id, actor=actor,
-                                                                       reason=row.reason),
+    (APPLICATION, APPROVE): lambda pk, reason, actor: services.contract_approve(contract_id=pk, actor=actor,
+                                                                                reason=reason),
+    (APPLICATION, REJECT): lambda pk, reason, actor: services.contract_reject(contract_id=pk, actor=actor,
+                                                                              reason=reason),
+    (FEE_CHANGE, APPROVE): lambda pk, reason, actor: services.amendment_approve(amendment_id=pk, actor=actor,
+                                                                                reason=reason),
+    (FEE_CHANGE, REJECT): lambda pk, reason, actor: services.amendment_reject(amendment_id=pk, actor=actor,
+                                                                              reason=reason),
 }
 
 
-class ImportRefused(DomainError):
+class ImportRefused(FileRefused):
     pass
 
 
-def apply(user, dataset):
+def apply(user, table):
     """Apply every decision of the file or none: returns the plan with what was done."""
     with transaction.atomic():
-        result = plan(user, dataset)
+        result = plan(user, table)
         if result.errors:
             raise ImportRefused("import_invalid", _("The file has errors; nothing was applied."),
-                                errors=_error_dicts(result.errors), status=400)
-        failures = []
-        for row in result.rows:
-            if row.action in (APPROVE, REJECT):
-                try:
-                    with transaction.atomic():
-                        SERVICES[(row.kind, row.action)](row, user)
-                except DomainError as exc:
-                    failures.append((row.number, "decision", exc.message))
+                                errors=result.errors, status=400)
+        failures = FileErrors()
+        for number, kind, pk, action, reason in result.changes:
+            try:
+                with transaction.atomic():
+                    SERVICES[(kind, action)](pk, reason, user)
+            except DomainError as exc:
+                failures.add({"code": "row_invalid", "row": number, "column": "decision", "message": exc.message})
         if failures:
             raise ImportRefused("import_invalid", _("The file has errors; nothing was applied."),
-                                errors=_error_dicts(failures), status=409)
+                                errors=failures, status=409)
     return result
 
 
-def _error_dicts(errors):
-    return [{"code": "row_invalid", "row": number, "column": column, "message": message}
-            for number, column, message in errors]
+def preview(user, uploaded):
+    """The plan of an uploaded file; when it can be applied the file is kept for the confirmation, named by the
+    returned token (None otherwise)."""
+    result = plan(user, read_table(uploaded, required_columns=REQUIRED))
+    token = None
+    if not result.errors and result.changes:
+        token = uploads.stage(user=user, purpose=UPLOAD_PURPOSE, uploaded=uploaded)
+    return result, token
+
+
+def confirm(user, token):
+    """Apply the file previewed under `token`: it is read and checked again, and applied, in one transaction,
+    which also deletes it. Returns (plan, file name)."""
+    with transaction.atomic():
+        staged = uploads.take(user=user, purpose=UPLOAD_PURPOSE, token=token)
+        with staged:  # a temporary file
+            return apply(user, read_table(staged, required_columns=REQUIRED)), staged.name

@@ -175,6 +175,7 @@ def read_settings(environ, *, base_dir):
         "login_lockout_minutes": parse_count("LOGIN_LOCKOUT_MINUTES", environ.get("LOGIN_LOCKOUT_MINUTES"), 15,
                                              unit="minutes"),
         "request_max_mb": parse_count("REQUEST_MAX_MB", environ.get("REQUEST_MAX_MB"), 64, unit="megabytes"),
+        "upload_max_rows": parse_count("UPLOAD_MAX_ROWS", environ.get("UPLOAD_MAX_ROWS"), 50_000, unit="rows"),
         "api_rate_limit": parse_request_rate("API_RATE_LIMIT", environ.get("API_RATE_LIMIT"), "600/min"),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),

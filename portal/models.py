@@ -30,3 +30,41 @@ class TimelineEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.transition}"
+
+
+class StagedUpload(models.Model):
+    """An uploaded file kept between its preview and its confirmation, for the user who uploaded it.
+
+    In the database, so that whichever app host answers the confirmation finds what another one previewed;
+    deleted when it is applied, or by the next upload once expired (portal/uploads.py). The bytes are in parts
+    of at most PART_BYTES: the database driver escapes a parameter in memory at several times its size.
+    """
+
+    PART_BYTES = 256 * 1024
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("staged upload")
+        verbose_name_plural = _("staged uploads")
+
+    def __str__(self):
+        return f"{self.purpose}: {self.name}"
+
+
+class StagedUploadPart(models.Model):
+    upload = models.ForeignKey(StagedUpload, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    content = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "number"], name="staged_upload_part_unique")]
+
+    def __str__(self):
+        return f"{self.upload_id}/{self.number}"

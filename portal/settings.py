@@ -168,6 +168,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Rows an uploaded CSV or XLSX may hold (decision files, outlet bills); more are refused before parsing.
+UPLOAD_MAX_ROWS = ENV["upload_max_rows"]
+
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_FORMATS = [

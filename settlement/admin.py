@@ -16,6 +16,7 @@ from interception.admin_interceptions import OutletFilter, TrackingSearchMixin
 from portal.admin_actions import ObjectAction, ObjectActionsMixin, RequiredReasonForm, can_transition
 from portal.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
 from portal.errors import DomainError
+from portal.spreadsheets import max_rows
 from settlement import exports, selectors, services
 from settlement.models import BillFormat, Difference, OnlineFee, Reconciliation, Statement, StatementLine
 
@@ -188,8 +189,9 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
         return self._form_page(request, title=_("Reconcile the outlet's bill: %(s)s") % {"s": obj.number},
                                form=form, obj=obj, refused=refused, extra={"submit_label": _("Reconcile"),
                                                                            "multipart": True},
-                               intro=_("CSV (UTF-8 or GB18030) or XLSX with the columns %(c)s. A file with any bad "
-                                       "row is refused whole.") % {"c": ", ".join(columns)})
+                               intro=_("CSV (UTF-8 or GB18030) or XLSX, at most 10 MB and %(n)s rows, with the "
+                                       "columns %(c)s. A file with any bad row is refused whole.")
+                               % {"c": ", ".join(columns), "n": f"{max_rows():,}"})
 
     def revise_view(self, request, object_id):
         obj = self.get_object(request, str(object_id))

@@ -96,7 +96,7 @@ def adjustment_problems(adjustments, tracking_numbers):
     return problems
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a bill holds up to UPLOAD_MAX_ROWS of them
 class BillLine:
     row: int
     tracking_number: str

@@ -1,11 +1,10 @@
 """Domain actions of settlement (R19-R22). The admin, the API, imports and automation all call these."""
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
@@ -14,7 +13,7 @@ from interception.models import InterceptionOrder, Merchant, SettlementMode
 from interception.services.base import find, invalid_state, lock, require, take
 from portal import timeline
 from portal.errors import DomainError, refuse
-from portal.spreadsheets import read_table
+from portal.spreadsheets import FileErrors, FileRefused, read_table
 from settlement import rules, selectors
 from settlement.models import BillFormat, Difference, OnlineFee, Reconciliation, Statement, StatementLine
 
@@ -224,18 +223,23 @@ def bill_columns(carrier):
 
 
 def read_bill(uploaded, columns):
-    """Every line of the outlet's file, or a refusal naming each bad row and column (nothing is kept)."""
-    dataset = read_table(uploaded, required_columns=list(columns))
-    lines, problems = [], []
-    for index, values in enumerate(dataset.dict, start=2):  # row 1 holds the column names
-        if not any(str(v or "").strip() for v in values.values()):
+    """Every line of the outlet's file, or a refusal naming the first bad rows and columns, with their total
+    (nothing is kept)."""
+    table = read_table(uploaded, required_columns=list(columns))
+    lines, errors, shared = [], FileErrors(), {}
+    for number, values in table:
+        if not any(str(v or "").strip() for v in values):
             continue
-        line, row_problems = rules.parse_bill_row(index, values, columns)
-        problems += row_problems
-        if line:
-            lines.append(line)
-    if problems:
-        refuse(problems, status=400)
+        line, problems = rules.parse_bill_row(number, dict(zip(table.columns, values)), columns)
+        for problem in problems:
+            errors.add({**problem.as_dict(), "row": number})
+        if line:  # a bill holds few distinct dates and fees: one object each instead of one per line
+            lines.append(rules.BillLine(line.row, line.tracking_number,
+                                        shared.setdefault(line.billed_on, line.billed_on),
+                                        shared.setdefault(line.fee, line.fee)))
+    if errors:
+        first = errors.listed[0]
+        raise FileRefused(first["code"], first["message"], errors=errors, status=400)
     if not lines:
         raise DomainError("file_empty", _("The file has no bill lines."), status=400)
     return lines
@@ -250,82 +254,83 @@ def reconciliation_run(*, statement_id, actor, uploaded, file_name=""):
         raise invalid_state(statement.get_state_display())
     bill = read_bill(uploaded, bill_columns(statement.outlet.carrier_id))
     ours = _our_lines(statement)
-    contract_fees = _contract_fees([line["interception"] for line in ours.values() if line["interception"]])
-    others = {o.tracking_number: o for o in InterceptionOrder.objects.filter(
+    # (pk, chargeable, state) of the merchant's other interceptions at this outlet that the bill names.
+    others = {tracking: rest for tracking, *rest in InterceptionOrder.objects.filter(
         merchant=statement.merchant_id, outlet=statement.outlet_id,
-        tracking_number__in=[b.tracking_number for b in bill if b.tracking_number not in ours])}
-    differences, seen = [], set()
-    D = Difference.Kind
-    for line in bill:
-        diff = Difference(row=line.row, tracking_number=line.tracking_number, billed_on=line.billed_on,
-                          their_fee=line.fee)
-        differences.append(diff)
-        if line.tracking_number in seen:
-            diff.kind, diff.detail = D.DUPLICATE, _("billed again in the same file")
-            continue
-        seen.add(line.tracking_number)
-        if line.tracking_number in ours:
-            our = ours[line.tracking_number]
-            diff.our_fee, diff.interception_id = our["amount"], our["interception"]
-            diff.contract_fee = contract_fees.get(our["interception"])
-            diff.kind = D.MATCHED if line.fee == our["amount"] else D.FEE_DIFFERS
-            if diff.kind == D.FEE_DIFFERS:
-                diff.detail = _("they bill %(t)s, we count %(o)s") % {"t": line.fee, "o": our["amount"]}
-            continue
-        order = others.get(line.tracking_number)
-        diff.interception_id = order.pk if order else None
-        if order is not None and not order.chargeable:
-            diff.kind = D.NOT_CHARGEABLE
-            diff.detail = _("interception #%(n)s is %(s)s: not chargeable under the contract (R21)") % {
-                "n": order.pk, "s": order.get_state_display()}
-        else:
-            diff.kind = D.ONLY_THEIRS
-            diff.detail = (_("interception #%(n)s is not on this statement (other period or statement)")
-                           % {"n": order.pk}) if order else _("no interception of ours with this tracking number")
-    for tracking, our in ours.items():
-        if tracking not in seen:
-            differences.append(Difference(kind=D.ONLY_OURS, tracking_number=tracking, our_fee=our["amount"],
-                                          interception_id=our["interception"],
-                                          contract_fee=contract_fees.get(our["interception"]),
-                                          detail=_("not in their bill")))
+        tracking_number__in=[b.tracking_number for b in bill if b.tracking_number not in ours],
+    ).values_list("tracking_number", "pk", "chargeable", "state")}
     reconciliation = Reconciliation.objects.create(
         statement=statement, file_name=(file_name or getattr(uploaded, "name", "") or "bill")[:200],
         uploaded_by=actor, bill_lines=len(bill), bill_total=sum((b.fee for b in bill), ZERO),
         statement_total=statement.total)
-    for diff in differences:
+    batch = []
+    for diff in _differences(bill, ours, others):
         diff.reconciliation = reconciliation
         diff.detail = str(diff.detail)[:300]
-    Difference.objects.bulk_create(differences, batch_size=LINE_BATCH)
+        batch.append(diff)
+        if len(batch) == LINE_BATCH:  # written as they come: a bill at the row limit is never all in memory
+            Difference.objects.bulk_create(batch)
+            batch = []
+    Difference.objects.bulk_create(batch)
     timeline.record(statement, actor=actor, transition="reconcile", from_state=statement.state,
                     to_state=statement.state, reason=reconciliation.file_name)
     return reconciliation
 
 
+def _differences(bill, ours, others):
+    """One Difference per line of their bill, then one per line of ours they did not bill."""
+    D, seen = Difference.Kind, set()
+    for line in bill:
+        diff = Difference(row=line.row, tracking_number=line.tracking_number, billed_on=line.billed_on,
+                          their_fee=line.fee)
+        if line.tracking_number in seen:
+            diff.kind, diff.detail = D.DUPLICATE, _("billed again in the same file")
+            yield diff
+            continue
+        seen.add(line.tracking_number)
+        if line.tracking_number in ours:
+            amount, interception, diff.contract_fee = ours[line.tracking_number]
+            diff.our_fee, diff.interception_id = amount, interception
+            diff.kind = D.MATCHED if line.fee == amount else D.FEE_DIFFERS
+            if diff.kind == D.FEE_DIFFERS:
+                diff.detail = _("they bill %(t)s, we count %(o)s") % {"t": line.fee, "o": amount}
+            yield diff
+            continue
+        pk, chargeable, state = others.get(line.tracking_number, (None, None, None))
+        diff.interception_id = pk
+        if pk is not None and not chargeable:
+            diff.kind = D.NOT_CHARGEABLE
+            diff.detail = _("interception #%(n)s is %(s)s: not chargeable under the contract (R21)") % {
+                "n": pk, "s": InterceptionOrder.State(state).label}
+        else:
+            diff.kind = D.ONLY_THEIRS
+            diff.detail = (_("interception #%(n)s is not on this statement (other period or statement)")
+                           % {"n": pk}) if pk else _("no interception of ours with this tracking number")
+        yield diff
+    for tracking, (amount, interception, contract_fee) in ours.items():
+        if tracking not in seen:
+            yield Difference(kind=D.ONLY_OURS, tracking_number=tracking, our_fee=amount,
+                             interception_id=interception, contract_fee=contract_fee, detail=_("not in their bill"))
+
+
 def _our_lines(statement):
-    """Tracking number -> the amount we count (its charge plus its adjustments) and its interception."""
-    ours = defaultdict(lambda: {"amount": ZERO, "interception": None})
-    for tracking, amount, interception in (statement.lines.exclude(tracking_number="")
-                                           .values_list("tracking_number", "amount", "interception_id")):
-        ours[tracking]["amount"] += amount
-        ours[tracking]["interception"] = ours[tracking]["interception"] or interception
-    return dict(ours)
-
-
-def _contract_fees(interception_ids):
-    """The contract's fee in force when each interception started (R6), for the third column of the match."""
+    """Tracking number -> (the amount we count: its charge plus its adjustments, its interception, the contract's
+    fee in force when the interception started (R6): the third column of the match)."""
     from interception.models import ContractFee
 
-    started = {pk: (at, contract) for pk, at, contract in InterceptionOrder.objects.filter(pk__in=interception_ids)
-               .values_list("pk", "requested_at", "contract_id")}
-    history = defaultdict(list)
-    for contract, fee, since in (ContractFee.objects.filter(contract__in={c for _at, c in started.values()})
-                                 .order_by("effective_from", "id").values_list("contract", "fee", "effective_from")):
-        history[contract].append((since, fee))
-    fees = {}
-    for pk, (at, contract) in started.items():
-        in_force = [fee for since, fee in history[contract] if since <= at]
-        fees[pk] = in_force[-1] if in_force else None
-    return fees
+    in_force = ContractFee.objects.filter(contract=OuterRef("interception__contract"),
+                                          effective_from__lte=OuterRef("interception__requested_at"))
+    lines = (statement.lines.exclude(tracking_number="")
+             .annotate(contract_fee=Subquery(in_force.order_by("-effective_from", "-id").values("fee")[:1]))
+             .values_list("tracking_number", "amount", "interception_id", "contract_fee"))
+    ours, shared = {}, {}
+    for tracking, amount, interception, fee in lines.iterator(chunk_size=LINE_BATCH):
+        total, known, known_fee = ours.get(tracking, (ZERO, None, None))
+        total = total + amount
+        # A statement holds few distinct amounts: one object each instead of one per line.
+        ours[tracking] = (shared.setdefault(total, total), known or interception,
+                          known_fee if known else shared.setdefault(fee, fee))
+    return ours
 
 
 # --- online fee ledger (R19) -----------------------------------------------------------------------------------------

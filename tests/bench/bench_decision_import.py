@@ -4,7 +4,6 @@ Part of `make bench`; alone:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python tests/bench/bench_decision_import.py
 Each run adds a fresh outlet with 10,000 pending applications (the import approves them). Prints figures.
 """
-import base64
 import io
 import time
 from decimal import Decimal
@@ -51,8 +50,7 @@ def decision_import():
     preview_s = time.perf_counter() - started
     assert preview.status_code == 200 and preview.context_data["changes"] == DECISIONS, "the preview did not plan every row"
     started = time.perf_counter()
-    applied = client.post(IMPORT, {"confirm": "1", "name": "decisions.xlsx",
-                                   "content": base64.b64encode(content).decode()})
+    applied = client.post(IMPORT, {"confirm": "1", "token": preview.context_data["token"]})
     apply_s = time.perf_counter() - started
     assert applied.status_code == 302
     approved = Contract.objects.filter(outlet=outlet, state=Contract.State.ACTIVE).count()

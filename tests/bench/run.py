@@ -8,6 +8,7 @@ from common import Row, machine, print_table
 from bench_decision_import import decision_import
 from bench_interceptions import callbacks, changelists, dashboards
 from bench_statement_export import exports
+from bench_uploads import uploads
 from interception.models import InterceptionOrder
 
 
@@ -17,7 +18,7 @@ def main():
     if count < 1_000_000:
         print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (README)")
     rows = []
-    for part in (changelists, dashboards, callbacks, exports, decision_import):
+    for part in (changelists, dashboards, callbacks, exports, decision_import, uploads):
         try:
             rows += part()
         except Exception as exc:  # one broken benchmark must not hide the others' figures

@@ -1,12 +1,16 @@
 """Claims (R23-R26): who may claim, evidence, the cap, the arbitration window, uploads and scoping."""
+import contextlib
 import io
+import random
+import struct
+import zlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 from django.test import Client
 from PIL import Image
 
@@ -325,3 +329,89 @@ def test_api_damage_claim_with_photos_by_multipart(api):
     response = api(merchant_client).post("/api/v1/claims/", {"interception": order.pk, "kind": "damage",
                                                              "photos": [png()]}, format="multipart")
     assert response.status_code == 201 and response.json()["photos"] == 1
+
+
+class Counting:
+    """An upload that counts what is read from it: every byte, and the biggest single read."""
+
+    def read(self, *args):
+        data = super().read(*args)
+        self.bytes_read = getattr(self, "bytes_read", 0) + len(data)
+        self.biggest_read = max(getattr(self, "biggest_read", 0), len(data))
+        return data
+
+
+class CountingMemoryUpload(Counting, SimpleUploadedFile):
+    pass
+
+
+class CountingTemporaryUpload(Counting, TemporaryUploadedFile):
+    """What Django makes of an upload above FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): a temporary file."""
+
+    def __init__(self, name, content):
+        super().__init__(name, "image/png", len(content), None)
+        self.file.write(content)
+        self.file.flush()
+        self.file.seek(0)
+
+
+def noise_png(megabytes):
+    side = int((megabytes * 1e6 / 3) ** 0.5)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), random.randbytes(side * side * 3)).save(buffer, format="PNG",
+                                                                                compress_level=0)
+    return buffer.getvalue()
+
+
+def png_claiming(width, height):
+    """A valid 1x1 PNG whose header claims width x height: what a decompression bomb looks like to Pillow."""
+    data = bytearray(png().read())
+    header = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    return bytes(data)
+
+
+def test_oversize_photo_is_refused_before_it_is_read(cs):
+    order = returned_badly("damaged")
+    photo = CountingMemoryUpload("huge.jpg", b"\xff\xd8\xff" + b"0" * (11 * 1024 * 1024), content_type="image/jpeg")
+    with pytest.raises(DomainError) as refused:
+        services.claim_file(actor=cs, interception_id=order.pk, kind="damage", photos=[photo])
+    assert refused.value.errors[0]["code"] == "file_too_large"
+    assert getattr(photo, "bytes_read", 0) == 0
+    assert not Claim.objects.exists()
+
+
+def test_a_photo_is_checked_and_stored_without_being_read_whole(cs):
+    order = returned_badly("damaged")
+    content = noise_png(3)  # above 2.5 MB: Django keeps it in a temporary file
+    photo = CountingTemporaryUpload("damage.png", content)
+    claim = services.claim_file(actor=cs, interception_id=order.pk, kind="damage", photos=[photo])
+    photo.close()  # as Django does at the end of the request (the file was moved into the storage)
+    evidence = claim.evidence.get()
+    assert photo.biggest_read <= 1024 * 1024 < len(content)
+    assert (evidence.content_type, evidence.size) == ("image/png", len(content))
+    with evidence.file.open("rb") as stored:
+        assert stored.read() == content
+
+
+@pytest.mark.parametrize("width, height", [(10_000, 10_000), (20_000, 20_000)])  # Pillow warns, Pillow refuses
+def test_a_decompression_bomb_photo_is_refused_as_not_an_image(cs, width, height):
+    order = returned_badly("damaged")
+    bomb = SimpleUploadedFile("bomb.png", png_claiming(width, height), content_type="image/png")
+    with pytest.warns(Image.DecompressionBombWarning) if width * height < 2 * Image.MAX_IMAGE_PIXELS \
+            else contextlib.nullcontext(), pytest.raises(DomainError) as refused:
+        services.claim_file(actor=cs, interception_id=order.pk, kind="damage", photos=[bomb])
+    assert refused.value.errors[0]["code"] == "not_an_image"
+    assert not Evidence.objects.exists()
+
+
+def test_api_refuses_an_oversize_photo_with_400_and_the_field(api):
+    order = returned_badly("damaged")
+    merchant_client = factories.api_client_for(merchant=order.merchant)
+    huge = SimpleUploadedFile("huge.png", b"\x89PNG\r\n\x1a\n" + b"0" * (11 * 1024 * 1024), content_type="image/png")
+    response = api(merchant_client).post("/api/v1/claims/", {"interception": order.pk, "kind": "damage",
+                                                             "photos": [png(), huge]}, format="multipart")
+    assert response.status_code == 400
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [("file_too_large", "photos")]
+    assert not Claim.objects.exists()

@@ -1,10 +1,10 @@
 """The outlet staff's decision file: export, fill, preview, import (through the same services)."""
-import base64
 import io
 
 import openpyxl
 import pytest
 import tablib
+from django.utils import translation
 
 from interception import services
 from interception.models import Contract
@@ -51,11 +51,12 @@ def decide(dataset, decisions):
 
 
 def upload(client, content, name="decisions.csv", confirm=True):
-    preview = client.post(IMPORT, {"file": io.BytesIO(content) if False else _file(content, name)})
+    """Preview the file, then press "Confirm and apply" (the preview's token; none when it has no button)."""
+    preview = client.post(IMPORT, {"file": _file(content, name)})
     if not confirm:
         return preview
-    return preview, client.post(IMPORT, {"confirm": "1", "name": name,
-                                         "content": base64.b64encode(content).decode()}, follow=True)
+    token = (preview.context or {}).get("token") or ""
+    return preview, client.post(IMPORT, {"confirm": "1", "token": token}, follow=True)
 
 
 def _file(content, name):
@@ -226,3 +227,147 @@ def test_fee_change_rows_share_the_file(client):
     upload(client, to_bytes(decide(data, {0: ("approve", "")})))
     contract.refresh_from_db()
     assert str(contract.fee) == "7.00"
+
+
+def pending_in_bulk(outlet, count):
+    """`count` more pending applications at `outlet`, inserted in bulk (one merchant each)."""
+    from decimal import Decimal
+
+    from interception.models import Merchant, Platform
+
+    platform = Platform.objects.get(code="kuaishou")
+    merchants = Merchant.objects.bulk_create([Merchant(code=f"BULK{n:06d}", name=f"批量店铺{n}", platform=platform)
+                                              for n in range(count)])
+    Contract.objects.bulk_create([Contract(merchant=m, outlet=outlet, platform=platform, settlement_mode="offline",
+                                           fee=Decimal("3.00")) for m in merchants])
+
+
+def test_refusal_lists_the_first_200_errors_and_the_total(client, outlet_a):
+    client.force_login(outlet_a["staff"])
+    rows = [["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "approve", ""] for n in range(345)]
+    bad = tablib.Dataset(*rows, headers=resources_columns())
+    body = upload(client, to_bytes(bad), confirm=False).content.decode()
+    listed, after = body.split('class="portal-errors"')[1].split("</table>")[:2]
+    assert listed.count("<tr><td>") == 200
+    assert "<td>201</td><td>id</td>" in listed and "<td>202</td>" not in listed  # rows 2-201: the first 200
+    assert "145" in after[:200]  # "… and 145 more errors"
+
+
+def test_refused_apply_carries_at_most_200_errors_and_the_total_in_its_detail(outlet_a):
+    from interception import resources
+    from portal.spreadsheets import read_table
+
+    rows = [["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "approve", ""] for n in range(345)]
+    content = to_bytes(tablib.Dataset(*rows, headers=resources_columns()))
+    with pytest.raises(resources.ImportRefused) as refused, translation.override("en"):
+        resources.apply(outlet_a["staff"], read_table(_file(content, "d.csv"), required_columns=resources.REQUIRED))
+    assert len(refused.value.errors) == 200 and refused.value.total == 345
+    assert "345 errors in all; the first 200 are listed" in str(refused.value.message)
+
+
+def resources_columns():
+    from interception import resources
+
+    return resources.COLUMNS
+
+
+def test_decision_file_confirm_with_damaged_content_is_refused_not_500(client, outlet_a):
+    client.force_login(outlet_a["staff"])
+    # What the old confirm form posted back, damaged: the file as base64 in a hidden field.
+    response = client.post(IMPORT, {"confirm": "1", "name": "d.csv", "content": "%%%not base64%%%"})
+    assert response.status_code == 200
+    assert response.context["refused"].code == "upload_unknown"
+    assert set(states(outlet_a["contracts"])) == {"pending"}
+
+
+def test_decision_file_larger_than_2_5_mb_can_be_confirmed(client, outlet_a, settings):
+    pending_in_bulk(outlet_a["outlet"], 30_000)
+    client.force_login(outlet_a["staff"])
+    data = exported(client)
+    ids = [int(i) for i in data["id"]]
+    mine = {c.pk for c in outlet_a["contracts"]}
+    content = to_bytes(decide(data, {ids.index(pk): ("approve", "") for pk in mine}))
+    assert len(content) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # more than a form field may carry
+    preview, done = upload(client, content)
+    assert preview.context["plan"].rows == len(ids) and preview.context["changes"] == 3
+    assert done.redirect_chain and done.redirect_chain[-1][0].endswith("/admin/interception/contract/")
+    assert states(outlet_a["contracts"]) == ["active"] * 3
+    assert Contract.objects.filter(outlet=outlet_a["outlet"], state="pending").count() == 30_000
+
+
+def test_the_preview_shows_the_first_200_rows_and_counts_every_row(client, outlet_a):
+    pending_in_bulk(outlet_a["outlet"], 300)
+    client.force_login(outlet_a["staff"])
+    data = exported(client)
+    preview = upload(client, to_bytes(decide(data, {302: ("approve", "")})), confirm=False)
+    body = preview.content.decode()
+    shown = body.split('class="portal-preview"')[1].split("</table>")[0]
+    assert shown.count("<tr><td>") == 200
+    plan = preview.context["plan"]
+    assert (plan.rows, plan.more_rows, plan.count("approve"), plan.count("leave")) == (303, 103, 1, 302)
+
+
+def test_a_file_over_the_row_limit_is_refused(client, outlet_a, settings):
+    settings.UPLOAD_MAX_ROWS = 2
+    client.force_login(outlet_a["staff"])
+    data = decide(exported(client), {0: ("approve", ""), 1: ("approve", ""), 2: ("approve", "")})
+    preview = upload(client, to_bytes(data), confirm=False)
+    refused = preview.context["refused"]
+    assert refused.code == "file_too_many_rows"
+    assert "文件超过 2 行的上限（UPLOAD_MAX_ROWS）" in preview.content.decode()
+    assert set(states(outlet_a["contracts"])) == {"pending"}
+
+
+def test_another_users_preview_is_refused_and_applies_nothing(client, outlet_a):
+    client.force_login(outlet_a["staff"])
+    preview = upload(client, to_bytes(decide(exported(client), {0: ("approve", "")})), confirm=False)
+    token = preview.context["token"]
+    colleague = factories.outlet_staff("staff_a2", outlet_a["outlet"])
+    client.force_login(colleague)
+    response = client.post(IMPORT, {"confirm": "1", "token": token})
+    assert response.context["refused"].code == "upload_unknown"
+    assert set(states(outlet_a["contracts"])) == {"pending"}
+    client.force_login(outlet_a["staff"])  # still there for its owner
+    assert client.post(IMPORT, {"confirm": "1", "token": token}).status_code == 302
+    assert sorted(states(outlet_a["contracts"])) == ["active", "pending", "pending"]
+
+
+def test_an_expired_preview_is_refused_and_applies_nothing(client, outlet_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.models import StagedUpload
+
+    client.force_login(outlet_a["staff"])
+    preview = upload(client, to_bytes(decide(exported(client), {0: ("approve", "")})), confirm=False)
+    StagedUpload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.post(IMPORT, {"confirm": "1", "token": preview.context["token"]})
+    assert response.context["refused"].code == "upload_expired"
+    assert set(states(outlet_a["contracts"])) == {"pending"}
+    upload(client, to_bytes(decide(exported(client), {1: ("approve", "")})), confirm=False)
+    assert StagedUpload.objects.filter(expires_at__lte=timezone.now()).count() == 0  # the next upload cleared it
+
+
+def test_a_confirmation_sent_twice_applies_once_and_the_file_is_deleted(client, outlet_a):
+    from portal.models import StagedUpload, StagedUploadPart
+
+    client.force_login(outlet_a["staff"])
+    preview = upload(client, to_bytes(decide(exported(client), {0: ("approve", "")})), confirm=False)
+    token = preview.context["token"]
+    assert client.post(IMPORT, {"confirm": "1", "token": token}).status_code == 302
+    again = client.post(IMPORT, {"confirm": "1", "token": token})
+    assert again.context["refused"].code == "upload_unknown"
+    assert not StagedUpload.objects.exists() and not StagedUploadPart.objects.exists()
+
+
+def test_a_refused_confirmation_keeps_the_file_for_its_owner(client, outlet_a):
+    from portal.models import StagedUpload
+
+    client.force_login(outlet_a["staff"])
+    data = exported(client)
+    preview = upload(client, to_bytes(decide(data, {0: ("reject", "full")})), confirm=False)
+    services.contract_approve(contract_id=int(data["id"][0]), actor=outlet_a["staff"])  # decided meanwhile
+    refused = client.post(IMPORT, {"confirm": "1", "token": preview.context["token"]})
+    assert refused.context["refused"].code == "import_invalid"
+    assert StagedUpload.objects.count() == 1  # nothing of the failed transaction stays, the deletion neither

@@ -73,6 +73,14 @@ def test_carrier_poll_hours_defaults_to_four_and_must_be_positive():
             read_settings({"CARRIER_POLL_HOURS": bad}, base_dir=BASE)
 
 
+def test_upload_row_limit_defaults_to_50000_and_must_be_a_positive_count():
+    assert read_settings({}, base_dir=BASE)["upload_max_rows"] == 50_000
+    assert read_settings({"UPLOAD_MAX_ROWS": "120000"}, base_dir=BASE)["upload_max_rows"] == 120_000
+    for bad in ("0", "-5", "many", "1.5"):
+        with pytest.raises(ConfigError, match="UPLOAD_MAX_ROWS"):
+            read_settings({"UPLOAD_MAX_ROWS": bad}, base_dir=BASE)
+
+
 def test_startup_stops_with_one_line_on_malformed_database_url():
     result = manage("check", env={"DATABASE_URL": "postgres//oops"})
     assert result.returncode != 0

@@ -143,3 +143,52 @@ def test_export_of_the_differences_escapes_formulas(setup, client):
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert response.status_code == 200 and "'=cmd" in body and ",=cmd" not in body
     assert io.StringIO(body).readline().startswith("class")
+
+
+def test_bill_refusal_lists_the_first_200_errors_and_the_total(setup, client):
+    rows = [(f"ZTO{n:010d}", "not a date", "4.50") for n in range(260)]
+    with pytest.raises(DomainError) as refused, translation.override("en"):
+        run(setup, csv_file(rows))
+    errors = refused.value.errors
+    assert len(errors) == 200 and refused.value.total == 260
+    assert (errors[0]["row"], errors[-1]["row"]) == (2, 201) and errors[0]["field"] == "date"
+    assert "260 errors in all; the first 200 are listed" in str(refused.value.message)
+    client.force_login(setup["finance"])
+    body = client.post(f"/admin/settlement/statement/{setup['statement'].pk}/reconcile/",
+                       {"bill": csv_file(rows)}).content.decode()
+    listed, after = body.split('class="portal-errors"')[1].split("</table>")[:2]
+    assert listed.count("<tr><td>") == 200 and "60" in after[:200]  # "… and 60 more errors"
+    assert not Reconciliation.objects.exists()
+
+
+def test_a_bill_over_the_row_limit_is_refused(setup, settings):
+    settings.UPLOAD_MAX_ROWS = 3
+    a = setup["orders"][0].tracking_number
+    with pytest.raises(DomainError) as refused:
+        run(setup, csv_file([(a, "2026-11-01", "4.50")] * 4))
+    assert refused.value.code == "file_too_many_rows"
+    assert not Reconciliation.objects.exists()
+
+
+def test_a_bill_at_the_row_limit_is_reconciled(setup, settings):
+    settings.UPLOAD_MAX_ROWS = 4
+    rec = run(setup, csv_file([(o.tracking_number, "2026-11-01", "4.50") for o in setup["orders"]]))
+    assert rec.bill_lines == 4 and {d.kind for d in rec.differences.all()} == {Difference.Kind.MATCHED}
+    assert {d.contract_fee for d in rec.differences.all()} == {Decimal("4.50")}
+
+
+def test_r6_the_contract_fee_shown_is_the_one_in_force_when_the_interception_started(setup):
+    from interception import services as interception_services
+
+    contract = setup["contract"]
+    amendment = interception_services.contract_amend_fee(contract_id=contract.pk, new_fee="6.00", actor=None)
+    interception_services.amendment_approve(amendment_id=amendment.pk, actor=None)
+    later = factories.intercepted(contract, at=datetime(2026, 11, 6, 12, tzinfo=SH))
+    statement = services.statement_generate(actor=setup["finance"], merchant=contract.merchant, outlet=contract.outlet,
+                                            period_start=date(2026, 11, 1), period_end=date(2026, 11, 30)).statement
+    a = setup["orders"][0].tracking_number
+    rec = services.reconciliation_run(statement_id=statement.pk, actor=setup["finance"],
+                                      uploaded=csv_file([(a, "2026-11-01", "4.50"), (later.tracking_number,
+                                                                                      "2026-11-06", "6.00")]))
+    fees = {d.tracking_number: d.contract_fee for d in rec.differences.all()}
+    assert fees[a] == Decimal("4.50") and fees[later.tracking_number] == Decimal("6.00")
