@@ -180,7 +180,7 @@ class Evidence(models.Model):
     file = models.FileField(_("file"), storage=evidence_storage, upload_to=evidence_name, max_length=100)
     content_type = models.CharField(_("content type"), max_length=32)
     size = models.PositiveIntegerField(_("size (bytes)"))
-    original_name = models.CharField(_("original name"), max_length=200, blank=True)
+    original_name = models.TextField(_("original name"), blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)

@@ -81,7 +81,7 @@ def _store(claim, actor, photo, detected, now):
 
     content_type, suffix = rules.IMAGE_TYPES[detected]
     evidence = Evidence(claim=claim, content_type=content_type, size=photo.size, uploaded_by=actor, uploaded_at=now,
-                        original_name=str(getattr(photo, "name", "") or "")[:200])
+                        original_name=str(getattr(photo, "name", "") or ""))
     photo.seek(0)
     evidence.file.save(f"photo{suffix}", photo if isinstance(photo, File) else File(photo), save=False)
     evidence.save()

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from interception import rules, selectors, services
 from interception.models import Contract, FeeAmendment
 from portal import uploads
+from portal import inputs
 from portal.errors import DomainError
 from portal.spreadsheets import FileErrors, FileRefused, read_table, unsafe_cell
 
@@ -120,10 +121,9 @@ def _plan_row(number, raw, found, seen):
     row.kind = values["kind"]
     if row.kind not in (APPLICATION, FEE_CHANGE):
         return row, [("kind", _("unknown kind %(k)r: use application or fee_change") % {"k": row.kind[:40]})]
-    try:
-        row.id = int(values["id"])
-    except ValueError:
+    if not inputs.is_id(values["id"]):  # int() would read "١٢" as 12
         return row, [("id", _("not a number"))]
+    row.id = int(values["id"])
     if row.id in seen[row.kind]:
         return row, [("id", _("the same %(k)s appears again in row %(r)s")
                       % {"k": row.kind, "r": seen[row.kind][row.id]})]
@@ -183,7 +183,7 @@ def _fetch(user, batch):
     ids = {APPLICATION: set(), FEE_CHANGE: set()}
     for _number, raw in batch:
         kind, pk = _text(raw["kind"]), _text(raw["id"])
-        if kind in ids and pk.isdigit():
+        if kind in ids and inputs.is_id(pk):
             ids[kind].add(int(pk))
     found = {}
     for kind, scoped, model, fields in [

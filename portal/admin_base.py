@@ -1,10 +1,12 @@
 """What every ModelAdmin of the portal shares: scoping, big-table defaults, the timeline."""
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from portal import inputs, timeline
+from portal.security import refusal
 from portal.paginator import EstimatedCountPaginator
 from portal.templatetags.portal_format import split_seconds
 
@@ -19,6 +21,12 @@ class PortalAdmin(admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+
+    def response_action(self, request, queryset):
+        # Django looks the selected ids up as posted: a forged one ("abc") would be a 500.
+        if not all(inputs.is_id(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            return refusal(request, 400, "invalid_selection", _("The selection holds something that is not an id."))
+        return super().response_action(request, queryset)
 
     def render_page(self, request, template, **context):
         """A page of our own inside the admin (forms, reports), with the admin's frame around it."""

@@ -45,7 +45,7 @@ class StagedUpload(models.Model):
     token = models.CharField(max_length=64, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     purpose = models.CharField(max_length=40)
-    name = models.CharField(max_length=200)
+    name = models.TextField()
     size = models.PositiveIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)

@@ -136,11 +136,15 @@ class RequestLimitsMiddleware:
             return _too_large(request, limit)
         if "\x00" in request.path:
             return refusal(request, 400, "invalid_character", _("The address contains a NUL character."))
-        for key, values in request.GET.lists():
-            if "\x00" in key or any("\x00" in value for value in values):
-                return refusal(request, 400, "invalid_character",
-                               _("The parameter %(p)s contains a NUL character.") % {"p": key.replace("\x00", "")},
-                               field=key.replace("\x00", ""))
+        # Form fields are often ids and tokens looked up as they are (admin actions' selection): NUL there too.
+        # (Django parses the form once; the view, DRF included, reads what was parsed here.)
+        form = request.META.get("CONTENT_TYPE", "").startswith(("application/x-www-form-urlencoded", "multipart/"))
+        for params in (request.GET, request.POST) if form and request.method == "POST" else (request.GET,):
+            for key, values in params.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    name = key.replace("\x00", "")
+                    return refusal(request, 400, "invalid_character",
+                                   _("The parameter %(p)s contains a NUL character.") % {"p": name}, field=name)
         return self.get_response(request)
 
 

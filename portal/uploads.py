@@ -27,7 +27,7 @@ def stage(*, user, purpose, uploaded):
     with transaction.atomic():
         staged = StagedUpload.objects.create(
             token=secrets.token_urlsafe(32), user=user, purpose=purpose, size=0, created_at=now,
-            expires_at=now + KEPT_FOR, name=str(getattr(uploaded, "name", "") or "")[-200:])
+            expires_at=now + KEPT_FOR, name=str(getattr(uploaded, "name", "") or ""))
         number, size = 0, 0
         while part := uploaded.read(StagedUpload.PART_BYTES):
             StagedUploadPart.objects.create(upload=staged, number=number, content=part)
@@ -46,7 +46,7 @@ def take(*, user, purpose, token):
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("take() deletes the file with the transaction that applies it: call it inside one")
     staged = (StagedUpload.objects.select_for_update()
-              .filter(token=str(token or "")[:64], user=user, purpose=purpose).first())
+              .filter(token=str(token or ""), user=user, purpose=purpose).first())
     if staged is None:
         raise DomainError("upload_unknown", _("Nothing was applied: this preview does not exist (it was applied "
                                               "already, or is not yours). Upload the file again."), status=400)

@@ -200,7 +200,7 @@ class Reconciliation(models.Model):
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="reconciliations",
                                   verbose_name=_("statement"))
-    file_name = models.CharField(_("file"), max_length=200)
+    file_name = models.TextField(_("file"))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
@@ -239,7 +239,7 @@ class Difference(models.Model):
     contract_fee = signed_money(_("contract fee"), null=True, blank=True)
     interception = models.ForeignKey(InterceptionOrder, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", verbose_name=_("interception"))
-    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
 
     class Meta:
         verbose_name = _("reconciliation line")

@@ -260,13 +260,13 @@ def reconciliation_run(*, statement_id, actor, uploaded, file_name=""):
         tracking_number__in=[b.tracking_number for b in bill if b.tracking_number not in ours],
     ).values_list("tracking_number", "pk", "chargeable", "state")}
     reconciliation = Reconciliation.objects.create(
-        statement=statement, file_name=(file_name or getattr(uploaded, "name", "") or "bill")[:200],
+        statement=statement, file_name=file_name or getattr(uploaded, "name", "") or "bill",
         uploaded_by=actor, bill_lines=len(bill), bill_total=sum((b.fee for b in bill), ZERO),
         statement_total=statement.total)
     batch = []
     for diff in _differences(bill, ours, others):
         diff.reconciliation = reconciliation
-        diff.detail = str(diff.detail)[:300]
+        diff.detail = str(diff.detail)
         batch.append(diff)
         if len(batch) == LINE_BATCH:  # written as they come: a bill at the row limit is never all in memory
             Difference.objects.bulk_create(batch)

@@ -1,5 +1,6 @@
 """What outside systems and hostile users send at the edges: refused with a 4xx in our shape, never a 500."""
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
@@ -173,3 +174,15 @@ def test_claim_goods_and_payment_references_longer_than_their_columns_are_refuse
 
     assert [(p.code, p.field) for p in payment_record_problems(reference="R" * 101, paid_at=timezone.now())] == [
         ("too_long", "payment_reference")]
+
+
+def test_a_nul_in_a_posted_form_field_is_400_not_500(client):
+    """Admin actions look the selected ids up as posted; the decision file's confirm step its token."""
+    client.force_login(User.objects.create_superuser("root-nul", password="pw-12345!"))
+    for data in ({"action": "bulk_approve", "_selected_action": ["1\x00"]},
+                 {"action": "bulk_approve", "_selected_action": ["abc"]}):
+        for encoded in ({}, {"content_type": "application/x-www-form-urlencoded"}):
+            body = urlencode(data, doseq=True) if encoded else data
+            assert client.post("/admin/interception/contract/", body, **encoded).status_code == 400
+    response = client.post("/admin/interception/contract/decisions/import/", {"confirm": "1", "token": "t\x00"})
+    assert response.status_code == 400
