@@ -12,10 +12,21 @@ from claims import rules, selectors, services
 from claims.models import Claim, ClaimGoodsLine
 from interception import selectors as interception_selectors
 from interception.admin_interceptions import OutletFilter
-from portal import inputs
-from portal.admin_actions import ObjectAction, ObjectActionsMixin, RequiredReasonForm, can_transition
-from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin, countdown
-from portal.errors import DomainError
+from kernel import inputs
+from kernel.admin_actions import (
+    ObjectAction,
+    ObjectActionsMixin,
+    RequiredReasonForm,
+    can_transition,
+)
+from kernel.admin_base import (
+    PortalAdmin,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    TimelineMixin,
+    countdown,
+)
+from kernel.errors import DomainError
 
 
 class AmountForm(forms.Form):

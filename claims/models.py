@@ -11,12 +11,12 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from claims.rules import GOODS_TEXT_LENGTH
 from interception.models import Carrier, InterceptionOrder, Merchant, Outlet, Platform
 from interception.models.network import money_field
-from portal.permissions import requires
-from portal.timeline import register_transitions
-from claims.rules import GOODS_TEXT_LENGTH
-from settlement.rules import PAYMENT_REFERENCE_LENGTH
+from kernel.money import PAYMENT_REFERENCE_LENGTH
+from kernel.permissions import requires
+from kernel.timeline import register_transitions
 
 register_transitions({
     "file": _("claim filed"),

@@ -5,9 +5,9 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal import inputs
-from portal.errors import Problem
-from settlement.rules import parse_amount
+from kernel import inputs
+from kernel.errors import Problem
+from kernel.money import parse_amount
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 GOODS_TEXT_LENGTH = 200  # ClaimGoodsLine.name and .specification

@@ -10,10 +10,11 @@ from claims import rules, selectors
 from claims.models import Claim, ClaimGoodsLine, Evidence
 from interception import selectors as interception_selectors
 from interception.models import InterceptionOrder
-from interception.services.base import find, invalid_state, lock, require, require_own_merchant, take
-from portal import timeline
-from portal.errors import DomainError, refuse
-from settlement.rules import parse_amount, payment_record_problems
+from kernel import timeline
+from kernel.errors import DomainError, refuse
+from kernel.money import parse_amount, payment_record_problems
+from kernel.transitions import find, invalid_state, lock, require, take
+
 
 def goods_from_parcel(order):
     """The parcel's goods as claim lines: what a loss claim starts from."""
@@ -34,7 +35,7 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
     now = now or timezone.now()
     order = find(interception_selectors.interception_list(actor).select_related("platform", "parcel"),
                  interception_id, what=_("Interception"))
-    require_own_merchant(actor, order.merchant)
+    interception_selectors.require_own_merchant(actor, order.merchant)
     if kind not in Claim.Kind.values:
         raise DomainError("kind_invalid", _("A claim is for a loss or a damage."), status=400)
     goods = list(goods) if goods else goods_from_parcel(order)

@@ -19,9 +19,9 @@ from interception.models import (
     Platform,
     PlatformCarrier,
 )
-from portal.admin_actions import ObjectAction, ObjectActionsMixin
-from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
-from portal.timeline import render as render_timeline
+from kernel.admin_actions import ObjectAction, ObjectActionsMixin
+from kernel.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from kernel.timeline import render as render_timeline
 
 
 class PlatformForm(forms.ModelForm):
@@ -238,5 +238,7 @@ class ApiTokenAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, admin.Mode
         # A client's tokens are recorded on the client's timeline.
         subject = ApiClient.objects.filter(user_id=obj.user_id).first() or obj
         return mark_safe(render_timeline(subject))  # noqa: S308 - template-escaped
-from interception import admin_contracts  # noqa: E402,F401
-from interception import admin_interceptions  # noqa: E402,F401
+from interception import (
+    admin_contracts,  # noqa: E402,F401
+    admin_interceptions,  # noqa: E402,F401
+)

@@ -21,17 +21,17 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
-from portal.admin_actions import (
+from kernel import inputs
+from kernel.admin_actions import (
     ObjectAction,
     ObjectActionsMixin,
     ReasonForm,
     RequiredReasonForm,
     can_transition,
 )
-from portal.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
-from portal import inputs
-from portal.errors import DomainError
-from portal.spreadsheets import max_rows, write_table
+from kernel.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from kernel.errors import DomainError
+from kernel.spreadsheets import max_rows, write_table
 
 WAITING_CHOICES = [1, 3, 7, 14]
 

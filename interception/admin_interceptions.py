@@ -22,14 +22,14 @@ from interception.models import (
     Parcel,
     TrackingEvent,
 )
-from portal.admin_actions import (
+from kernel.admin_actions import (
     ObjectAction,
     ObjectActionsMixin,
     ReasonForm,
     RequiredReasonForm,
     can_transition,
 )
-from portal.admin_base import (
+from kernel.admin_base import (
     AutocompleteListFilter,
     PortalAdmin,
     ReadOnlyInline,
@@ -37,8 +37,8 @@ from portal.admin_base import (
     TimelineMixin,
     countdown,
 )
-from portal.errors import DomainError
-from portal.spreadsheets import stream_csv
+from kernel.errors import DomainError
+from kernel.spreadsheets import stream_csv
 
 
 class TrackingSearchMixin:
@@ -297,7 +297,7 @@ class ResultForm(forms.Form):
 
 
 def _can_record(obj, user):
-    from portal.permissions import actor_may
+    from kernel.permissions import actor_may
 
     open_states = InterceptionOrder.IN_FLIGHT + [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]
     return obj.state in open_states and actor_may(user, "interception.record_result")

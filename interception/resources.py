@@ -11,12 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import rules, selectors, services
+from interception import selectors, services
 from interception.models import Contract, FeeAmendment
-from portal import uploads
-from portal import inputs
-from portal.errors import DomainError
-from portal.spreadsheets import FileErrors, FileRefused, read_table, unsafe_cell
+from kernel import inputs, uploads
+from kernel.errors import DomainError
+from kernel.spreadsheets import FileErrors, FileRefused, read_table, unsafe_cell
+from kernel.transitions import reason_problems
 
 APPLICATION, FEE_CHANGE = "application", "fee_change"
 COLUMNS = ["kind", "id", "merchant", "merchant_name", "carrier", "outlet", "platform", "mode", "fee",
@@ -160,7 +160,7 @@ def _plan_row(number, raw, found, seen):
             errors.append(("decision", _("not pending any more: it is %(s)s") % {"s": states(state).label}))
         return row, errors
     if decision == REJECT:
-        for problem in rules.reason_problems(row.reason, what=_("reject")):
+        for problem in reason_problems(row.reason, what=_("reject")):
             errors.append(("reason", problem.message))
     row.action = decision
     return row, errors

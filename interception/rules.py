@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import Problem
+from kernel.errors import Problem
 
 
 def fee_problems(fee, field="fee"):
@@ -48,12 +48,6 @@ def contract_application_problems(*, merchant, outlet, platform, mode, fee, term
                                 % {"o": outlet}, "outlets"))
     problems.extend(fee_problems(fee))
     return problems
-
-
-def reason_problems(reason, *, what):
-    if not (reason or "").strip():
-        return [Problem("reason_required", _("A reason is required to %(what)s.") % {"what": what}, "reason")]
-    return []
 
 
 def _mode_label(mode):

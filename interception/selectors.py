@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from interception.models import (
     Carrier,
@@ -18,6 +19,7 @@ from interception.models import (
     Platform,
     PlatformCarrier,
 )
+from kernel.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ def scope_for(user):
             OutletMembership.objects.filter(user=user).values_list("outlet_id", flat=True)))
     user._portal_scope = scope
     return scope
+
+
+def require_own_merchant(actor, merchant):
+    """A merchant's API client acts only for its own merchant; staff and the system for any."""
+    scope = scope_for(actor) if actor is not None else None
+    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
+        raise DomainError("forbidden", _("An API client acts only for its own merchant."), status=403)
 
 
 def scope_filter(user, *, outlet=None, merchant=None, carrier=None):

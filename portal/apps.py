@@ -1,8 +1,7 @@
-from django.apps import AppConfig
-
 # The other apps' configs are reached through their modules: a config class imported by name would count as
 # a candidate for this module's default config.
 from axes import apps as axes_apps
+from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _

@@ -80,16 +80,26 @@ ROLE_PERMISSIONS = {
 }
 # API clients and their tokens (interception.view_apiclient, view_apitoken, manage_api_tokens) are the
 # supervisor's alone: no other role may see a client's tokens or issue, rotate or revoke one.
-SUPERVISOR_APPS = ["portal", "interception", "settlement", "claims"]
+SUPERVISOR_APPS = ["kernel", "interception", "settlement", "claims"]
 SUPERVISOR_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
                     # Login lockouts: see them, and unlock by deleting the attempt.
                     "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accessfailurelog",
                     "axes.view_accesslog"]
 
 
-def extend(role, permissions):
-    """Later apps add the permissions their roles need from their own module."""
-    ROLE_PERMISSIONS[role].extend(p for p in permissions if p not in ROLE_PERMISSIONS[role])
+# Settlement (R19-R22) and claims (R23-R26): the project names every app's permissions here, at the top.
+CLAIM_VIEW = ["claims.view_claim", "claims.view_claimgoodsline", "claims.view_evidence"]
+ROLE_PERMISSIONS[CUSTOMER_SERVICE] += [*CLAIM_VIEW, "claims.add_claim", "claims.negotiate_claim",
+                                       "claims.escalate_claim", "claims.withdraw_claim"]
+ROLE_PERMISSIONS[OUTLET_STAFF] += [
+    "settlement.view_statement", "settlement.view_statementline", "settlement.answer_statement",
+    "settlement.export_statement", "settlement.reconcile_statement", "settlement.view_reconciliation",
+    "settlement.view_difference", *CLAIM_VIEW, "claims.negotiate_claim"]
+ROLE_PERMISSIONS[FINANCE] += [
+    "settlement.view_statement", "settlement.view_statementline", "settlement.generate_statement",
+    "settlement.issue_statement", "settlement.settle_statement", "settlement.export_statement",
+    "settlement.reconcile_statement", "settlement.view_reconciliation", "settlement.view_difference",
+    "settlement.view_onlinefee", "settlement.view_billformat", *CLAIM_VIEW, "claims.pay_claim"]
 
 
 def permissions_for(role):

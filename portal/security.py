@@ -5,14 +5,18 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import JsonResponse
-from django.template.response import TemplateResponse
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.throttling import SimpleRateThrottle
+
+from kernel.http import refusal
 
 # Nothing from another origin: the portal ships every asset it uses (charts are inline SVG). An inline script
 # runs only with this response's nonce (the date-range filter's template reads it as request.csp_nonce).
@@ -98,15 +102,6 @@ class TokenClientThrottle(SimpleRateThrottle):
         if not isinstance(request.successful_authenticator, TokenAuthentication):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
-
-
-def refusal(request, status, code, message, *, field=None):
-    """A refused request in the caller's language: our error shape on /api/, a page elsewhere."""
-    if request.path_info.startswith("/api/"):
-        errors = [{"code": code, "field": field, "message": str(message)}] if field else []
-        return JsonResponse({"code": code, "detail": str(message), "errors": errors}, status=status)
-    return TemplateResponse(request, "portal/request_refused.html", {"message": message, "status": status},
-                            status=status).render()
 
 
 def _too_large(request, limit):

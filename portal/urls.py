@@ -3,10 +3,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from claims.api.views import ClaimViewSet
 from interception.api.urls import router as interception_router
 from interception.api.urls import urlpatterns as interception_api
-from claims.api.views import ClaimViewSet
-from portal.api import Router
+from kernel.api import Router
 from portal.security import DocsPermission, bad_request, docs_view, page_not_found
 from portal.views import health
 from settlement.api.views import StatementViewSet

@@ -13,12 +13,24 @@ from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
 from interception.admin_interceptions import OutletFilter, TrackingSearchMixin
-from portal.admin_actions import ObjectAction, ObjectActionsMixin, RequiredReasonForm, can_transition
-from portal.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
-from portal.errors import DomainError
-from portal.spreadsheets import max_rows
+from kernel.admin_actions import (
+    ObjectAction,
+    ObjectActionsMixin,
+    RequiredReasonForm,
+    can_transition,
+)
+from kernel.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
+from kernel.errors import DomainError
+from kernel.spreadsheets import max_rows
 from settlement import exports, selectors, services
-from settlement.models import BillFormat, Difference, OnlineFee, Reconciliation, Statement, StatementLine
+from settlement.models import (
+    BillFormat,
+    Difference,
+    OnlineFee,
+    Reconciliation,
+    Statement,
+    StatementLine,
+)
 
 
 class SettleForm(forms.Form):

@@ -8,20 +8,8 @@ class SettlementConfig(AppConfig):
 
     def ready(self):
         from interception.signals import result_recorded
-        from portal import roles
 
         result_recorded.connect(_record_online_fee, dispatch_uid="settlement.online_fee")
-        roles.extend(roles.FINANCE, [
-            "settlement.view_statement", "settlement.view_statementline", "settlement.generate_statement",
-            "settlement.issue_statement", "settlement.settle_statement", "settlement.export_statement",
-            "settlement.reconcile_statement", "settlement.view_reconciliation", "settlement.view_difference",
-            "settlement.view_onlinefee", "settlement.view_billformat",
-        ])
-        roles.extend(roles.OUTLET_STAFF, [
-            "settlement.view_statement", "settlement.view_statementline", "settlement.answer_statement",
-            "settlement.export_statement", "settlement.reconcile_statement", "settlement.view_reconciliation",
-            "settlement.view_difference",
-        ])
 
 
 def _record_online_fee(sender, order, result, **kwargs):

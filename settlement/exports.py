@@ -3,9 +3,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from interception.services.base import find, require
-from portal.errors import DomainError
-from portal.spreadsheets import stream_csv, stream_csv_rows, stream_xlsx
+from kernel.errors import DomainError
+from kernel.spreadsheets import stream_csv, stream_csv_rows, stream_xlsx
+from kernel.transitions import find, require
 from settlement import selectors
 from settlement.models import Difference, StatementLine
 

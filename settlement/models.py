@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from interception.models import Carrier, InterceptionOrder, Merchant, Outlet, Platform
-from portal.permissions import requires
-from portal.timeline import register_transitions
-from settlement.rules import ADJUSTMENT_REASON_LENGTH, PAYMENT_REFERENCE_LENGTH
+from kernel.money import PAYMENT_REFERENCE_LENGTH
+from kernel.permissions import requires
+from kernel.timeline import register_transitions
+from settlement.rules import ADJUSTMENT_REASON_LENGTH
 
 register_transitions({
     "generate": _("generated"),

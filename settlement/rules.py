@@ -2,31 +2,20 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from portal import inputs
-from portal.errors import Problem
+from kernel import inputs
+from kernel.errors import Problem
+from kernel.money import (  # noqa: F401 - the rules of settlement use them
+    parse_amount,
+    payment_record_problems,
+)
 
-CENT = Decimal("0.01")
-PAYMENT_REFERENCE_LENGTH = 100  # statements' and claims' payment_reference columns
 ADJUSTMENT_REASON_LENGTH = 500  # StatementLine.reason
 TRACKING_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d")
-
-
-def parse_amount(value):
-    """Decimal yuan with at most 2 decimals, or None when `value` is not such an amount (sign allowed)."""
-    if isinstance(value, float):  # an XLSX number: go through its shortest text, never through binary
-        value = repr(value)
-    try:
-        amount = Decimal(str(value).strip().replace(",", "")) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite() or amount != amount.quantize(CENT) or abs(amount) >= Decimal("1e10"):
-        return None
-    return amount.quantize(CENT)
 
 
 def amount_problems(value, field, *, allow_negative=True, allow_zero=True):
@@ -48,18 +37,6 @@ def period_problems(start, end):
     if (end - start).days > 366:
         return [Problem("period_too_long", _("A statement covers at most one year."), "period_end")]
     return []
-
-
-def payment_record_problems(*, reference, paid_at):
-    """Any offline payment (statement or claim): a reference and an aware time."""
-    problems = []
-    if not (reference or "").strip():
-        problems.append(Problem("reference_required", _("The payment reference is required."), "payment_reference"))
-    else:
-        problems += inputs.text_problems(reference.strip(), "payment_reference", max_length=PAYMENT_REFERENCE_LENGTH)
-    if paid_at is None or getattr(paid_at, "tzinfo", None) is None:
-        problems.append(Problem("paid_at_invalid", _("When was it paid? A date and time is required."), "paid_at"))
-    return problems
 
 
 def payment_problems(*, total, amount, reference, difference_reason, paid_at):

@@ -2,7 +2,13 @@
 from django.db.models import Count, Sum
 
 from interception.selectors import scope_filter
-from settlement.models import Difference, OnlineFee, Reconciliation, Statement, StatementLine
+from settlement.models import (
+    Difference,
+    OnlineFee,
+    Reconciliation,
+    Statement,
+    StatementLine,
+)
 
 
 def _scoped(qs, user, prefix=""):

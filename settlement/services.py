@@ -10,12 +10,19 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from interception.models import InterceptionOrder, Merchant, SettlementMode
-from interception.services.base import find, invalid_state, lock, require, take
-from portal import timeline
-from portal.errors import DomainError, refuse
-from portal.spreadsheets import FileErrors, FileRefused, read_table
+from kernel import timeline
+from kernel.errors import DomainError, refuse
+from kernel.spreadsheets import FileErrors, FileRefused, read_table
+from kernel.transitions import find, invalid_state, lock, require, take
 from settlement import rules, selectors
-from settlement.models import BillFormat, Difference, OnlineFee, Reconciliation, Statement, StatementLine
+from settlement.models import (
+    BillFormat,
+    Difference,
+    OnlineFee,
+    Reconciliation,
+    Statement,
+    StatementLine,
+)
 
 ZERO = Decimal("0.00")
 LINE_BATCH = 5000

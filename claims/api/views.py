@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from claims import selectors, services
 from claims.models import Claim, ClaimGoodsLine
 from interception import selectors as interception_selectors
-from portal import inputs
-from portal.parsers import JSONParser
-from portal.errors import DomainError
+from kernel import inputs
+from kernel.errors import DomainError
+from kernel.parsers import JSONParser
 
 
 class GoodsSerializer(serializers.ModelSerializer):

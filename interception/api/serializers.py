@@ -18,7 +18,7 @@ from interception.models import (
     Platform,
     TrackingEvent,
 )
-from portal import timeline
+from kernel import timeline
 
 
 class OutletSerializer(serializers.ModelSerializer):

@@ -19,8 +19,8 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
-from portal.api import AwareDateTimeFilter
-from portal.errors import DomainError
+from kernel.api import AwareDateTimeFilter
+from kernel.errors import DomainError
 
 
 class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):

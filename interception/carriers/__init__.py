@@ -12,8 +12,8 @@ from datetime import datetime
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from portal import inputs
-from portal.errors import DomainError
+from kernel import inputs
+from kernel.errors import DomainError
 
 SIGNATURE_TOLERANCE = 300  # seconds between the carrier's clock and ours
 

@@ -1,3 +1,9 @@
+from interception.models.contracts import (  # noqa: F401,E402
+    Contract,
+    ContractFee,
+    FeeAmendment,
+    InterceptionAgreement,
+)
 from interception.models.network import (  # noqa: F401
     ApiClient,
     ApiToken,
@@ -11,11 +17,9 @@ from interception.models.network import (  # noqa: F401
     PlatformCarrier,
     SettlementMode,
 )
-from interception.models.contracts import (  # noqa: F401,E402
-    Contract,
-    ContractFee,
-    FeeAmendment,
-    InterceptionAgreement,
+from interception.models.orders import (  # noqa: F401,E402
+    CarrierEvent,
+    InterceptionOrder,
 )
 from interception.models.parcels import (  # noqa: F401,E402
     AfterSale,
@@ -24,4 +28,3 @@ from interception.models.parcels import (  # noqa: F401,E402
     Parcel,
     TrackingEvent,
 )
-from interception.models.orders import CarrierEvent, InterceptionOrder  # noqa: F401,E402

@@ -6,9 +6,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from interception.models.network import Merchant, Outlet, Platform, SettlementMode, money_field
-from portal.permissions import requires
-from portal.timeline import register_transitions
+from interception.models.network import (
+    Merchant,
+    Outlet,
+    Platform,
+    SettlementMode,
+    money_field,
+)
+from kernel.permissions import requires
+from kernel.timeline import register_transitions
 
 register_transitions({
     "apply": _("applied"),

@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.timeline import register_transitions
+from kernel.timeline import register_transitions
 
 register_transitions({
     "issue_token": _("API token issued"),

@@ -7,10 +7,17 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from interception.models.contracts import Contract
-from interception.models.network import Carrier, Merchant, Outlet, Platform, SettlementMode, money_field
+from interception.models.network import (
+    Carrier,
+    Merchant,
+    Outlet,
+    Platform,
+    SettlementMode,
+    money_field,
+)
 from interception.models.parcels import AfterSale, Parcel
-from portal.permissions import requires
-from portal.timeline import register_transitions
+from kernel.permissions import requires
+from kernel.timeline import register_transitions
 
 register_transitions({
     "request": _("interception requested"),

@@ -9,9 +9,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from interception.models.network import Carrier, GoodsCategory, Merchant, Outlet, Platform, money_field
-from portal.permissions import requires
-from portal.timeline import register_transitions
+from interception.models.network import (
+    Carrier,
+    GoodsCategory,
+    Merchant,
+    Outlet,
+    Platform,
+    money_field,
+)
+from kernel.permissions import requires
+from kernel.timeline import register_transitions
 
 register_transitions({
     "create_aftersale": _("after-sale received"),

@@ -16,9 +16,9 @@ from interception.models import (
     PlatformCarrier,
     SettlementMode,
 )
-from interception.services.base import lock, require, require_own_merchant, take
-from portal import timeline
-from portal.errors import DomainError, Problem, refuse
+from kernel import timeline
+from kernel.errors import DomainError, Problem, refuse
+from kernel.transitions import lock, require, take
 
 AUTO_APPROVED = _("approved automatically: carrier requires no review")
 
@@ -41,7 +41,7 @@ def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_fail
     review (YTO, R3) are active at once.
     """
     require(actor, "interception.apply_contract")
-    require_own_merchant(actor, merchant)
+    selectors.require_own_merchant(actor, merchant)
     if mode not in SettlementMode.values:
         raise DomainError("mode_invalid", _("Unknown settlement mode %(m)s.") % {"m": mode}, status=400)
     if mode == SettlementMode.ONLINE:
@@ -167,7 +167,7 @@ def amendment_reject(*, amendment_id, actor, reason):
 def agreement_sign(*, merchant, platform, actor):
     """Record that the merchant signed the interception agreement on this platform (R5); idempotent."""
     require(actor, "interception.sign_agreement")
-    require_own_merchant(actor, merchant)
+    selectors.require_own_merchant(actor, merchant)
     if merchant.platform_id != platform.pk:
         raise DomainError("wrong_platform", _("The merchant's shop is on %(p)s.") % {"p": merchant.platform},
                           status=400)

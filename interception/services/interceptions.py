@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from interception import carriers, rules, selectors, signals
 from interception.models import (
     AfterSale,
-    CarrierEvent,
     Carrier,
+    CarrierEvent,
     EwaybillAccount,
     GoodsLine,
     InterceptionAgreement,
@@ -28,9 +28,9 @@ from interception.models import (
     PlatformCarrier,
     TrackingEvent,
 )
-from interception.services.base import lock, not_found, require, require_own_merchant, take
-from portal import inputs, statements, timeline
-from portal.errors import DomainError, Problem, refuse
+from kernel import inputs, sql, timeline
+from kernel.errors import DomainError, Problem, refuse
+from kernel.transitions import lock, not_found, require, take
 
 REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically (R14)")
 REFUNDED_WINDOW_ENDED = _("handling window ended without a decision: refunded automatically (R15)")
@@ -43,7 +43,7 @@ SUBMIT_RETRY = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15
 def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, parcels_in_order=1, goods=()):
     """Register a shipped parcel with its goods; carrier events that arrived before it are applied now."""
     require(actor, "interception.add_parcel")
-    require_own_merchant(actor, merchant)
+    selectors.require_own_merchant(actor, merchant)
     tracking_number = (tracking_number or "").strip().upper()
     problems = []
     if not tracking_number:
@@ -76,7 +76,7 @@ def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, par
 def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
     """Record a buyer's after-sale; with the merchant's auto-intercept rule on, intercept at once (R12)."""
     require(actor, "interception.add_aftersale")
-    require_own_merchant(actor, parcel.merchant)
+    selectors.require_own_merchant(actor, parcel.merchant)
     problems = rules.fee_problems(amount, "amount") + inputs.columns_problems(AfterSale, number=number,
                                                                              reason=reason or "")
     if kind not in AfterSale.Kind.values:
@@ -325,7 +325,7 @@ def carrier_event_receive(*, carrier_code, body, signature, now=None):
     waits on the unique index, then fails and takes its effects with it; the answer is "duplicate".
     """
     now = now or timezone.now()
-    carrier = statements.get(Carrier, ["id", "code", "adapter", "callback_secret"], code=carrier_code)
+    carrier = sql.get(Carrier, ["id", "code", "adapter", "callback_secret"], code=carrier_code)
     if carrier is None:
         raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
     carriers.verify(carrier.callback_secret, signature, body, now)
@@ -346,7 +346,7 @@ def _receive(carrier, message, now, *, source):
     try:
         with transaction.atomic():
             outcome, detail, moved = _apply(carrier.pk, tracking_number, message, source=source)
-            statements.insert(
+            sql.insert(
                 CarrierEvent, carrier=carrier.pk, event_id=message.event_id, kind=message.kind,
                 tracking_number=tracking_number, occurred_at=message.occurred_at, payload=_payload(message),
                 received_at=now, outcome=outcome, detail=str(detail))
@@ -383,7 +383,7 @@ def _message(event):
 def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Source.CALLBACK):
     """Apply a carrier's message: (outcome, detail, whether an interception moved). Never raises for the
     carrier's ordering or for parcels we do not know yet."""
-    parcel = statements.get(Parcel, ["id"], carrier=carrier_id, tracking_number=tracking_number)
+    parcel = sql.get(Parcel, ["id"], carrier=carrier_id, tracking_number=tracking_number)
     if parcel is None:
         return (CarrierEvent.Outcome.UNKNOWN_PARCEL,
                 _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number}, False)
@@ -409,10 +409,10 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
 
 def _apply_tracking(parcel_id, message):
     """Record a tracking event; True when it started an interception's return leg."""
-    statements.insert(TrackingEvent, parcel=parcel_id, status=message.status, raw_text=message.text,
+    sql.insert(TrackingEvent, parcel=parcel_id, status=message.status, raw_text=message.text,
                       at=message.occurred_at, received_at=timezone.now())
     # Events can arrive out of order: only a newer one changes the parcel's current status.
-    statements.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=message.status,
+    sql.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=message.status,
                                    last_event_at=message.occurred_at)
     if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
         return False

@@ -6,9 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception.models import ApiClient, ApiToken
-from interception.services.base import require
-from portal import timeline
-from portal.errors import DomainError
+from kernel import timeline
+from kernel.errors import DomainError
+from kernel.transitions import require
 
 MANAGE = "interception.manage_api_tokens"
 

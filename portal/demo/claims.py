@@ -13,7 +13,12 @@ from claims import services
 from claims.models import Claim
 from interception import services as interception_services
 from interception.models import InterceptionOrder
-from portal.demo.interceptions import _after_sale, _move_back, _parcel, outlet_login_contracts
+from portal.demo.interceptions import (
+    _after_sale,
+    _move_back,
+    _parcel,
+    outlet_login_contracts,
+)
 
 FIRST_NUMBER = 950000
 

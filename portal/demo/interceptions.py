@@ -19,7 +19,7 @@ from interception.models import (
     Parcel,
     TrackingEvent,
 )
-from portal.models import TimelineEntry
+from kernel.models import TimelineEntry
 
 GOODS = [("羊毛围巾", "灰色 180cm", "89.00"), ("保温杯", "500ml 白色", "59.90"), ("蓝牙耳机", "黑色", "199.00"),
          ("儿童卫衣", "130码 蓝色", "79.00"), ("茶叶礼盒", "250g", "168.00"), ("手机壳", "iPhone 15", "29.90"),

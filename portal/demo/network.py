@@ -5,7 +5,15 @@ import secrets
 from django.contrib.auth.models import Group, User
 
 from interception import services
-from interception.models import ApiClient, Carrier, EwaybillAccount, Merchant, Outlet, OutletMembership, Platform
+from interception.models import (
+    ApiClient,
+    Carrier,
+    EwaybillAccount,
+    Merchant,
+    Outlet,
+    OutletMembership,
+    Platform,
+)
 from portal import roles
 
 PASSWORD = "demo12345"

@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from interception import services as interception_services
 from interception.models import InterceptionOrder
-from portal.demo.interceptions import _after_sale, _move_back, _parcel, outlet_login_contracts
+from portal.demo.interceptions import (
+    _after_sale,
+    _move_back,
+    _parcel,
+    outlet_login_contracts,
+)
 from settlement import services
 from settlement.models import OnlineFee, Statement
 

@@ -13,7 +13,14 @@ from common import Row, client_for, machine, print_table
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from interception.models import Carrier, Contract, EwaybillAccount, Merchant, Outlet, Platform
+from interception.models import (
+    Carrier,
+    Contract,
+    EwaybillAccount,
+    Merchant,
+    Outlet,
+    Platform,
+)
 from portal import roles
 
 DECISIONS = 10_000

@@ -38,7 +38,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from claims.models import Claim
-from interception.models import Carrier, Contract, EwaybillAccount, InterceptionOrder, Merchant, Outlet, Platform
+from interception.models import (
+    Carrier,
+    Contract,
+    EwaybillAccount,
+    InterceptionOrder,
+    Merchant,
+    Outlet,
+    Platform,
+)
 from portal import roles
 from settlement.models import Statement, StatementLine
 
@@ -175,7 +183,7 @@ def decision_rows(outlet, reason=""):
 
 def ten_mb_reason(outlet, path):
     """A reason for every approval that brings the CSV up to the 10 MB limit: the biggest file at the row limit."""
-    from portal.spreadsheets import MAX_UPLOAD_BYTES
+    from kernel.spreadsheets import MAX_UPLOAD_BYTES
 
     write_csv(path, decision_rows(outlet))
     spare = (MAX_UPLOAD_BYTES - path.stat().st_size) // ROWS

@@ -3,12 +3,12 @@
 Runs against DATABASE_URL (make bench passes BENCH_DATABASE_URL), which `scale_data` has filled; the
 interception figures are only meaningful at 1,000,000 rows. Prints figures; asserts nothing.
 """
-from common import Row, machine, print_table
-
 from bench_decision_import import decision_import
 from bench_interceptions import callbacks, changelists, dashboards
 from bench_statement_export import exports
 from bench_uploads import uploads
+from common import Row, machine, print_table
+
 from interception.models import InterceptionOrder
 
 

@@ -17,8 +17,9 @@ from PIL import Image
 from claims import services
 from claims.models import Claim, Evidence
 from interception import services as interception_services
-from portal import roles, timeline
-from portal.errors import DomainError
+from kernel import timeline
+from kernel.errors import DomainError
+from portal import roles
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -16,9 +16,9 @@ from rest_framework.test import APIClient
 
 from interception import services
 from interception.models import ApiClient, ApiToken
+from kernel.errors import DomainError
+from kernel.models import TimelineEntry
 from portal import roles
-from portal.errors import DomainError
-from portal.models import TimelineEntry
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 from interception import carriers, services
 from interception.carriers import sandbox
 from interception.models import AfterSale, CarrierEvent, Parcel, TrackingEvent
-from portal import timeline
+from kernel import timeline
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from django.db import connection
 
 from interception import services
 from interception.models import Contract
-from portal import timeline
-from portal.errors import DomainError
+from kernel import timeline
+from kernel.errors import DomainError
 from tests import factories
 
 

@@ -255,7 +255,7 @@ def test_refusal_lists_the_first_200_errors_and_the_total(client, outlet_a):
 
 def test_refused_apply_carries_at_most_200_errors_and_the_total_in_its_detail(outlet_a):
     from interception import resources
-    from portal.spreadsheets import read_table
+    from kernel.spreadsheets import read_table
 
     rows = [["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "approve", ""] for n in range(345)]
     content = to_bytes(tablib.Dataset(*rows, headers=resources_columns()))
@@ -337,7 +337,7 @@ def test_an_expired_preview_is_refused_and_applies_nothing(client, outlet_a):
 
     from django.utils import timezone
 
-    from portal.models import StagedUpload
+    from kernel.models import StagedUpload
 
     client.force_login(outlet_a["staff"])
     preview = upload(client, to_bytes(decide(exported(client), {0: ("approve", "")})), confirm=False)
@@ -350,7 +350,7 @@ def test_an_expired_preview_is_refused_and_applies_nothing(client, outlet_a):
 
 
 def test_a_confirmation_sent_twice_applies_once_and_the_file_is_deleted(client, outlet_a):
-    from portal.models import StagedUpload, StagedUploadPart
+    from kernel.models import StagedUpload, StagedUploadPart
 
     client.force_login(outlet_a["staff"])
     preview = upload(client, to_bytes(decide(exported(client), {0: ("approve", "")})), confirm=False)
@@ -362,7 +362,7 @@ def test_a_confirmation_sent_twice_applies_once_and_the_file_is_deleted(client, 
 
 
 def test_a_refused_confirmation_keeps_the_file_for_its_owner(client, outlet_a):
-    from portal.models import StagedUpload
+    from kernel.models import StagedUpload
 
     client.force_login(outlet_a["staff"])
     data = exported(client)

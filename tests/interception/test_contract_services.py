@@ -5,9 +5,16 @@ import pytest
 from django.utils import timezone
 
 from interception import services
-from interception.models import Contract, ContractFee, FeeAmendment, InterceptionAgreement, SettlementMode
-from portal import roles, timeline
-from portal.errors import DomainError
+from interception.models import (
+    Contract,
+    ContractFee,
+    FeeAmendment,
+    InterceptionAgreement,
+    SettlementMode,
+)
+from kernel import timeline
+from kernel.errors import DomainError
+from portal import roles
 from tests import factories
 
 pytestmark = pytest.mark.django_db

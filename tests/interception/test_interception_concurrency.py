@@ -9,9 +9,14 @@ from django.db import connection
 from django.utils import timezone
 
 from interception import carriers, services
-from interception.models import AfterSale, CarrierEvent, InterceptionOrder, TrackingEvent
-from portal import timeline
-from portal.errors import DomainError
+from interception.models import (
+    AfterSale,
+    CarrierEvent,
+    InterceptionOrder,
+    TrackingEvent,
+)
+from kernel import timeline
+from kernel.errors import DomainError
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from interception import carriers, services
 from interception.models import AfterSale, InterceptionOrder, Merchant
-from portal import timeline
-from portal.errors import DomainError
+from kernel import timeline
+from kernel.errors import DomainError
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from interception.models import ApiClient, EwaybillAccount, Merchant, Outlet, OutletMembership, Platform
+from interception.models import (
+    ApiClient,
+    EwaybillAccount,
+    Merchant,
+    Outlet,
+    OutletMembership,
+    Platform,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,5 @@
 """Outlet staff are outsiders: outlet A's user never reaches outlet B's network data."""
 import pytest
-
 from django.urls import reverse
 
 from tests import factories

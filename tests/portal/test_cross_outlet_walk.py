@@ -16,8 +16,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
-from interception.models import Carrier, Outlet, OutletMembership, Parcel, Platform, PlatformCarrier
-from portal.models import TimelineEntry
+from interception.models import (
+    Carrier,
+    Outlet,
+    OutletMembership,
+    Parcel,
+    Platform,
+    PlatformCarrier,
+)
+from kernel.models import TimelineEntry
 from portal.urls import api as api_router
 from tests import factories
 

@@ -137,7 +137,7 @@ def test_a_form_over_the_limit_in_the_admin_is_a_413_page(client, settings):
 
 def test_every_service_refuses_outside_text_longer_than_its_column_never_cuts_it():
     """The services are the one place: admin forms, the API, imports and automation all come through them."""
-    from portal.errors import DomainError
+    from kernel.errors import DomainError
 
     contract = factories.active_contract(carrier_code="jt")
     attempts = {

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone, translation
 
-from portal.templatetags.portal_format import portal_duration, portal_money
+from kernel.templatetags.portal_format import portal_duration, portal_money
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
 
-from portal import paginator as portal_paginator
+from kernel import paginator as portal_paginator
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from portal import spreadsheets
-from portal.errors import DomainError
-from portal.spreadsheets import read_table, safe_cell, unsafe_cell
+from kernel import spreadsheets
+from kernel.errors import DomainError
+from kernel.spreadsheets import read_table, safe_cell, unsafe_cell
 
 COLUMNS = ["kind", "id"]
 

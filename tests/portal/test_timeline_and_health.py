@@ -1,7 +1,7 @@
 import pytest
 
-from portal import timeline
-from portal.models import TimelineEntry
+from kernel import timeline
+from kernel.models import TimelineEntry
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
+from kernel.errors import DomainError
 from portal import roles
-from portal.errors import DomainError
 from settlement import selectors, services
 from settlement.models import BillFormat, Difference, Reconciliation
 from tests import factories

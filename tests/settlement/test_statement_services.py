@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from interception import services as interception_services
-from portal import roles, timeline
-from portal.errors import DomainError
+from kernel import timeline
+from kernel.errors import DomainError
+from portal import roles
 from settlement import services
 from settlement.models import Statement, StatementLine
 from tests import factories

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import DomainError
-from portal.models import StagedUpload, StagedUploadPart
+from kernel.errors import DomainError
+from kernel.models import StagedUpload, StagedUploadPart
 
 KEPT_FOR = timedelta(hours=1)
 

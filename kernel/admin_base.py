@@ -5,10 +5,10 @@ from django.contrib.admin import helpers
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from portal import inputs, timeline
-from portal.security import refusal
-from portal.paginator import EstimatedCountPaginator
-from portal.templatetags.portal_format import split_seconds
+from kernel import inputs, timeline
+from kernel.http import refusal
+from kernel.paginator import EstimatedCountPaginator
+from kernel.templatetags.portal_format import split_seconds
 
 
 class PortalAdmin(admin.ModelAdmin):

@@ -7,8 +7,8 @@ from rest_framework import exceptions, pagination, routers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from portal import inputs
-from portal.errors import DomainError
+from kernel import inputs
+from kernel.errors import DomainError
 
 
 class Router(routers.DefaultRouter):
@@ -21,7 +21,7 @@ class Router(routers.DefaultRouter):
 
 
 class AwareDateTimeField(forms.DateTimeField):
-    """An ISO 8601 time with its offset, checked as every outside time is (portal.inputs.aware_datetime)."""
+    """An ISO 8601 time with its offset, checked as every outside time is (kernel.inputs.aware_datetime)."""
 
     def to_python(self, value):
         if value in self.empty_values:

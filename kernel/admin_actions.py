@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import DomainError
+from kernel.errors import DomainError
 
 
 class ReasonForm(forms.Form):

@@ -1,10 +1,12 @@
-"""What every domain action shares: locking a row inside the actor's scope, and the guard."""
+"""What every domain action shares: locking a row inside the actor's scope, the guard, taking a transition."""
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
-from portal import inputs
-from portal.errors import DomainError
+from kernel import inputs, timeline
+from kernel.errors import DomainError, Problem, refuse
+from kernel.permissions import actor_may
 
 
 def not_found(what, pk):
@@ -41,19 +43,14 @@ def guard(bound_transition, actor, *, state_label):
 
 
 def require(actor, perm):
-    from portal.permissions import actor_may
-
     if not actor_may(actor, perm):
         raise DomainError("forbidden", _("You are not allowed to do this."), status=403)
 
 
-def require_own_merchant(actor, merchant):
-    """A merchant's API client acts only for its own merchant; staff and the system for any."""
-    from interception import selectors
-
-    scope = selectors.scope_for(actor) if actor is not None else None
-    if scope is not None and scope.merchant_id is not None and scope.merchant_id != merchant.pk:
-        raise DomainError("forbidden", _("An API client acts only for its own merchant."), status=403)
+def reason_problems(reason, *, what):
+    if not (reason or "").strip():
+        return [Problem("reason_required", _("A reason is required to %(what)s.") % {"what": what}, "reason")]
+    return []
 
 
 def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, recorded_at=None, **kwargs):
@@ -63,18 +60,11 @@ def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, r
     `event` is the timeline's transition code (defaults to `name`). `at` is when it happened (the transition
     stores it); `recorded_at`, when the timeline says it did, if another clock than ours reported `at`.
     """
-    from django.utils import timezone
-
-    from portal import timeline
-    from portal.errors import refuse
-
-    from interception import rules
-
     bound = getattr(obj, name)
     guard(bound, actor, state_label=obj.get_state_display())
     if not isinstance(reason, Promise):  # a system reason stays lazy so the timeline stores its source text
         reason = str(reason or "").strip()
-    if reason_for is not None and (problems := rules.reason_problems(str(reason), what=reason_for)):
+    if reason_for is not None and (problems := reason_problems(str(reason), what=reason_for)):
         refuse(problems, status=400)
     at = at or timezone.now()
     from_state = obj.state

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import DomainError
+from kernel.errors import DomainError
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 # A spreadsheet (or a CSV import that trims cells) may run " =1+1" or "\n@SUM()" as a formula; tab and CR

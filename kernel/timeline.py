@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.functional import Promise
 
-from portal.models import TimelineEntry
+from kernel.models import TimelineEntry
 
 SYSTEM = "system"  # stored, so not translated
 # transition code -> translated label; apps add theirs with register_transitions().

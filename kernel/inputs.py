@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from portal.errors import DomainError, Problem
+from kernel.errors import DomainError, Problem
 
 # Deeper than any body we accept needs; json's own recursion gives out in the thousands.
 MAX_JSON_DEPTH = 32

@@ -1,0 +1,36 @@
+"""Money as outside input writes it: Decimal yuan with at most 2 places, never through binary floating point."""
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext_lazy as _
+
+from kernel import inputs
+from kernel.errors import Problem
+
+CENT = Decimal("0.01")
+LIMIT = Decimal("1e10")  # more than any fee, claim or statement; keeps a 12-digit column safe
+PAYMENT_REFERENCE_LENGTH = 100  # statements' and claims' payment_reference columns
+
+
+def parse_amount(value):
+    """Decimal yuan with at most 2 decimals, or None when `value` is not such an amount (sign allowed)."""
+    if isinstance(value, float):  # an XLSX number: go through its shortest text, never through binary
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip().replace(",", "")) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount != amount.quantize(CENT) or abs(amount) >= LIMIT:
+        return None
+    return amount.quantize(CENT)
+
+
+def payment_record_problems(*, reference, paid_at):
+    """Any offline payment (statement or claim): a reference and an aware time."""
+    problems = []
+    if not (reference or "").strip():
+        problems.append(Problem("reference_required", _("The payment reference is required."), "payment_reference"))
+    else:
+        problems += inputs.text_problems(reference.strip(), "payment_reference", max_length=PAYMENT_REFERENCE_LENGTH)
+    if paid_at is None or getattr(paid_at, "tzinfo", None) is None:
+        problems.append(Problem("paid_at_invalid", _("When was it paid? A date and time is required."), "paid_at"))
+    return problems
