@@ -13,7 +13,7 @@ apt_ensure = @$(1) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null 2>&1 ) || \
 	echo "make: could not install $(2); $(3)"
 
-.PHONY: demo test demo-smoke bench messages clean test-tools
+.PHONY: demo test lint demo-smoke bench messages clean test-tools
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test-tools:
 test: $(STAMP) test-tools
 	$(PY) -m portal.checkdb
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint and format (ruff) and the layers of DESIGN.md (import-linter: no upward import, no cycle); CI runs it.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 # The demo path on a fresh SQLite file: migrate, seed (twice: idempotent), log in, open the admin.
 demo-smoke: $(STAMP)

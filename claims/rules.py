@@ -4,7 +4,9 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
 
+from interception.models import InterceptionOrder
 from kernel import inputs
 from kernel.errors import Problem
 from kernel.money import parse_amount
@@ -16,16 +18,12 @@ IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WE
 
 def is_candidate(order, platform, now):
     """Succeeded, and still no return scan N days later (platform setting): probably lost on the way back."""
-    from interception.models import InterceptionOrder
-
     return (order.state == InterceptionOrder.State.SUCCEEDED and order.return_scan_at is None
             and order.result_at is not None and order.result_at <= now - timedelta(days=platform.claim_candidate_days))
 
 
 def claimable_problems(order, kind, platform, now, *, has_open_claim):
     """R23: the interception succeeded and its return failed (lost or damaged); a candidate may claim a loss."""
-    from interception.models import InterceptionOrder
-
     problems = []
     if has_open_claim:
         problems.append(Problem("claim_exists", _("This interception has an open claim already.")))
@@ -126,8 +124,6 @@ def image_problems(photo):
         return None, [Problem("file_empty", _("The file is empty."), "photos")]
     if size > MAX_EVIDENCE_BYTES:
         return None, [Problem("file_too_large", _("A photo may be at most 10 MB."), "photos")]
-    from PIL import Image, UnidentifiedImageError
-
     not_an_image = [Problem("not_an_image", _("The file is not a JPEG, PNG or WebP image."), "photos")]
     photo.seek(0)
     try:

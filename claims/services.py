@@ -2,14 +2,16 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from claims import rules, selectors
 from claims.models import Claim, ClaimGoodsLine, Evidence
 from interception import selectors as interception_selectors
-from interception.models import InterceptionOrder
+from interception.models import InterceptionOrder, Platform
 from kernel import timeline
 from kernel.errors import DomainError, refuse
 from kernel.money import parse_amount, payment_record_problems
@@ -78,8 +80,6 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
 
 def _store(claim, actor, photo, detected, now):
     """Save a checked photo from its file object: copied in chunks, or moved when Django put it in a temporary file."""
-    from django.core.files import File
-
     content_type, suffix = rules.IMAGE_TYPES[detected]
     evidence = Evidence(claim=claim, content_type=content_type, size=photo.size, uploaded_by=actor, uploaded_at=now,
                         original_name=str(getattr(photo, "name", "") or ""))
@@ -201,10 +201,6 @@ def candidates_open(*, actor, interception_ids, now=None):
 
 def claim_candidates(actor, now=None):
     """Succeeded interceptions without a return scan after the platform's N days and without an open claim."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from interception.models import Platform
-
     now = now or timezone.now()
     overdue = Q()
     for platform in Platform.objects.all():

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
@@ -38,6 +39,7 @@ from kernel.admin_base import (
     countdown,
 )
 from kernel.errors import DomainError
+from kernel.permissions import actor_may
 from kernel.spreadsheets import stream_csv
 
 
@@ -297,8 +299,6 @@ class ResultForm(forms.Form):
 
 
 def _can_record(obj, user):
-    from kernel.permissions import actor_may
-
     open_states = InterceptionOrder.IN_FLIGHT + [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]
     return obj.state in open_states and actor_may(user, "interception.record_result")
 
@@ -353,8 +353,6 @@ class InterceptionOrderAdmin(CountdownMixin, TrackingSearchMixin, ObjectActionsM
 
     @property
     def media(self):
-        from django.contrib.admin.widgets import AutocompleteSelect
-
         return super().media + AutocompleteSelect(InterceptionOrder._meta.get_field("outlet"), self.admin_site).media
 
     def lookup_allowed(self, lookup, value, request=None):

@@ -3,10 +3,13 @@
 Nothing here writes. Services, the admin (to show why a button is missing),
 imports and the API all ask these functions.
 """
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from interception.models import AfterSale, GoodsCategory, InterceptionOrder, Merchant, SettlementMode
 from kernel.errors import Problem
 
 
@@ -51,8 +54,6 @@ def contract_application_problems(*, merchant, outlet, platform, mode, fee, term
 
 
 def _mode_label(mode):
-    from interception.models import SettlementMode
-
     return SettlementMode(mode).label
 
 
@@ -80,8 +81,6 @@ def interception_problems(*, after_sale, parcel, logistics_status, merchant, pla
     Pure: the caller loads the facts. `terms` is the platform × carrier configuration (None when absent),
     `contract` the merchant's active contract with the parcel's outlet (None when absent).
     """
-    from interception.models import AfterSale, Merchant
-
     problems = []
     if after_sale.kind != AfterSale.Kind.REFUND_ONLY:
         problems.append(Problem("not_refund_only", _("Only refund-only after-sales are intercepted (R7)."), "kind"))
@@ -131,8 +130,6 @@ def interception_problems(*, after_sale, parcel, logistics_status, merchant, pla
 
 def handling_window_end(platform, started_at):
     """When the merchant's handling window ends (R15, R18); None when the platform sets none."""
-    from datetime import timedelta
-
     if not platform.handling_window_days:
         return None
     return _local(started_at) + timedelta(days=platform.handling_window_days)
@@ -140,10 +137,6 @@ def handling_window_end(platform, started_at):
 
 def refuse_problems(*, platform, started_at, interception, now):
     """Refusing the refund needs a failed interception or N days without a result (R16, R18)."""
-    from datetime import timedelta
-
-    from interception.models import InterceptionOrder
-
     if interception is not None and interception.state == InterceptionOrder.State.FAILED:
         return []
     no_result = interception is None or interception.state in InterceptionOrder.IN_FLIGHT
@@ -158,18 +151,12 @@ def refuse_problems(*, platform, started_at, interception, now):
 
 
 def _local(at):
-    from django.utils import timezone
-
     return timezone.localtime(at)
 
 
 def _format(at):
-    from django.utils import formats
-
     return formats.date_format(_local(at), "DATETIME_FORMAT") if at else "—"
 
 
 def _category_label(code):
-    from interception.models import GoodsCategory
-
     return str(GoodsCategory(code).label)

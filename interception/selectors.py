@@ -6,18 +6,25 @@ an API client sees its merchant's or carrier's, staff roles see everything.
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception.models import (
+    AfterSale,
     Carrier,
+    CarrierEvent,
+    Contract,
     EwaybillAccount,
+    FeeAmendment,
+    InterceptionOrder,
     Merchant,
     Outlet,
     OutletMembership,
+    Parcel,
     Platform,
     PlatformCarrier,
+    TrackingEvent,
 )
 from kernel.errors import DomainError
 
@@ -130,8 +137,6 @@ def membership_list(user):
 
 
 def contract_list(user):
-    from interception.models import Contract
-
     qs = Contract.objects.select_related("merchant", "outlet", "outlet__carrier", "platform")
     if user is None:  # the system
         return qs
@@ -139,8 +144,6 @@ def contract_list(user):
 
 
 def amendment_list(user):
-    from interception.models import FeeAmendment
-
     qs = FeeAmendment.objects.select_related("contract", "contract__merchant", "contract__outlet",
                                              "contract__outlet__carrier", "contract__platform")
     if user is None:
@@ -151,8 +154,6 @@ def amendment_list(user):
 
 
 def parcel_list(user):
-    from interception.models import Parcel
-
     qs = Parcel.objects.select_related("carrier", "outlet", "merchant", "platform")
     if user is None:
         return qs
@@ -161,8 +162,6 @@ def parcel_list(user):
 
 def aftersale_list(user):
     """After-sales are the merchant's and buyer's business: outlet staff and carriers do not see them."""
-    from interception.models import AfterSale
-
     qs = AfterSale.objects.select_related("merchant", "platform", "parcel", "parcel__carrier", "parcel__outlet")
     if user is None:
         return qs
@@ -170,8 +169,6 @@ def aftersale_list(user):
 
 
 def interception_list(user):
-    from interception.models import InterceptionOrder
-
     qs = InterceptionOrder.objects.select_related("merchant", "outlet", "carrier", "platform")
     if user is None:
         return qs
@@ -179,8 +176,6 @@ def interception_list(user):
 
 
 def tracking_event_list(user):
-    from interception.models import TrackingEvent
-
     qs = TrackingEvent.objects.select_related("parcel")
     if user is None:
         return qs
@@ -190,8 +185,6 @@ def tracking_event_list(user):
 
 def carrier_event_list(user):
     """Raw carrier callbacks: operations staff and the carrier itself."""
-    from interception.models import CarrierEvent
-
     qs = CarrierEvent.objects.select_related("carrier")
     if user is None:
         return qs
@@ -201,8 +194,6 @@ def carrier_event_list(user):
 
 
 def active_contract_for(*, merchant_id, outlet_id, platform_id):
-    from interception.models import Contract
-
     return Contract.objects.filter(merchant=merchant_id, outlet=outlet_id, platform=platform_id,
                                    state=Contract.State.ACTIVE).first()
 
@@ -222,15 +213,11 @@ RESULT_SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": time
 
 def waiting_longer_than(days, now=None):
     """Pending applications applied more than `days` days ago (the approval reminder)."""
-    from interception.models import Contract
-
     return Q(state=Contract.State.PENDING, applied_at__lt=(now or timezone.now()) - timedelta(days=days))
 
 
 def handling_window(which, now=None):
     """After-sales whose handling window (R15) is "overdue" or ends "today" (Asia/Shanghai)."""
-    from interception.models import AfterSale
-
     now = now or timezone.now()
     if which == "overdue":
         return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__lte=now)
@@ -245,18 +232,12 @@ def result_within(span, now=None):
 
 def outcome(name):
     """"success": the carrier intercepted it, whatever became of the return since; "failure": it did not."""
-    from interception.models import InterceptionOrder
-
     states = {"success": InterceptionOrder.SUCCESS_STATES, "failure": [InterceptionOrder.State.FAILED]}[name]
     return Q(state__in=states)
 
 
 def pending_by_outlet(user, now=None):
     """Each outlet's queue of applications: how many wait, how many over 1, 3 and 7 days, the oldest; longest first."""
-    from django.db.models import Count, Min
-
-    from interception.models import Contract
-
     now = now or timezone.now()
     return (contract_list(user).filter(state=Contract.State.PENDING).order_by()
             .values("outlet__id", "outlet__code", "outlet__name", "outlet__carrier__name")

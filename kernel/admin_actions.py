@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
 
 from kernel.errors import DomainError
 
@@ -50,8 +51,6 @@ def can_transition(name):
     """An ObjectAction `available` test: the transition `name` is possible now and the user may take it."""
 
     def available(obj, user):
-        from django_fsm import can_proceed, has_transition_perm
-
         bound = getattr(obj, name)
         return can_proceed(bound) and has_transition_perm(bound, user)
 

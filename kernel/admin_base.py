@@ -2,6 +2,9 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -30,8 +33,6 @@ class PortalAdmin(admin.ModelAdmin):
 
     def render_page(self, request, template, **context):
         """A page of our own inside the admin (forms, reports), with the admin's frame around it."""
-        from django.template.response import TemplateResponse
-
         return TemplateResponse(request, template, {**self.admin_site.each_context(request), "opts": self.opts,
                                                     **context})
 
@@ -87,8 +88,6 @@ class TimelineMixin:
 
 def countdown(deadline, now=None):
     """Human text for the time left until `deadline` (or how long it is overdue)."""
-    from django.utils import timezone
-
     if deadline is None:
         return "—"
     seconds = int((deadline - (now or timezone.now())).total_seconds())
@@ -126,8 +125,6 @@ class AutocompleteListFilter(admin.ListFilter):
         return queryset.filter(**{f"{self.field_name}_id": self.value}) if self.value else queryset
 
     def choices(self, changelist):
-        from django.contrib.admin.widgets import AutocompleteSelect
-
         field = self.model._meta.get_field(self.field_name)
         widget = AutocompleteSelect(field, self.model_admin.admin_site, attrs={"data-filter-param": self.parameter_name,
                                                                               "class": "portal-autocomplete-filter"})

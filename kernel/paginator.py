@@ -1,3 +1,5 @@
+import json
+
 from django.core.paginator import Paginator
 from django.db import connections
 from django.utils.functional import cached_property
@@ -30,8 +32,6 @@ class EstimatedCountPaginator(Paginator):
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         if isinstance(plan, str):
-            import json
-
             plan = json.loads(plan)
         return max(int(plan[0]["Plan"]["Plan Rows"]), EXACT_LIMIT + 1)
 

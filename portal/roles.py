@@ -1,6 +1,7 @@
 """The four staff roles as code: groups and their permissions, synced after every migrate."""
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.management import create_contenttypes
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -103,8 +104,6 @@ ROLE_PERMISSIONS[FINANCE] += [
 
 
 def permissions_for(role):
-    from django.contrib.auth.models import Permission
-
     if role == SUPERVISOR:
         names = list(SUPERVISOR_EXTRA)
         qs = Permission.objects.filter(content_type__app_label__in=SUPERVISOR_APPS)
@@ -115,8 +114,6 @@ def permissions_for(role):
 
 
 def _lookup(names):
-    from django.contrib.auth.models import Permission
-
     wanted = {tuple(name.split(".", 1)) for name in names}
     found = [p for p in Permission.objects.select_related("content_type")
              if (p.content_type.app_label, p.codename) in wanted]
@@ -129,8 +126,6 @@ def _lookup(names):
 @transaction.atomic
 def sync_roles():
     """Create or update the groups; idempotent."""
-    from django.contrib.auth.models import Group
-
     for role in ROLE_PERMISSIONS:
         group, _created = Group.objects.get_or_create(name=role)
         group.permissions.set(permissions_for(role))

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
 from interception.admin_interceptions import OutletFilter, TrackingSearchMixin
+from interception.models import Merchant, Outlet
 from kernel.admin_actions import (
     ObjectAction,
     ObjectActionsMixin,
@@ -249,8 +250,6 @@ class GenerateForm(forms.Form):
     outlet = forms.ModelChoiceField(queryset=None, required=False, label=_("Outlet"))
 
     def __init__(self, *args, admin_site, **kwargs):
-        from interception.models import Merchant, Outlet
-
         initial = kwargs.setdefault("initial", {})
         today = timezone.localdate()
         last_month_end = today.replace(day=1) - date.resolution

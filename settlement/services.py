@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from interception.models import InterceptionOrder, Merchant, SettlementMode
+from interception.models import ContractFee, InterceptionOrder, Merchant, Outlet, SettlementMode
 from kernel import timeline
 from kernel.errors import DomainError, refuse
 from kernel.spreadsheets import FileErrors, FileRefused, read_table
@@ -119,8 +119,6 @@ def statement_generate_all(*, actor, period_start, period_end):
         refuse(problems, status=400)
     pairs = sorted(set(billable(period_start=period_start, period_end=period_end).order_by()
                        .values_list("merchant", "outlet").distinct()))
-    from interception.models import Outlet
-
     merchants = Merchant.objects.in_bulk({m for m, _o in pairs})
     outlets = Outlet.objects.in_bulk({o for _m, o in pairs})
     return [statement_generate(actor=actor, merchant=merchants[m], outlet=outlets[o], period_start=period_start,
@@ -323,8 +321,6 @@ def _differences(bill, ours, others):
 def _our_lines(statement):
     """Tracking number -> (the amount we count: its charge plus its adjustments, its interception, the contract's
     fee in force when the interception started (R6): the third column of the match)."""
-    from interception.models import ContractFee
-
     in_force = ContractFee.objects.filter(contract=OuterRef("interception__contract"),
                                           effective_from__lte=OuterRef("interception__requested_at"))
     lines = (statement.lines.exclude(tracking_number="")

@@ -12,6 +12,8 @@ from datetime import datetime
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from interception.models import CarrierEvent, InterceptionOrder, TrackingEvent
+from interception.models.parcels import REPORTED_STATUSES
 from kernel import inputs
 from kernel.errors import DomainError
 
@@ -69,9 +71,6 @@ def parse_standard(body):
     Every text is checked against the column it is stored in and refused when it does not fit: a tracking
     number cut to the column's length would match another parcel, an event id cut would collide with another.
     """
-    from interception.models import CarrierEvent, InterceptionOrder, TrackingEvent
-    from interception.models.parcels import REPORTED_STATUSES
-
     data = inputs.parse_json(body, code="invalid_event")
     if not isinstance(data, dict):
         raise _invalid(_("The body is not a JSON object."))

@@ -15,7 +15,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from interception.carriers import CarrierAdapter, sign
+from interception.carriers import CarrierAdapter, parse_standard
+from interception.models import InterceptionOrder
 
 FAILURES = [
     ("out_for_delivery", "快件已派送，拦截失败"),
@@ -62,9 +63,6 @@ class SandboxAdapter(CarrierAdapter):
 
     def query(self, order):
         """The interception result, once the plan has made it due; the same message its callback carries."""
-        from interception.carriers import parse_standard
-        from interception.models import InterceptionOrder
-
         if not order.carrier_ref.startswith("SBX") or order.state != InterceptionOrder.State.INTERCEPTING:
             return None
         due = due_messages(order, timezone.now())
@@ -73,21 +71,19 @@ class SandboxAdapter(CarrierAdapter):
 
 def due_messages(order, now):
     """The callback bodies this order's plan has made due by `now` and that the portal has not yet applied."""
-    from interception.models import InterceptionOrder as O
-
     plan = plan_for(order)
     ref = order.carrier_ref or f"SBX{order.pk:010d}"
-    if order.state == O.State.INTERCEPTING and order.submitted_at and now >= order.submitted_at + plan.result_after:
+    if order.state == InterceptionOrder.State.INTERCEPTING and order.submitted_at and now >= order.submitted_at + plan.result_after:
         at = order.submitted_at + plan.result_after
         if plan.succeeds:
             return [_body(f"{ref}-result", "interception_result", order, at, result="succeeded")]
         code, text = plan.failure
         return [_body(f"{ref}-result", "interception_result", order, at, result="failed", reason_code=code,
                       reason_text=text)]
-    if order.state == O.State.SUCCEEDED and order.result_at and now >= order.result_at + plan.return_scan_after:
+    if order.state == InterceptionOrder.State.SUCCEEDED and order.result_at and now >= order.result_at + plan.return_scan_after:
         at = order.result_at + plan.return_scan_after
         return [_body(f"{ref}-scan", "tracking", order, at, status="returning", text="拦截成功，快件退回中")]
-    if order.state == O.State.RETURNING and order.return_scan_at and now >= order.return_scan_at + plan.return_after:
+    if order.state == InterceptionOrder.State.RETURNING and order.return_scan_at and now >= order.return_scan_at + plan.return_after:
         at = order.return_scan_at + plan.return_after
         return [_body(f"{ref}-return", "return_result", order, at, result=plan.return_outcome,
                       text={"returned": "已退回寄件人", "lost": "退回途中遗失", "damaged": "退回途中破损"}
@@ -98,24 +94,3 @@ def due_messages(order, now):
 def _body(event_id, kind, order, at, **fields):
     return json.dumps({"event_id": event_id, "type": kind, "tracking_number": order.tracking_number,
                        "occurred_at": timezone.localtime(at).isoformat(), **fields}, ensure_ascii=False).encode()
-
-
-def tick(now=None, limit=500):
-    """Send every due sandbox callback; returns how many were sent."""
-    from interception.models import InterceptionOrder
-    from interception.services import carrier_event_receive
-
-    now = now or timezone.now()
-    orders = (InterceptionOrder.objects.select_related("carrier")
-              .filter(carrier_ref__startswith="SBX")  # the sandbox answers only for what it accepted
-              .filter(carrier__adapter__in=["sandbox"] + ([""] if settings.CARRIER_ADAPTER == "sandbox" else []),
-                      state__in=[InterceptionOrder.State.INTERCEPTING, InterceptionOrder.State.SUCCEEDED,
-                                 InterceptionOrder.State.RETURNING])
-              .order_by("id")[:limit])
-    sent = 0
-    for order in orders:
-        for body in due_messages(order, now):
-            carrier_event_receive(carrier_code=order.carrier.code, body=body,
-                                  signature=sign(order.carrier.callback_secret, body, now.timestamp()), now=now)
-            sent += 1
-    return sent

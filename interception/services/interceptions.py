@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from interception import carriers, rules, selectors, signals
@@ -373,8 +375,6 @@ def _payload(message):
 
 
 def _message(event):
-    from django.utils.dateparse import parse_datetime
-
     data = dict(event.payload)
     data["occurred_at"] = parse_datetime(data["occurred_at"])
     return carriers.CarrierMessage(**data)
@@ -486,8 +486,6 @@ def _poll_claims(now, batch):
 
     Each claim is one conditional UPDATE, so two runners never ask about the same order in one round.
     """
-    from django.db.models import Q
-
     cutoff = now - timedelta(hours=settings.CARRIER_POLL_HOURS)
     silent = (InterceptionOrder.objects.filter(state=InterceptionOrder.State.INTERCEPTING, submitted_at__lte=cutoff)
               .filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=cutoff)))

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from interception import carriers, services
+from interception import carriers, sandbox_carrier, services
 from interception.carriers import sandbox
 from interception.models import AfterSale, CarrierEvent, Parcel, TrackingEvent
 from kernel import timeline
@@ -167,14 +167,14 @@ def test_sandbox_carrier_resolves_through_the_callback_path(settings, jt):
     settings.SANDBOX_DELAY_SECONDS = (60, 60)
     order = factories.started()
     now = order.submitted_at
-    assert sandbox.tick(now + timedelta(seconds=59)) == 0
-    assert sandbox.tick(now + timedelta(seconds=61)) == 1
+    assert sandbox_carrier.tick(now + timedelta(seconds=59)) == 0
+    assert sandbox_carrier.tick(now + timedelta(seconds=61)) == 1
     order.refresh_from_db()
     order.after_sale.refresh_from_db()
     assert order.state == "succeeded" and order.result_source == "callback"
     assert order.after_sale.state == AfterSale.State.REFUNDED
-    assert sandbox.tick(now + timedelta(seconds=122)) == 1
-    assert sandbox.tick(now + timedelta(seconds=183)) == 1
+    assert sandbox_carrier.tick(now + timedelta(seconds=122)) == 1
+    assert sandbox_carrier.tick(now + timedelta(seconds=183)) == 1
     order.refresh_from_db()
     assert order.state in ("returned", "return_failed")
     assert CarrierEvent.objects.filter(carrier=jt, outcome="applied").count() == 3
@@ -184,7 +184,7 @@ def test_sandbox_failures_carry_a_blocking_state_as_reason(settings, jt):
     settings.SANDBOX_SUCCESS_RATE = 0.0
     settings.SANDBOX_DELAY_SECONDS = (0, 0)
     order = factories.started()
-    sandbox.tick(order.submitted_at + timedelta(seconds=1))
+    sandbox_carrier.tick(order.submitted_at + timedelta(seconds=1))
     order.refresh_from_db()
     assert order.state == "failed"
     assert order.failure_code in {code for code, _text in sandbox.FAILURES} and order.failure_text

@@ -7,7 +7,6 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from interception import services as interception_services
 from kernel import timeline
 from kernel.errors import DomainError
 from portal import roles
@@ -301,6 +300,3 @@ def test_r19_monthly_totals_per_carrier_and_platform(finance):
         (date(2026, 12, 1), 1, Decimal("3.00"), Decimal("3.00")),
         (date(2026, 11, 1), 2, Decimal("6.00"), Decimal("6.00"))]
 
-
-def test_interception_services_are_unaware_of_settlement():
-    assert "settlement" not in open(interception_services.__file__).read()

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from interception.carriers import sandbox
+from interception import sandbox_carrier
 from interception.management_loop import run
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop, interval, **options):
         def work():
-            sent = sandbox.tick()
+            sent = sandbox_carrier.tick()
             return f"{timezone.localtime():%Y-%m-%d %H:%M:%S} sandbox carrier sent {sent} callbacks" \
                 if sent or not loop else ""
 
