@@ -108,7 +108,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
 
     @admin.display(description=_("arbitration window (R25)"))
     def arbitration(self, obj):
-        if obj.state not in (Claim.State.FILED, Claim.State.NEGOTIATING):
+        if not obj.negotiable:
             return "—"
         opens, closes = rules.arbitration_window(obj.succeeded_at, obj.platform)
         now = timezone.now()
@@ -123,7 +123,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
         return format_html_join(format_html("<br>"), '<a href="{}" target="_blank">{}</a>', items) if items else "—"
 
     def object_links(self, request, obj):
-        if request.user.has_perm("claims.add_claim") and obj.state in Claim.OPEN_STATES:
+        if request.user.has_perm("claims.add_claim") and obj.is_open:
             return [(_("Add a photo"), reverse("admin:claims_claim_add_photo", args=[obj.pk]))]
         return []
 

@@ -46,26 +46,34 @@ class EvidenceStorage(FileSystemStorage):
 evidence_storage = EvidenceStorage()
 
 
+class ClaimState(models.TextChoices):
+    FILED = "filed", _("filed")
+    NEGOTIATING = "negotiating", _("negotiating with the outlet")
+    AGREED = "agreed", _("agreed")
+    ESCALATED = "escalated", _("in platform arbitration")
+    AWARDED = "awarded", _("awarded")
+    DISMISSED = "dismissed", _("dismissed")
+    PAID = "paid", _("paid")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+# Not yet paid, dismissed or withdrawn: at most one such claim per interception (a database constraint below).
+CLAIM_OPEN_STATES = [ClaimState.FILED, ClaimState.NEGOTIATING, ClaimState.AGREED, ClaimState.ESCALATED,
+                     ClaimState.AWARDED]
+
+
 class Claim(FSMModelMixin, models.Model):
     class Kind(models.TextChoices):
         LOSS = "loss", _("loss")
         DAMAGE = "damage", _("damage")
 
-    class State(models.TextChoices):
-        FILED = "filed", _("filed")
-        NEGOTIATING = "negotiating", _("negotiating with the outlet")
-        AGREED = "agreed", _("agreed")
-        ESCALATED = "escalated", _("in platform arbitration")
-        AWARDED = "awarded", _("awarded")
-        DISMISSED = "dismissed", _("dismissed")
-        PAID = "paid", _("paid")
-        WITHDRAWN = "withdrawn", _("withdrawn")
+    State = ClaimState
 
     class Side(models.TextChoices):
         MERCHANT = "merchant", _("merchant")
         OUTLET = "outlet", _("outlet")
 
-    OPEN_STATES = [State.FILED, State.NEGOTIATING, State.AGREED, State.ESCALATED, State.AWARDED]
+    OPEN_STATES = CLAIM_OPEN_STATES
 
     interception = models.ForeignKey(InterceptionOrder, on_delete=models.PROTECT, related_name="claims",
                                      verbose_name=_("interception"))
@@ -103,8 +111,8 @@ class Claim(FSMModelMixin, models.Model):
             ("withdraw_claim", _("Can withdraw claims")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["interception"], condition=Q(state__in=[
-                "filed", "negotiating", "agreed", "escalated", "awarded"]), name="claim_one_open_per_interception"),
+            models.UniqueConstraint(fields=["interception"], condition=Q(state__in=CLAIM_OPEN_STATES),
+                                    name="claim_one_open_per_interception"),
         ]
         indexes = [
             models.Index(fields=["state", "id"], name="claim_state_idx"),
@@ -148,6 +156,16 @@ class Claim(FSMModelMixin, models.Model):
                 permission=requires("claims.withdraw_claim"))
     def withdraw(self, *, by, at, reason):
         self.closing_reason = reason
+
+    @property
+    def is_open(self):
+        """Not yet paid, dismissed or withdrawn: evidence and notes may still be added."""
+        return self.state in CLAIM_OPEN_STATES
+
+    @property
+    def negotiable(self):
+        """Filed or under negotiation: the two sides may still agree, or it may go to arbitration (R25)."""
+        return self.state in (ClaimState.FILED, ClaimState.NEGOTIATING)
 
 
 class ClaimGoodsLine(models.Model):

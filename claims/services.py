@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
 
 from claims import rules, selectors
 from claims.models import Claim, ClaimGoodsLine, Evidence
@@ -97,7 +98,7 @@ def _lock(actor, claim_id):
 def evidence_add(*, claim_id, actor, photo):
     require(actor, "claims.add_claim")
     claim = _lock(actor, claim_id)
-    if claim.state not in Claim.OPEN_STATES:
+    if not claim.is_open:
         raise invalid_state(claim.get_state_display())
     detected, problems = rules.image_problems(photo)
     if problems:
@@ -134,7 +135,7 @@ def claim_escalate(*, claim_id, actor, reason, now=None):
     """Without agreement, to platform arbitration: only from day 7 to day 30 after the success (R25)."""
     now = now or timezone.now()
     claim = _lock(actor, claim_id)
-    if claim.state == Claim.State.NEGOTIATING and (problems := rules.escalation_problems(claim.succeeded_at,
+    if can_proceed(claim.escalate) and (problems := rules.escalation_problems(claim.succeeded_at,
                                                                                         claim.platform, now)):
         refuse(problems)
     take(claim, "escalate", actor=actor, at=now, reason=reason, reason_for=_("escalate a claim"))

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import resources, selectors, services
+from interception import resources, rules, selectors, services
 from interception.admin_interceptions import OutletFilter
 from interception.models import (
     Carrier,
@@ -90,8 +90,6 @@ class ApplyForm(forms.Form):
         wrong = [o for o in outlets if carrier and o.carrier_id != carrier.pk]
         if wrong:
             self.add_error("outlets", _("Not outlets of %(c)s: %(o)s") % {"c": carrier, "o": ", ".join(map(str, wrong))})
-        if data.get("mode") == SettlementMode.OFFLINE and data.get("fee") is None:
-            self.add_error("fee", _("Offline settlement needs the negotiated fee."))
         return data
 
 
@@ -114,8 +112,7 @@ def _run_amend(obj, actor, new_fee):
 
 
 def _can_amend(obj, user):
-    return (obj.state == Contract.State.ACTIVE and obj.settlement_mode == SettlementMode.OFFLINE
-            and user.has_perm("interception.amend_contract_fee"))
+    return user.has_perm("interception.amend_contract_fee") and not rules.fee_change_problems(obj)
 
 
 @admin.register(Contract)
@@ -157,9 +154,9 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
 
     @admin.display(description=_("waiting"))
     def waiting(self, obj):
-        if obj.state != Contract.State.PENDING:
+        if obj.waiting_since is None:
             return "—"
-        days = (timezone.now() - obj.applied_at).days
+        days = (timezone.now() - obj.waiting_since).days
         return _("%(d)s days") % {"d": days}
 
     def lookup_allowed(self, lookup, value, request=None):
@@ -201,7 +198,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             try:
                 outcomes = services.contract_apply(
                     merchant=data["merchant"], platform=data["platform"], outlets=data["outlets"],
-                    mode=data["mode"], fee=data["fee"] if data["fee"] is not None else 0, actor=request.user,
+                    mode=data["mode"], fee=data["fee"], actor=request.user,
                     charge_failed=data["charge_failed"])
             except DomainError as exc:
                 messages.error(request, exc.message)

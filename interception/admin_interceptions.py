@@ -18,6 +18,7 @@ from interception.models import (
     AfterSale,
     Carrier,
     CarrierEvent,
+    CarrierResult,
     GoodsLine,
     InterceptionOrder,
     Parcel,
@@ -39,7 +40,6 @@ from kernel.admin_base import (
     countdown,
 )
 from kernel.errors import DomainError
-from kernel.permissions import actor_may
 from kernel.spreadsheets import stream_csv
 
 
@@ -150,12 +150,12 @@ class CountdownMixin:
     @admin.display(description=_("handling window"), ordering="window_ends_at")
     def window(self, obj):
         after_sale = obj if isinstance(obj, AfterSale) else obj.after_sale
-        if after_sale.state != AfterSale.State.INTERCEPTING or after_sale.window_ends_at is None:
+        ends = after_sale.running_window_end
+        if ends is None:
             return "—"
-        text = countdown(after_sale.window_ends_at)
-        late = after_sale.window_ends_at <= timezone.now()
+        late = ends <= timezone.now()
         return format_html('<span class="{}" title="{}">{}</span>', "portal-overdue" if late else "",
-                           timezone.localtime(after_sale.window_ends_at).strftime("%Y-%m-%d %H:%M"), text)
+                           timezone.localtime(ends).strftime("%Y-%m-%d %H:%M"), countdown(ends))
 
 
 @admin.register(AfterSale)
@@ -288,10 +288,7 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
 # --- interception orders ---------------------------------------------------------------------------------------------
 
 class ResultForm(forms.Form):
-    result = forms.ChoiceField(label=_("result"), choices=[
-        ("succeeded", _("interception succeeded")), ("failed", _("interception failed")),
-        ("returning", _("return leg started")), ("returned", _("returned to the sender")),
-        ("lost", _("lost on the way back")), ("damaged", _("damaged on the way back"))])
+    result = forms.ChoiceField(label=_("result"), choices=CarrierResult.choices)
     reason_code = forms.CharField(label=_("carrier's reason code"), required=False, max_length=64)
     reason_text = forms.CharField(label=_("carrier's reason"), required=False, max_length=500)
     note = forms.CharField(label=_("how it was confirmed"), widget=forms.Textarea(attrs={"rows": 3}),
@@ -299,8 +296,7 @@ class ResultForm(forms.Form):
 
 
 def _can_record(obj, user):
-    open_states = InterceptionOrder.IN_FLIGHT + [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]
-    return obj.state in open_states and actor_may(user, "interception.record_result")
+    return services.result_recordable(obj, user)
 
 
 EXPORT_COLUMNS = [

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import selectors, services
+from interception import rules, selectors, services
 from interception.models import Contract, FeeAmendment
 from kernel import inputs, uploads
 from kernel.errors import DomainError
@@ -151,13 +151,13 @@ def _plan_row(number, raw, found, seen):
     row.reason = values["reason"]
     if decision == LEAVE:
         return row, errors
-    done_state = {APPROVE: ("active", "closed", "approved"), REJECT: ("rejected",)}[decision]
-    if state != "pending":
-        if state in done_state:
-            row.action = UNCHANGED
-        else:
-            states = Contract.State if row.kind == APPLICATION else FeeAmendment.State
-            errors.append(("decision", _("not pending any more: it is %(s)s") % {"s": states(state).label}))
+    model = Contract if row.kind == APPLICATION else FeeAmendment
+    effect = rules.decision_effect(model, state, decision)
+    if effect == "unchanged":
+        row.action = UNCHANGED
+        return row, errors
+    if effect is None:
+        errors.append(("decision", _("not pending any more: it is %(s)s") % {"s": model.State(state).label}))
         return row, errors
     if decision == REJECT:
         for problem in reason_problems(row.reason, what=_("reject")):

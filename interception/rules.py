@@ -8,8 +8,17 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
 
-from interception.models import AfterSale, GoodsCategory, InterceptionOrder, Merchant, SettlementMode
+from interception.models import (
+    AfterSale,
+    Contract,
+    FeeAmendment,
+    GoodsCategory,
+    InterceptionOrder,
+    Merchant,
+    SettlementMode,
+)
 from kernel.errors import Problem
 
 
@@ -29,6 +38,24 @@ def fee_problems(fee, field="fee"):
     if value >= Decimal("10000000000"):
         problems.append(Problem("fee_invalid", _("The fee is too large."), field))
     return problems
+
+
+def application_fee_problems(mode, fee):
+    """Offline settlement is the fee negotiated with the outlet: an application must name it (online takes the
+    platform's)."""
+    if mode == SettlementMode.OFFLINE and fee in (None, ""):
+        return [Problem("fee_required", _("Offline settlement needs the negotiated fee."), "fee")]
+    return []
+
+
+def fee_change_problems(contract):
+    """A fee change (R6) is asked for on an active contract with a negotiated (offline) fee."""
+    if contract.state != Contract.State.ACTIVE:
+        return [Problem("invalid_state", _("Only an active contract's fee can change; it is %(s)s.")
+                        % {"s": contract.get_state_display()})]
+    if contract.settlement_mode == SettlementMode.ONLINE:
+        return [Problem("fee_fixed_online", _("Online settlement uses the platform's fee; it cannot be negotiated."))]
+    return []
 
 
 def contract_application_problems(*, merchant, outlet, platform, mode, fee, terms, has_ewaybill, has_live_contract):
@@ -160,3 +187,19 @@ def _format(at):
 
 def _category_label(code):
     return str(GoodsCategory(code).label)
+
+
+# A decision taken before shows in the state it led to (a closed contract was approved once).
+DECIDED_STATES = {
+    "approve": {Contract.State.ACTIVE, Contract.State.CLOSED, FeeAmendment.State.APPROVED},
+    "reject": {Contract.State.REJECTED, FeeAmendment.State.REJECTED},
+}
+
+
+def decision_effect(model, state, decision):
+    """What the decision file's `decision` ("approve" or "reject", the transitions' names) does to a row of
+    `model` (Contract or FeeAmendment) in `state`: "apply", "unchanged" (decided so already) or None (it was
+    decided otherwise)."""
+    if can_proceed(getattr(model(state=state), decision)):
+        return "apply"
+    return "unchanged" if state in DECIDED_STATES[decision] else None

@@ -179,7 +179,7 @@ def _stats(results, key, param):
         "results": Count("id"),
         "succeeded": Count("id", filter=selectors.outcome("success")),
         "fees": Sum("fee", filter=Q(chargeable=True)),
-        "returned": Count("id", filter=Q(state__in=["returned", "return_failed"])),
+        "returned": Count("id", filter=Q(state__in=[InterceptionOrder.State.RETURNED, InterceptionOrder.State.RETURN_FAILED])),
         "lost": Count("id", filter=Q(state="return_failed")),
     }
     postgres = connection.vendor == "postgresql"

@@ -118,11 +118,10 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
             for fmt in exports.FORMATS:
                 links.append((_("Download %(f)s") % {"f": fmt.upper()},
                               reverse("admin:settlement_statement_export", args=[obj.pk, fmt])))
-        if user.has_perm("settlement.reconcile_statement") and obj.state not in Statement.DEAD_STATES:
+        if user.has_perm("settlement.reconcile_statement") and obj.is_current:
             links.append((_("Reconcile the outlet's bill"), reverse("admin:settlement_statement_reconcile",
                                                                     args=[obj.pk])))
-        if user.has_perm("settlement.issue_statement") and obj.state in (Statement.State.ISSUED,
-                                                                          Statement.State.DISPUTED):
+        if can_transition("supersede")(obj, user):
             links.append((_("New version with adjustments"), reverse("admin:settlement_statement_revise",
                                                                      args=[obj.pk])))
         return links

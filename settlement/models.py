@@ -139,6 +139,11 @@ class Statement(FSMModelMixin, models.Model):
         self.payment_reference, self.paid_at, self.paid_amount = payment_reference, paid_at, paid_amount
         self.difference_reason = difference_reason
 
+    @property
+    def is_current(self):
+        """A version that holds its interceptions: neither superseded by a newer one nor void."""
+        return self.state not in self.DEAD_STATES
+
 
 class StatementLine(models.Model):
     """A charged interception (its fee snapshot, R6) or an adjustment (signed amount with its reason)."""

@@ -139,7 +139,7 @@ def _lock(actor, statement_id):
 @transaction.atomic
 def statement_issue(*, statement_id, actor):
     statement = _lock(actor, statement_id)
-    if statement.state == Statement.State.DRAFT and not statement.line_count:
+    if can_proceed(statement.issue) and not statement.line_count:
         raise DomainError("statement_empty", _("An empty statement cannot be issued."))
     take(statement, "issue", actor=actor)
     return statement
@@ -255,7 +255,7 @@ def reconciliation_run(*, statement_id, actor, uploaded, file_name=""):
     """Match the outlet's bill against the statement and the contract fee; classify every line."""
     require(actor, "settlement.reconcile_statement")
     statement = find(selectors.statement_list(actor), statement_id, what=_("Statement"))
-    if statement.state in Statement.DEAD_STATES:
+    if not statement.is_current:
         raise invalid_state(statement.get_state_display())
     bill = read_bill(uploaded, bill_columns(statement.outlet.carrier_id))
     ours = _our_lines(statement)

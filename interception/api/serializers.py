@@ -5,6 +5,7 @@ from interception.models import (
     AfterSale,
     Carrier,
     CarrierEvent,
+    CarrierResult,
     Contract,
     EwaybillAccount,
     GoodsCategory,
@@ -207,7 +208,8 @@ class CarrierEventSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=LogisticsStatus.choices, required=False,
                                      help_text="tracking: the normalised logistics status")
     text = column_text(TrackingEvent, "raw_text", required=False, help_text="the carrier's own text")
-    result = serializers.ChoiceField(choices=["succeeded", "failed", "returned", "lost", "damaged"], required=False,
+    result = serializers.ChoiceField(choices=[(r.value, r.label) for r in CarrierResult if r != CarrierResult.RETURNING],
+                                     required=False,
                                      help_text="interception_result: succeeded | failed; "
                                                "return_result: returned | lost | damaged")
     reason_code = column_text(InterceptionOrder, "failure_code", required=False)

@@ -105,10 +105,8 @@ class ContractViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         carrier = _get_or_400(Carrier.objects.all(), "carrier", code=v["carrier"])
         outlets = [_get_or_400(Outlet.objects.all(), "outlet", carrier=carrier, code=code)
                    for code in v["outlets"]]
-        if v["mode"] == SettlementMode.OFFLINE and v.get("fee") is None:
-            raise DomainError("fee_required", _("Offline settlement needs the negotiated fee."), status=400)
         outcomes = services.contract_apply(merchant=merchant, platform=platform, outlets=outlets, mode=v["mode"],
-                                           fee=v.get("fee") if v.get("fee") is not None else 0, actor=request.user,
+                                           fee=v.get("fee"), actor=request.user,
                                            charge_failed=v["charge_failed"])
         refused = [{"outlet": o.outlet.code, **p.as_dict()} for o in outcomes for p in o.problems]
         created = [serializers.ContractSerializer(o.contract).data for o in outcomes if o.ok]

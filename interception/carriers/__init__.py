@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from interception.models import CarrierEvent, InterceptionOrder, TrackingEvent
+from interception.models import CarrierEvent, CarrierResult, InterceptionOrder, TrackingEvent
 from interception.models.parcels import REPORTED_STATUSES
 from kernel import inputs
 from kernel.errors import DomainError
@@ -39,10 +39,11 @@ class CarrierMessage:
     reason_text: str = ""
 
 
+# Which results each kind of event may carry.
 RESULTS = {
-    "tracking": set(),
-    "interception_result": {"succeeded", "failed"},
-    "return_result": {"returned", "lost", "damaged"},
+    CarrierEvent.Kind.TRACKING: set(),
+    CarrierEvent.Kind.INTERCEPTION_RESULT: {CarrierResult.SUCCEEDED, CarrierResult.FAILED},
+    CarrierEvent.Kind.RETURN_RESULT: {CarrierResult.RETURNED, CarrierResult.LOST, CarrierResult.DAMAGED},
 }
 
 

@@ -14,9 +14,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from interception.carriers import CarrierAdapter, parse_standard
-from interception.models import InterceptionOrder
+from interception.models import CarrierEvent, CarrierResult, LogisticsStatus
 
 FAILURES = [
     ("out_for_delivery", "快件已派送，拦截失败"),
@@ -24,7 +25,9 @@ FAILURES = [
     ("awaiting_pickup", "快件已入柜/驿站待取，拦截失败"),
     ("return_address_unserved", "退回地址不在派送范围"),
 ]
-RETURN_OUTCOMES = [("returned", 0.9), ("lost", 0.05), ("damaged", 0.05)]
+RETURN_OUTCOMES = [(CarrierResult.RETURNED, 0.9), (CarrierResult.LOST, 0.05), (CarrierResult.DAMAGED, 0.05)]
+RETURN_TEXTS = {CarrierResult.RETURNED: "已退回寄件人", CarrierResult.LOST: "退回途中遗失",
+                CarrierResult.DAMAGED: "退回途中破损"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def plan_for(order):
 
     result_after, succeeds, failure = delay(), rng.random() < settings.SANDBOX_SUCCESS_RATE, rng.choice(FAILURES)
     return_scan_after, return_after = delay(), delay()
-    roll, outcome = rng.random(), "returned"
+    roll, outcome = rng.random(), CarrierResult.RETURNED
     for name, share in RETURN_OUTCOMES:
         if roll < share:
             outcome = name
@@ -63,31 +66,41 @@ class SandboxAdapter(CarrierAdapter):
 
     def query(self, order):
         """The interception result, once the plan has made it due; the same message its callback carries."""
-        if not order.carrier_ref.startswith("SBX") or order.state != InterceptionOrder.State.INTERCEPTING:
+        if not order.carrier_ref.startswith("SBX") or not _awaits_result(order):
             return None
         due = due_messages(order, timezone.now())
         return parse_standard(due[0]) if due else None
 
 
+def _awaits_result(order):
+    """Submitted to us and not yet answered (the machine says whether a result can still come)."""
+    return bool(order.submitted_at) and can_proceed(order.succeed)
+
+
 def due_messages(order, now):
-    """The callback bodies this order's plan has made due by `now` and that the portal has not yet applied."""
+    """The callback bodies this order's plan has made due by `now` and that the portal has not yet applied.
+
+    What the carrier sends next follows what the order can take next: its result, then the return scan, then
+    the return's result.
+    """
     plan = plan_for(order)
     ref = order.carrier_ref or f"SBX{order.pk:010d}"
-    if order.state == InterceptionOrder.State.INTERCEPTING and order.submitted_at and now >= order.submitted_at + plan.result_after:
+    Kind = CarrierEvent.Kind
+    if _awaits_result(order) and now >= order.submitted_at + plan.result_after:
         at = order.submitted_at + plan.result_after
         if plan.succeeds:
-            return [_body(f"{ref}-result", "interception_result", order, at, result="succeeded")]
+            return [_body(f"{ref}-result", Kind.INTERCEPTION_RESULT, order, at, result=CarrierResult.SUCCEEDED)]
         code, text = plan.failure
-        return [_body(f"{ref}-result", "interception_result", order, at, result="failed", reason_code=code,
-                      reason_text=text)]
-    if order.state == InterceptionOrder.State.SUCCEEDED and order.result_at and now >= order.result_at + plan.return_scan_after:
+        return [_body(f"{ref}-result", Kind.INTERCEPTION_RESULT, order, at, result=CarrierResult.FAILED,
+                      reason_code=code, reason_text=text)]
+    if can_proceed(order.start_return) and order.result_at and now >= order.result_at + plan.return_scan_after:
         at = order.result_at + plan.return_scan_after
-        return [_body(f"{ref}-scan", "tracking", order, at, status="returning", text="拦截成功，快件退回中")]
-    if order.state == InterceptionOrder.State.RETURNING and order.return_scan_at and now >= order.return_scan_at + plan.return_after:
+        return [_body(f"{ref}-scan", Kind.TRACKING, order, at, status=LogisticsStatus.RETURNING,
+                      text="拦截成功，快件退回中")]
+    if can_proceed(order.return_done) and order.return_scan_at and now >= order.return_scan_at + plan.return_after:
         at = order.return_scan_at + plan.return_after
-        return [_body(f"{ref}-return", "return_result", order, at, result=plan.return_outcome,
-                      text={"returned": "已退回寄件人", "lost": "退回途中遗失", "damaged": "退回途中破损"}
-                      [plan.return_outcome])]
+        return [_body(f"{ref}-return", Kind.RETURN_RESULT, order, at, result=plan.return_outcome,
+                      text=RETURN_TEXTS[plan.return_outcome])]
     return []
 
 

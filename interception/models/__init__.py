@@ -19,6 +19,7 @@ from interception.models.network import (  # noqa: F401
 )
 from interception.models.orders import (  # noqa: F401,E402
     CarrierEvent,
+    CarrierResult,
     InterceptionOrder,
 )
 from interception.models.parcels import (  # noqa: F401,E402

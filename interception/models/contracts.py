@@ -28,14 +28,20 @@ register_transitions({
 })
 
 
-class Contract(FSMModelMixin, models.Model):
-    class State(models.TextChoices):
-        PENDING = "pending", _("pending approval")
-        ACTIVE = "active", _("active")
-        REJECTED = "rejected", _("rejected")
-        CLOSED = "closed", _("closed")
+class ContractState(models.TextChoices):
+    PENDING = "pending", _("pending approval")
+    ACTIVE = "active", _("active")
+    REJECTED = "rejected", _("rejected")
+    CLOSED = "closed", _("closed")
 
-    LIVE_STATES = [State.PENDING, State.ACTIVE]
+
+# One live contract per merchant × outlet × platform (a database constraint below).
+CONTRACT_LIVE_STATES = [ContractState.PENDING, ContractState.ACTIVE]
+
+
+class Contract(FSMModelMixin, models.Model):
+    State = ContractState
+    LIVE_STATES = CONTRACT_LIVE_STATES
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="contracts",
                                  verbose_name=_("merchant"))
@@ -72,7 +78,7 @@ class Contract(FSMModelMixin, models.Model):
             ("sign_agreement", _("Can record the interception agreement")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "outlet", "platform"], condition=Q(state__in=["pending", "active"]),
+            models.UniqueConstraint(fields=["merchant", "outlet", "platform"], condition=Q(state__in=CONTRACT_LIVE_STATES),
                                     name="contract_one_live"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="contract_fee_not_negative"),
         ]
@@ -99,6 +105,11 @@ class Contract(FSMModelMixin, models.Model):
                 permission=requires("interception.close_contract"))
     def close(self, *, by, at, reason):
         self.closed_by, self.closed_at, self.close_reason = by, at, reason
+
+    @property
+    def waiting_since(self):
+        """When the application was made, while it waits for the outlet; None once decided."""
+        return self.applied_at if self.state == ContractState.PENDING else None
 
     def fee_at(self, when):
         """The fee in force at `when` (R6): history never changes."""

@@ -32,17 +32,36 @@ register_transitions({
 })
 
 
+class InterceptionState(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    INTERCEPTING = "intercepting", _("intercepting")
+    SUCCEEDED = "succeeded", _("succeeded")
+    FAILED = "failed", _("failed")
+    RETURNING = "returning", _("returning")
+    RETURNED = "returned", _("returned")
+    RETURN_FAILED = "return_failed", _("return failed")
+
+
+# Every state but "failed" holds the parcel: at most one such interception per parcel (R11), a database
+# constraint below.
+LIVE_STATES = [s for s in InterceptionState if s != InterceptionState.FAILED]
+
+
+class CarrierResult(models.TextChoices):
+    """What a carrier (or staff, by phone) reports about an interception: its result, then the return's."""
+
+    SUCCEEDED = "succeeded", _("interception succeeded")
+    FAILED = "failed", _("interception failed")
+    RETURNING = "returning", _("return leg started")
+    RETURNED = "returned", _("returned to the sender")
+    LOST = "lost", _("lost on the way back")
+    DAMAGED = "damaged", _("damaged on the way back")
+
+
 class InterceptionOrder(FSMModelMixin, models.Model):
     """One interception of one parcel: its lifecycle and the fee snapshot taken when it started (R6)."""
 
-    class State(models.TextChoices):
-        REQUESTED = "requested", _("requested")
-        INTERCEPTING = "intercepting", _("intercepting")
-        SUCCEEDED = "succeeded", _("succeeded")
-        FAILED = "failed", _("failed")
-        RETURNING = "returning", _("returning")
-        RETURNED = "returned", _("returned")
-        RETURN_FAILED = "return_failed", _("return failed")
+    State = InterceptionState
 
     class Via(models.TextChoices):
         MANUAL = "manual", _("from the after-sale")
@@ -59,9 +78,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
         POLL = "poll", _("carrier query")
         MANUAL = "manual", _("entered by staff")
 
-    # Every state but "failed" holds the parcel: at most one such interception per parcel (R11).
-    LIVE_STATES = [State.REQUESTED, State.INTERCEPTING, State.SUCCEEDED, State.RETURNING, State.RETURNED,
-                   State.RETURN_FAILED]
+    LIVE_STATES = LIVE_STATES
     IN_FLIGHT = [State.REQUESTED, State.INTERCEPTING]
     # The carrier said "intercepted"; the return may have gone on since.
     SUCCESS_STATES = [State.SUCCEEDED, State.RETURNING, State.RETURNED, State.RETURN_FAILED]
@@ -120,9 +137,8 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             ("export_interceptions", _("Can export interception records")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["parcel"], condition=Q(state__in=[
-                "requested", "intercepting", "succeeded", "returning", "returned", "return_failed"]),
-                name="interception_one_live_per_parcel"),
+            models.UniqueConstraint(fields=["parcel"], condition=Q(state__in=LIVE_STATES),
+                                    name="interception_one_live_per_parcel"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="interception_fee_not_negative"),
         ]
         # Each list filter has an index that ends with the list's order (-id), so a page is an index range.
@@ -140,8 +156,10 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             # It covers every column the dashboard's aggregates read, so they never touch the table.
             models.Index(fields=["result_at"], condition=Q(result_at__isnull=False), name="interception_result_idx",
                          include=["id", "carrier", "outlet", "state", "fee", "chargeable", "requested_at"]),
-            models.Index(fields=["next_submit_at"], condition=Q(state="requested"), name="interception_retry_idx"),
-            models.Index(fields=["submitted_at"], condition=Q(state="intercepting"), name="interception_poll_idx"),
+            models.Index(fields=["next_submit_at"], condition=Q(state=InterceptionState.REQUESTED),
+                         name="interception_retry_idx"),
+            models.Index(fields=["submitted_at"], condition=Q(state=InterceptionState.INTERCEPTING),
+                         name="interception_poll_idx"),
             # Statement generation: one merchant × outlet's chargeable offline results of a period.
             models.Index(fields=["outlet", "merchant", "result_at"],
                          condition=Q(settlement_mode="offline", chargeable=True), name="interception_billable_idx"),

@@ -210,3 +210,13 @@ class AfterSale(FSMModelMixin, models.Model):
                 permission=requires("interception.add_aftersale"))
     def close(self, *, by, at, reason=""):
         self.decided_at, self.decision_reason = at, reason
+
+    @property
+    def intercepting(self):
+        """Waiting on its interception: the handling window runs (R15) and R16 governs refusing."""
+        return self.state == self.State.INTERCEPTING
+
+    @property
+    def running_window_end(self):
+        """When the handling window ends (R15), while it runs; else None."""
+        return self.window_ends_at if self.intercepting else None

@@ -22,6 +22,7 @@ from interception.services.interceptions import (  # noqa: F401,E402
     interception_submit,
     parcel_create,
     refuse_allowed,
+    result_recordable,
 )
 from interception.services.tokens import (  # noqa: F401,E402
     IssuedToken,

@@ -44,6 +44,8 @@ def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_fail
     selectors.require_own_merchant(actor, merchant)
     if mode not in SettlementMode.values:
         raise DomainError("mode_invalid", _("Unknown settlement mode %(m)s.") % {"m": mode}, status=400)
+    if problems := rules.application_fee_problems(mode, fee):
+        refuse(problems, status=400)
     if mode == SettlementMode.ONLINE:
         fee = platform.online_fee
     outcomes = []
@@ -117,11 +119,8 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
     """Request a fee change (R6); the old fee stays in force until the outlet approves."""
     require(actor, "interception.amend_contract_fee")
     contract = lock(selectors.contract_list(actor), contract_id, what=_("Contract"))
-    if contract.state != Contract.State.ACTIVE:
-        raise DomainError("invalid_state", _("Only an active contract's fee can change; it is %(s)s.")
-                          % {"s": contract.get_state_display()})
-    if contract.settlement_mode == SettlementMode.ONLINE:
-        raise DomainError("fee_fixed_online", _("Online settlement uses the platform's fee; it cannot be negotiated."))
+    if problems := rules.fee_change_problems(contract):
+        refuse(problems)
     if problems := rules.fee_problems(new_fee, field="new_fee"):
         refuse(problems, status=400)
     new_fee = Decimal(new_fee).quantize(Decimal("0.01"))
@@ -142,8 +141,8 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
 def amendment_approve(*, amendment_id, actor, reason=""):
     amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
     contract = Contract.objects.select_for_update().get(pk=amendment.contract_id)
-    if contract.state != Contract.State.ACTIVE:
-        raise DomainError("invalid_state", _("The contract is %(s)s now.") % {"s": contract.get_state_display()})
+    if problems := rules.fee_change_problems(contract):  # closed meanwhile
+        refuse(problems)
     at = take(amendment, "approve", actor=actor, event="approve_fee_change", reason=reason)
     contract.fee = amendment.new_fee
     contract.save(update_fields=["fee"])

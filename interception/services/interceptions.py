@@ -15,12 +15,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
 
 from interception import carriers, rules, selectors, signals
 from interception.models import (
     AfterSale,
     Carrier,
     CarrierEvent,
+    CarrierResult,
     EwaybillAccount,
     GoodsLine,
     InterceptionAgreement,
@@ -32,6 +34,7 @@ from interception.models import (
 )
 from kernel import inputs, sql, timeline
 from kernel.errors import DomainError, Problem, refuse
+from kernel.permissions import actor_may
 from kernel.transitions import lock, not_found, require, take
 
 REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically (R14)")
@@ -221,13 +224,19 @@ def interception_submit(*, order_id, now=None):
 # --- results ---------------------------------------------------------------------------------------------------------
 
 RESULT_TRANSITIONS = {
-    "succeeded": "succeed",
-    "failed": "fail",
-    "returning": "start_return",
-    "returned": "return_done",
-    "lost": "return_fail",
-    "damaged": "return_fail",
+    CarrierResult.SUCCEEDED: "succeed",
+    CarrierResult.FAILED: "fail",
+    CarrierResult.RETURNING: "start_return",
+    CarrierResult.RETURNED: "return_done",
+    CarrierResult.LOST: "return_fail",
+    CarrierResult.DAMAGED: "return_fail",
 }
+
+
+def result_recordable(order, user):
+    """For the admin: may `user` record a result on `order` now? (the machine decides; this only shows the button)"""
+    return actor_may(user, "interception.record_result") and any(
+        can_proceed(getattr(order, name)) for name in set(RESULT_TRANSITIONS.values()))
 
 
 @transaction.atomic
@@ -237,7 +246,7 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
     require(actor, "interception.record_result")
     if result not in RESULT_TRANSITIONS:
         raise DomainError("result_invalid", _("Unknown result %(r)s.") % {"r": result}, status=400)
-    if result == "failed" and not (reason_code or reason_text):
+    if result == CarrierResult.FAILED and not (reason_code or reason_text):
         raise DomainError("reason_required", _("A failed interception needs the carrier's reason."), status=400)
     column = InterceptionOrder._meta.get_field
     if problems := (inputs.text_problems(reason_code, "reason_code", column=column("failure_code"))
@@ -258,15 +267,14 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
     recorded_at = timezone.now()
     at = at or recorded_at
     kwargs = {"source": source, "note": note}
-    if result == "failed":
+    if result == CarrierResult.FAILED:
         kwargs.update(reason_code=reason_code or "unspecified", reason_text=reason_text or reason_code)
-    if result in ("lost", "damaged"):
+    if result in (CarrierResult.LOST, CarrierResult.DAMAGED):
         kwargs["loss"] = result
-    reason = note or (f"{reason_code} {reason_text}".strip() if result == "failed" else "")
+    reason = note or (f"{reason_code} {reason_text}".strip() if result == CarrierResult.FAILED else "")
     take(order, RESULT_TRANSITIONS[result], actor=actor, at=at, recorded_at=recorded_at, reason=reason, **kwargs)
     signals.result_recorded.send(InterceptionOrder, order=order, result=result)
-    if result == "succeeded" and after_sale.state in (AfterSale.State.INTERCEPTING,
-                                                      AfterSale.State.PLATFORM_INTERVENTION):
+    if result == CarrierResult.SUCCEEDED and can_proceed(after_sale.refund):
         take(after_sale, "refund", actor=None, reason=REFUNDED_ON_SUCCESS)
     return order
 
@@ -275,7 +283,7 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
 
 def _refuse_problems(after_sale, now):
     """R16 holds while intercepting; under platform intervention the platform has ruled."""
-    if after_sale.state != AfterSale.State.INTERCEPTING:
+    if not after_sale.intercepting:
         return []
     return rules.refuse_problems(platform=after_sale.platform, started_at=after_sale.intercepting_since,
                                  interception=after_sale.interceptions.order_by("-id").first(), now=now)
@@ -387,13 +395,12 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
     if parcel is None:
         return (CarrierEvent.Outcome.UNKNOWN_PARCEL,
                 _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number}, False)
-    if message.kind == "tracking":
+    if message.kind == CarrierEvent.Kind.TRACKING:
         return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel.pk, message)
     order = InterceptionOrder.objects.filter(parcel=parcel.pk).order_by("-id").first()
-    wanted = {"interception_result": InterceptionOrder.IN_FLIGHT,
-              "return_result": [InterceptionOrder.State.SUCCEEDED, InterceptionOrder.State.RETURNING]}[message.kind]
-    if order is None or order.state not in wanted:
-        if order is None or order.state in InterceptionOrder.IN_FLIGHT:
+    if order is None or not can_proceed(getattr(order, RESULT_TRANSITIONS[message.result])):
+        # A return's result before the interception's own (or before any interception) waits for it.
+        if order is None or can_proceed(order.succeed):
             return CarrierEvent.Outcome.HELD, _("No interception is waiting for this result yet; held."), False
         return (CarrierEvent.Outcome.IGNORED, _("Interception #%(n)s is %(s)s already.")
                 % {"n": order.pk, "s": order.get_state_display()}, False)
@@ -421,7 +428,8 @@ def _apply_tracking(parcel_id, message):
         return False
     try:
         with transaction.atomic():
-            interception_record_result(order_id=order.pk, actor=None, result="returning", at=message.occurred_at,
+            interception_record_result(order_id=order.pk, actor=None, result=CarrierResult.RETURNING,
+                                       at=message.occurred_at,
                                        note=message.text, source=InterceptionOrder.Source.CALLBACK, scoped=False)
     except DomainError:
         return False  # the order moved on meanwhile; the tracking event itself is recorded

@@ -65,7 +65,7 @@ class Command(BaseCommand):
                         parcel=p, after_sale=a, tracking_number=p.tracking_number, merchant_id=c.merchant_id,
                         outlet_id=c.outlet_id, carrier_id=c.outlet.carrier_id, platform_id=c.platform_id, contract=c,
                         settlement_mode=c.settlement_mode, fee=c.fee, state=order_state,
-                        chargeable=order_state in ("succeeded", "returning", "returned", "return_failed"),
+                        chargeable=order_state in InterceptionOrder.SUCCESS_STATES,
                         requested_at=at, submitted_at=at, carrier_ref=f"SCALE{n}",
                         result_at=None if order_state == "intercepting" else at + timedelta(hours=20))
                     for (n, c, (order_state, _a), at), p, a in zip(picks, parcels, after_sales, strict=True)])
