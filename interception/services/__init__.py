@@ -1,3 +1,11 @@
+"""The interception app's domain actions, one module per concern; everything outside calls them from here."""
+from interception.services.aftersales import (  # noqa: F401
+    aftersale_agree_refund,
+    aftersale_ask_platform,
+    aftersale_refuse,
+    refuse_allowed,
+)
+from interception.services.callbacks import carrier_event_receive  # noqa: F401
 from interception.services.contracts import (  # noqa: F401
     agreement_sign,
     amendment_approve,
@@ -8,22 +16,10 @@ from interception.services.contracts import (  # noqa: F401
     contract_close,
     contract_reject,
 )
-from interception.services.interceptions import (  # noqa: F401,E402
-    aftersale_agree_refund,
-    aftersale_ask_platform,
-    aftersale_close,
-    aftersale_create,
-    aftersale_refuse,
-    carrier_event_receive,
-    deadlines_process,
-    interception_preview,
-    interception_record_result,
-    interception_start,
-    interception_submit,
-    parcel_create,
-    refuse_allowed,
-    result_recordable,
-)
+from interception.services.deadlines import deadlines_process, interception_poll  # noqa: F401
+from interception.services.parcels import aftersale_close, aftersale_create, parcel_create  # noqa: F401
+from interception.services.results import interception_record_result, result_recordable  # noqa: F401
+from interception.services.starting import interception_preview, interception_start, interception_submit  # noqa: F401
 from interception.services.tokens import (  # noqa: F401,E402
     IssuedToken,
     api_token_issue,

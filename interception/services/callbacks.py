@@ -1,0 +1,156 @@
+"""Carrier callbacks: verified, applied once per event id, held until they can be applied (R13)."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
+
+from interception import carriers
+from interception.models import (
+    Carrier,
+    CarrierEvent,
+    CarrierResult,
+    InterceptionOrder,
+    LogisticsStatus,
+    Parcel,
+    TrackingEvent,
+)
+from interception.services.results import RESULT_TRANSITIONS, interception_record_result
+from kernel import inputs, sql
+from kernel.errors import DomainError, refuse
+
+
+@dataclass
+class Receipt:
+    status: int
+    body: dict
+
+
+def carrier_event_receive(*, carrier_code, body, signature, now=None):
+    """Verify, apply and store one carrier callback (signed, idempotent on the carrier's event id).
+
+    The event row is inserted last, in the transaction that applied it: a copy racing the original
+    waits on the unique index, then fails and takes its effects with it; the answer is "duplicate".
+    """
+    now = now or timezone.now()
+    carrier = sql.get(Carrier, ["id", "code", "adapter", "callback_secret"], code=carrier_code)
+    if carrier is None:
+        raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
+    carriers.verify(carrier.callback_secret, signature, body, now)
+    message = carriers.adapter_for(carrier).parse_callback(body)
+    return receive_message(carrier, message, now, source=InterceptionOrder.Source.CALLBACK)
+
+
+def receive_message(carrier, message, now, *, source):
+    """Apply and store one carrier message once; a second copy of its event id is answered "duplicate".
+
+    An event dated ahead of our clock (beyond CARRIER_CLOCK_SKEW_MINUTES) is refused: kept as the newest, it
+    would make every real event older than it, a signed parcel would look in transit (R8).
+    """
+    if problems := inputs.future_problems(message.occurred_at, "occurred_at", now=now,
+                                          tolerance=timedelta(minutes=settings.CARRIER_CLOCK_SKEW_MINUTES)):
+        refuse(problems, status=400)
+    tracking_number = message.tracking_number
+    try:
+        with transaction.atomic():
+            outcome, detail, moved = _apply(carrier.pk, tracking_number, message, source=source)
+            sql.insert(
+                CarrierEvent, carrier=carrier.pk, event_id=message.event_id, kind=message.kind,
+                tracking_number=tracking_number, occurred_at=message.occurred_at, payload=_payload(message),
+                received_at=now, outcome=outcome, detail=str(detail))
+            if moved:
+                replay_waiting(carrier.pk, tracking_number)
+    except IntegrityError:
+        if not CarrierEvent.objects.filter(carrier=carrier, event_id=message.event_id).exists():
+            raise
+        return Receipt(200, {"duplicate": True, "event_id": message.event_id})
+    status, code = {
+        CarrierEvent.Outcome.APPLIED: (200, "applied"),
+        CarrierEvent.Outcome.UNKNOWN_PARCEL: (202, "unknown_parcel"),
+        CarrierEvent.Outcome.HELD: (202, "out_of_order"),
+        CarrierEvent.Outcome.IGNORED: (200, "no_effect"),
+    }[outcome]
+    return Receipt(status, {"code": code, "detail": str(detail or CarrierEvent.Outcome(outcome).label),
+                            "event_id": message.event_id, "duplicate": False})
+
+
+def _payload(message):
+    data = {k: v for k, v in message.__dict__.items() if v}
+    data["occurred_at"] = message.occurred_at.isoformat()
+    return data
+
+
+def _message(event):
+    data = dict(event.payload)
+    data["occurred_at"] = parse_datetime(data["occurred_at"])
+    return carriers.CarrierMessage(**data)
+
+
+def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Source.CALLBACK):
+    """Apply a carrier's message: (outcome, detail, whether an interception moved). Never raises for the
+    carrier's ordering or for parcels we do not know yet."""
+    parcel = sql.get(Parcel, ["id"], carrier=carrier_id, tracking_number=tracking_number)
+    if parcel is None:
+        return (CarrierEvent.Outcome.UNKNOWN_PARCEL,
+                _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number}, False)
+    if message.kind == CarrierEvent.Kind.TRACKING:
+        return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel.pk, message)
+    order = InterceptionOrder.objects.filter(parcel=parcel.pk).order_by("-id").first()
+    if order is None or not can_proceed(getattr(order, RESULT_TRANSITIONS[message.result])):
+        # A return's result before the interception's own (or before any interception) waits for it.
+        if order is None or can_proceed(order.succeed):
+            return CarrierEvent.Outcome.HELD, _("No interception is waiting for this result yet; held."), False
+        return (CarrierEvent.Outcome.IGNORED, _("Interception #%(n)s is %(s)s already.")
+                % {"n": order.pk, "s": order.get_state_display()}, False)
+    try:
+        with transaction.atomic():
+            interception_record_result(order_id=order.pk, actor=None, result=message.result, at=message.occurred_at,
+                                       reason_code=message.reason_code, reason_text=message.reason_text,
+                                       note=message.text, source=source, scoped=False)
+    except DomainError as exc:
+        return CarrierEvent.Outcome.IGNORED, exc.message, False
+    return CarrierEvent.Outcome.APPLIED, "", True
+
+
+def _apply_tracking(parcel_id, message):
+    """Record a tracking event; True when it started an interception's return leg."""
+    sql.insert(TrackingEvent, parcel=parcel_id, status=message.status, raw_text=message.text,
+                      at=message.occurred_at, received_at=timezone.now())
+    # Events can arrive out of order: only a newer one changes the parcel's current status.
+    sql.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=message.status,
+                                   last_event_at=message.occurred_at)
+    if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
+        return False
+    order = InterceptionOrder.objects.filter(parcel=parcel_id, state=InterceptionOrder.State.SUCCEEDED).first()
+    if order is None:
+        return False
+    try:
+        with transaction.atomic():
+            interception_record_result(order_id=order.pk, actor=None, result=CarrierResult.RETURNING,
+                                       at=message.occurred_at,
+                                       note=message.text, source=InterceptionOrder.Source.CALLBACK, scoped=False)
+    except DomainError:
+        return False  # the order moved on meanwhile; the tracking event itself is recorded
+    return True
+
+
+def replay_waiting(carrier_id, tracking_number):
+    """Apply the events that waited for this parcel or for its interception to catch up, oldest first."""
+    for _round in range(3):  # a replayed result can unblock the next held one (result, then return)
+        waiting = list(CarrierEvent.objects.select_for_update(skip_locked=True)
+                       .filter(carrier=carrier_id, tracking_number=tracking_number,
+                               outcome__in=[CarrierEvent.Outcome.UNKNOWN_PARCEL, CarrierEvent.Outcome.HELD])
+                       .order_by("occurred_at", "id"))
+        applied = 0
+        for event in waiting:
+            outcome, detail, _moved = _apply(carrier_id, tracking_number, _message(event))
+            if outcome != event.outcome or detail:
+                event.outcome, event.detail = outcome, str(detail)
+                event.save(update_fields=["outcome", "detail"])
+            applied += outcome == CarrierEvent.Outcome.APPLIED
+        if not applied:
+            return
