@@ -52,7 +52,7 @@ from tests import factories
 
 BASE_URL = "http://testserver"
 SEED = int(os.environ.get("PORTAL_FUZZ_SEED", "20261123"))
-EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "30"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CALLERS = ["merchant_client", "supervisor", "outlet_staff", "anonymous"]
 CALLBACK = "POST /api/v1/carriers/{code}/events/"
