@@ -43,11 +43,20 @@ def main():
             print(f"fuzz: pytest exited with {result.returncode}; see {log}")
             return 2
         found += [(seed, *failure) for failure in failures]
-    print(f"\nfuzz: {rounds} round{'s' if rounds != 1 else ''} in {minutes:g} minutes, "
-          f"{len(found) or 'nothing'} found")
+    distinct = {}  # one entry per operation and kind of failure, whichever callers and rounds showed it
     for seed, test, lines in found:
-        print(f"\n{test}  (PORTAL_FUZZ_SEED={seed})")
-        for line in lines:
+        operation, caller = re.fullmatch(r"(.+?)(?:\[(\w+)\])?", test).groups()
+        what = tuple(line for line in lines if not line.startswith("curl "))
+        seen = distinct.setdefault((operation, what), {"callers": [], "seeds": [], "curl": None})
+        seen["callers"] += [caller] if caller and caller not in seen["callers"] else []
+        seen["seeds"] += [seed] if seed not in seen["seeds"] else []
+        seen["curl"] = seen["curl"] or next((line for line in lines if line.startswith("curl ")), None)
+    print(f"\nfuzz: {rounds} round{'s' if rounds != 1 else ''} in {minutes:g} minutes, "
+          f"{len(distinct) or 'nothing'} found")
+    for (operation, what), seen in distinct.items():
+        callers = f" as {', '.join(seen['callers'])}" if seen["callers"] else ""
+        print(f"\n{operation}{callers}  (PORTAL_FUZZ_SEED={', '.join(map(str, seen['seeds']))})")
+        for line in [*what, *([seen["curl"]] if seen["curl"] else [])]:
             print(f"    {line}")
     return 1 if found else 0
 
