@@ -85,7 +85,7 @@ def parsed_or_refused(body, sent=None):
     """The parser's answer, checked: a message that fits the database, or None for a 400 invalid_event.
 
     With the object `sent`, a text field sent as a string comes back as it was (the tracking number
-    stripped): too long is refused, never cut.
+    stripped and upper-cased, as parcels store it): too long is refused, never cut.
     """
     try:
         message = parse_standard(body)
@@ -99,7 +99,7 @@ def parsed_or_refused(body, sent=None):
     for name, column in COLUMNS.items():
         value = getattr(message, name)
         assert isinstance(value, str), f"{name} is a {type(value).__name__}"
-        # The service stores the tracking number upper-cased, and some letters grow (ß is SS).
+        # Tracking numbers are stored upper-cased, and some letters grow (ß is SS).
         stored = len(value.upper() if name == "tracking_number" else value)
         fits = stored <= column.max_length
         assert fits, f"{name}: {stored} characters stored, the column holds {column.max_length}"
@@ -110,8 +110,9 @@ def parsed_or_refused(body, sent=None):
     for name, value in (sent or {}).items():
         if name in COLUMNS and isinstance(value, str):
             got = getattr(message, name)
-            uncut = got == (value.strip() if name == "tracking_number" else value)
-            assert uncut, f"{name} came back as {len(got)} characters of the {len(value)} sent: refuse, never cut"
+            uncut = got == (value.strip().upper() if name == "tracking_number" else value)
+            assert uncut, f"{name} came back as {len(got)} characters, not as the {len(value)} sent: refuse, " \
+                          f"never cut"
     offset = message.occurred_at.utcoffset()
     takes = offset is not None and abs(offset) < timedelta(hours=16)
     assert takes, f"occurred_at's offset {offset} is not one PostgreSQL takes (up to 15:59)"
@@ -170,4 +171,4 @@ def test_a_well_formed_event_is_parsed():
     message = parsed_or_refused(json.dumps({
         "event_id": "E1", "type": "tracking", "tracking_number": " jt0001 ", "status": "in_transit",
         "occurred_at": "2026-11-23T10:00:00+08:00", "text": "到达杭州转运中心"}).encode())
-    assert (message.event_id, message.tracking_number, message.status) == ("E1", "jt0001", "in_transit")
+    assert (message.event_id, message.tracking_number, message.status) == ("E1", "JT0001", "in_transit")
