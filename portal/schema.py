@@ -34,7 +34,7 @@ class ErrorSerializer(serializers.Serializer):
 
 WHY = {
     400: "The request is refused: a field, filter or value is invalid (`invalid`, every field in `errors`), "
-         "or names nothing known (e.g. `platform_unknown`).",
+         "names nothing known (e.g. `platform_unknown`), or the address holds a NUL (`invalid_character`).",
     401: "No token, or a token that is not valid (`not_authenticated`, `authentication_failed`).",
     403: "Not allowed: the caller's role, another merchant's data, or a signed-in session without its CSRF "
          "token (`forbidden`, `permission_denied`).",
@@ -126,7 +126,7 @@ EXTRA_ERRORS = {
     "interception.api.views.InterceptionViewSet.create": {422},  # not_eligible, interception_exists
     # not_found (no such interception in scope), claim_exists (a race), return_not_failed / kind_mismatch
     "claims.api.views.ClaimViewSet.create": {404, 409, 422},
-    "settlement.api.views.StatementViewSet.export": {400, 403},  # format_invalid; export_statement permission
+    "settlement.api.views.StatementViewSet.export": {403},  # the export_statement permission
 }
 
 # Request bodies a view reads by hand, keyed like EXTRA_ERRORS: the callback reads its raw body as JSON, whatever
@@ -146,7 +146,8 @@ RESPONSES = {
         202: OpenApiResponse(CarrierEventReceiptSerializer, "Stored, applied later: the parcel is not known yet "
                                                             "(`unknown_parcel`) or the result comes too early "
                                                             "(`out_of_order`)."),
-        400: error("The body is malformed (`invalid_event`), with the field."),
+        400: error("The body is malformed (`invalid_event`, with the field), or the address holds a NUL "
+                   "(`invalid_character`)."),
         401: error("The X-Signature header is missing, wrong (`bad_signature`) or more than 300 s from our clock "
                    "(`stale_signature`)."),
         404: error("No carrier has this code (`unknown_carrier`)."),
@@ -165,18 +166,16 @@ class AutoSchema(SpectacularAutoSchema):
         declared = self._declared_errors()
         if declared:
             return declared | ({413} if takes_body else set())
-        statuses = set()
+        statuses = {400}  # every operation checks what it reads; portal.security refuses a NUL in any address
         protected = not all(issubclass(p, AllowAny) for p in view.permission_classes)
         if protected:
             statuses.add(401)
         if view.throttle_classes:
             statuses.add(429)
         if takes_body:
-            statuses |= {400, 413, 415} | ({403} if protected else set())
-        elif self._is_list_view():
-            statuses |= {400, 404}  # a filter's value; a cursor
-        elif "{" in self.path:
-            statuses.add(404)
+            statuses |= {413, 415} | ({403} if protected else set())
+        elif self._is_list_view() or "{" in self.path:
+            statuses.add(404)  # a list's cursor; a detail route's row
         return statuses | EXTRA_ERRORS.get(self._view_key(), set())
 
     def _declared_errors(self):
