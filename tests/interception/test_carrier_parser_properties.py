@@ -27,7 +27,7 @@ COLUMNS = {
 }
 # A fixed seed in `make test`; `make fuzz` passes a random one and more examples.
 SEED = int(os.environ.get("PORTAL_FUZZ_SEED", "20261123"))
-EXAMPLES = settings(max_examples=10 * int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "30")), deadline=None,
+EXAMPLES = settings(max_examples=10 * int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "20")), deadline=None,
                     database=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Every code point, lone surrogates included (hypothesis leaves them out by default), short and long.

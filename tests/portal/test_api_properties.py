@@ -3,10 +3,11 @@
 Schemathesis reads /api/schema/ from the app and draws requests for every operation: valid ones and
 invalid ones (wrong types, missing fields, strange text and numbers), plus the boundary cases of its
 coverage phase. Each answer must not be a server error, must have a documented status code, and its
-content type and body must conform to the schema. A merchant's API client, a supervisor, outlet staff
-and an anonymous caller each send them against the demo data, so detail routes, filters and request
-bodies often name real rows (a hook below mixes the demo's ids, codes and numbers into what
-schemathesis draws), and half of the carrier callbacks are signed with the carrier's real secret.
+content type and body must conform to the schema. A merchant's and a carrier's API client, a
+supervisor, outlet staff and an anonymous caller each send them against the demo data, so detail
+routes, filters and request bodies often name real rows (a hook below mixes the demo's ids, codes and
+numbers into what schemathesis draws), and half of the carrier callbacks are signed with the
+carrier's real secret.
 
 Every example runs in a savepoint that is rolled back, so examples do not depend on each other and a
 failure replays exactly. `make test` runs a fixed seed and a few examples per operation; `make fuzz`
@@ -52,9 +53,9 @@ from tests import factories
 
 BASE_URL = "http://testserver"
 SEED = int(os.environ.get("PORTAL_FUZZ_SEED", "20261123"))
-EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-CALLERS = ["merchant_client", "supervisor", "outlet_staff", "anonymous"]
+CALLERS = ["merchant_client", "carrier_client", "supervisor", "outlet_staff", "anonymous"]
 CALLBACK = "POST /api/v1/carriers/{code}/events/"
 # Stands for "sign this callback with the carrier's secret" until the body it signs is known.
 SIGN = "sign-with-the-carriers-secret"
@@ -180,13 +181,15 @@ def _seeded_world():
         call_command("seed_demo", "--quiet")
         # The merchant with the most parcels: its client's lists and detail routes are not empty.
         busiest = Merchant.objects.annotate(n=Count("parcels")).order_by("-n", "code").first()
+        its_parcel = Parcel.objects.filter(merchant=busiest).order_by("id").first()
         callers = {
             "merchant_client": factories.api_client_for(merchant=busiest),
+            "carrier_client": factories.api_client_for(carrier=its_parcel.carrier),
             "supervisor": User.objects.get(username="supervisor"),
             "outlet_staff": User.objects.get(username="outlet"),
             "anonymous": None,
         }
-        _a_stored_callback(Parcel.objects.filter(merchant=busiest).order_by("id").first())
+        _a_stored_callback(its_parcel)
         _remember_real_rows(callers["supervisor"])
         yield callers
         transaction.set_rollback(True)
