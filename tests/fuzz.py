@@ -3,8 +3,8 @@
 Each round runs tests/portal/test_api_properties.py and tests/interception/test_carrier_parser_properties.py
 with a new random seed and FUZZ_EXAMPLES examples per operation (`make test` runs them with a fixed seed and
 a few). A round starts while time is left, so the last one may end a little after FUZZ_MINUTES. Each round's
-whole output is kept in var/fuzz/; at the end every failure found is listed with its round's seed and the
-request that reproduces it. Exit status 1 when anything was found.
+whole output is kept in var/fuzz/; at the end each distinct failure is listed once, with the callers and the
+seeds that showed it and a request that reproduces it. Exit status 1 when anything was found.
 """
 import os
 import random
