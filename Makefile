@@ -13,7 +13,7 @@ apt_ensure = @$(1) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null 2>&1 ) || \
 	echo "make: could not install $(2); $(3)"
 
-.PHONY: demo test lint demo-smoke bench messages clean test-tools
+.PHONY: demo test lint fuzz demo-smoke bench messages clean test-tools
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+
+# The property-based tests (schemathesis on every API operation, hypothesis on the callback parser) with a long
+# budget: rounds with random seeds and FUZZ_EXAMPLES examples per operation for FUZZ_MINUTES (tests/fuzz.py).
+FUZZ_MINUTES ?= 10
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	$(PY) -m portal.checkdb
+	FUZZ_MINUTES=$(FUZZ_MINUTES) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) tests/fuzz.py
 
 # The demo path on a fresh SQLite file: migrate, seed (twice: idempotent), log in, open the admin.
 demo-smoke: $(STAMP)

@@ -141,7 +141,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kernel.api.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.schema.AutoSchema",
     "EXCEPTION_HANDLER": "kernel.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["portal.security.TokenClientThrottle"],
 }
@@ -154,6 +154,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Express interception portal API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from our own static files: no CDN, and its script is a file so the CSP needs no inline script.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -166,6 +167,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimKindEnum": "claims.models.Claim.Kind",
         "ClaimStateEnum": "claims.models.Claim.State",
         "StatementStateEnum": "settlement.models.Statement.State",
+        "CarrierEventReceiptCodeEnum": "portal.schema.RECEIPT_CODES",
     },
 }
 
