@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from claims import rules, selectors, services
 from claims.models import Claim, ClaimGoodsLine
 from interception import selectors as interception_selectors
-from interception.admin_interceptions import OutletFilter
 from kernel import inputs
 from kernel.admin_actions import (
     ObjectAction,
@@ -20,6 +19,7 @@ from kernel.admin_actions import (
     can_transition,
 )
 from kernel.admin_base import (
+    OutletFilter,
     PortalAdmin,
     ReadOnlyInline,
     ReadOnlyMixin,

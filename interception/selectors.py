@@ -27,6 +27,7 @@ from interception.models import (
     TrackingEvent,
 )
 from kernel.errors import DomainError
+from kernel.search import tracking_number_filter  # noqa: F401 - the lists' and the API's tracking search
 
 
 @dataclass(frozen=True)
@@ -196,14 +197,6 @@ def carrier_event_list(user):
 def active_contract_for(*, merchant_id, outlet_id, platform_id):
     return Contract.objects.filter(merchant=merchant_id, outlet=outlet_id, platform=platform_id,
                                    state=Contract.State.ACTIVE).first()
-
-
-def tracking_number_filter(queryset, value):
-    """Exact or prefix (trailing *) match on the tracking number's pattern index; case-insensitive by upper-casing."""
-    value = (value or "").strip().upper()
-    if value.endswith("*"):
-        return queryset.filter(tracking_number__startswith=value.rstrip("*"))
-    return queryset.filter(tracking_number=value)
 
 
 # The named spans and cut-offs the lists' filters offer and the dashboard counts: one definition for both,

@@ -12,11 +12,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
+from kernel.admin_base import admin_page
 from kernel.errors import DomainError
 
 
@@ -104,15 +104,8 @@ class ObjectActionsMixin:
         action = self._object_action(action)
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         form = action.form_class(request.POST if request.method == "POST" else None)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{action.label}: {obj}",
-            "opts": self.opts,
-            "original": obj,
-            "action": action,
-            "form": form,
-            "change_url": change_url,
-        }
+        context = {"title": f"{action.label}: {obj}", "original": obj, "action": action, "form": form,
+                   "change_url": change_url}
         if request.method == "POST" and form.is_valid():
             try:
                 result = action.run(obj, request.user, **form.cleaned_data)
@@ -120,10 +113,10 @@ class ObjectActionsMixin:
                 messages.error(request, describe_error(exc))
             else:
                 if action.result_template:
-                    return TemplateResponse(request, action.result_template, {**context, "result": result})
+                    return admin_page(self, request, action.result_template, **context, result=result)
                 messages.success(request, _("%(action)s: done for %(obj)s.") % {"action": action.label, "obj": obj})
                 return HttpResponseRedirect(change_url)
-        return TemplateResponse(request, "admin/portal/object_action.html", context)
+        return admin_page(self, request, "admin/portal/object_action.html", **context)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -139,8 +132,6 @@ def _bulk(action):
         form = action.form_class(request.POST if request.POST.get("confirmed") else None)
         objects = list(queryset[:500])
         context = {
-            **modeladmin.admin_site.each_context(request),
-            "opts": modeladmin.opts,
             "action": action,
             "action_name": f"bulk_{action.name}",
             "objects": objects,
@@ -160,8 +151,8 @@ def _bulk(action):
             context["outcomes"] = outcomes
             context["done"] = sum(1 for o in outcomes if o[1])
             context["refused"] = len(outcomes) - context["done"]
-            return TemplateResponse(request, "admin/portal/bulk_result.html", context)
-        return TemplateResponse(request, "admin/portal/bulk_confirm.html", context)
+            return admin_page(modeladmin, request, "admin/portal/bulk_result.html", **context)
+        return admin_page(modeladmin, request, "admin/portal/bulk_confirm.html", **context)
 
     run_bulk.__name__ = f"bulk_{action.name}"
     return run_bulk

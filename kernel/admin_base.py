@@ -11,7 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from kernel import inputs, timeline
 from kernel.http import refusal
 from kernel.paginator import EstimatedCountPaginator
+from kernel.search import tracking_number_filter
 from kernel.templatetags.portal_format import split_seconds
+
+
+def admin_page(model_admin, request, template, **context):
+    """A page of our own inside the admin (forms, reports, confirmations), with the admin's frame around it."""
+    return TemplateResponse(request, template, {**model_admin.admin_site.each_context(request),
+                                                "opts": model_admin.opts, **context})
 
 
 class PortalAdmin(admin.ModelAdmin):
@@ -32,9 +39,7 @@ class PortalAdmin(admin.ModelAdmin):
         return super().response_action(request, queryset)
 
     def render_page(self, request, template, **context):
-        """A page of our own inside the admin (forms, reports), with the admin's frame around it."""
-        return TemplateResponse(request, template, {**self.admin_site.each_context(request), "opts": self.opts,
-                                                    **context})
+        return admin_page(self, request, template, **context)
 
     def get_queryset(self, request):
         qs = type(self).selector(request.user)
@@ -136,3 +141,24 @@ class AutocompleteListFilter(admin.ListFilter):
         selected = bool(self.value)
         yield {"widget": widget.render(f"filter-{self.parameter_name}", self.value or ""),
                "clear_url": changelist.get_query_string(remove=[self.parameter_name]), "selected": selected}
+
+
+class TrackingSearchMixin:
+    """Search by tracking number, exact or by prefix, on the pattern index (no LIKE '%x%' scans, no DISTINCT)."""
+
+    search_fields = ["tracking_number"]
+    search_help_text = _("Tracking number, exact or its beginning.")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return tracking_number_filter(queryset, term.rstrip("*") + "*"), False
+
+
+class OutletFilter(AutocompleteListFilter):
+    """Lists of rows that belong to an outlet (interceptions, contracts, statements, claims, fees)."""
+
+    title = _("outlet")
+    field_name = "outlet"
+    parameter_name = "outlet__id__exact"

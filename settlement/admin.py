@@ -12,7 +12,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
-from interception.admin_interceptions import OutletFilter, TrackingSearchMixin
 from interception.models import Merchant, Outlet
 from kernel.admin_actions import (
     ObjectAction,
@@ -20,7 +19,7 @@ from kernel.admin_actions import (
     RequiredReasonForm,
     can_transition,
 )
-from kernel.admin_base import PortalAdmin, ReadOnlyMixin, TimelineMixin
+from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyMixin, TimelineMixin, TrackingSearchMixin
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows
 from settlement import exports, selectors, services

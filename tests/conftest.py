@@ -1,5 +1,7 @@
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -9,6 +11,14 @@ from tests import factories
 def _suite_runs_on_postgresql(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql", "the test suite runs on PostgreSQL (see README)"
+
+
+@pytest.fixture(autouse=True)
+def _portal_language():
+    """Every test starts in the portal's language; a test that reads English says so (translation.override)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from interception.models.contracts import Contract
@@ -213,7 +214,8 @@ class CarrierEvent(models.Model):
         RETURN_RESULT = "return_result", _("return result")
 
     class Outcome(models.TextChoices):
-        APPLIED = "applied", _("applied")
+        # "applied" is also a contract's first step (applied for): the context keeps the two apart.
+        APPLIED = "applied", pgettext_lazy("carrier event outcome", "applied")
         UNKNOWN_PARCEL = "unknown_parcel", _("unknown parcel: held until it arrives")
         HELD = "held", _("out of order: held until the interception catches up")
         IGNORED = "ignored", _("no effect")

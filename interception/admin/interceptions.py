@@ -6,7 +6,6 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -32,34 +31,16 @@ from kernel.admin_actions import (
     can_transition,
 )
 from kernel.admin_base import (
-    AutocompleteListFilter,
+    OutletFilter,
     PortalAdmin,
     ReadOnlyInline,
     ReadOnlyMixin,
     TimelineMixin,
+    TrackingSearchMixin,
     countdown,
 )
 from kernel.errors import DomainError
 from kernel.spreadsheets import stream_csv
-
-
-class TrackingSearchMixin:
-    """Search by tracking number, exact or by prefix, on the pattern index (no LIKE '%x%' scans, no DISTINCT)."""
-
-    search_fields = ["tracking_number"]
-    search_help_text = _("Tracking number, exact or its beginning.")
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return selectors.tracking_number_filter(queryset, term.rstrip("*") + "*"), False
-
-
-class OutletFilter(AutocompleteListFilter):
-    title = _("outlet")
-    field_name = "outlet"
-    parameter_name = "outlet__id__exact"
 
 
 class WindowFilter(admin.SimpleListFilter):
@@ -253,9 +234,8 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
                                          % {"n": order.pk})
                     return HttpResponseRedirect(reverse("admin:interception_aftersale_intercept",
                                                         args=[after_sale.pk]))
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "form": form,
-                   "title": _("Record an after-sale")}
-        return TemplateResponse(request, "admin/interception/aftersale/add.html", context)
+        return self.render_page(request, "admin/interception/aftersale/add.html", form=form,
+                                title=_("Record an after-sale"))
 
     def intercept_view(self, request, object_id):
         """The interception page (R12): tracking, goods, the fee that will be charged, every reason, the button."""
@@ -273,16 +253,13 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
                 return HttpResponseRedirect(reverse("admin:interception_interceptionorder_change", args=[order.pk]))
             after_sale = self.get_object(request, object_id)
         preview = services.interception_preview(after_sale)
-        context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "original": after_sale,
-            "title": _("Intercept the parcel of after-sale %(n)s") % {"n": after_sale.number},
-            "preview": preview, "parcel": preview.parcel,
-            "events": preview.parcel.tracking_events.order_by("-at", "-id")[:50],
-            "goods": preview.parcel.goods.all(),
-            "can_start": preview.eligible and request.user.has_perm("interception.start_interception"),
-            "interceptions": after_sale.interceptions.order_by("-id")[:10],
-        }
-        return TemplateResponse(request, "admin/interception/aftersale/intercept.html", context)
+        return self.render_page(
+            request, "admin/interception/aftersale/intercept.html", original=after_sale,
+            title=_("Intercept the parcel of after-sale %(n)s") % {"n": after_sale.number},
+            preview=preview, parcel=preview.parcel, events=preview.parcel.tracking_events.order_by("-at", "-id")[:50],
+            goods=preview.parcel.goods.all(),
+            can_start=preview.eligible and request.user.has_perm("interception.start_interception"),
+            interceptions=after_sale.interceptions.order_by("-id")[:10])
 
 
 # --- interception orders ---------------------------------------------------------------------------------------------

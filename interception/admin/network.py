@@ -1,3 +1,4 @@
+"""Admin for the network: platforms, carriers, outlets, merchants, e-waybill accounts, staff, API clients."""
 from django import forms
 from django.contrib import admin
 from django.template.loader import render_to_string
@@ -238,7 +239,3 @@ class ApiTokenAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, admin.Mode
         # A client's tokens are recorded on the client's timeline.
         subject = ApiClient.objects.filter(user_id=obj.user_id).first() or obj
         return mark_safe(render_timeline(subject))  # noqa: S308 - template-escaped
-from interception import (
-    admin_contracts,  # noqa: E402,F401
-    admin_interceptions,  # noqa: E402,F401
-)

@@ -4,13 +4,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception import resources, rules, selectors, services
-from interception.admin_interceptions import OutletFilter
 from interception.models import (
     Carrier,
     Contract,
@@ -29,11 +27,12 @@ from kernel.admin_actions import (
     RequiredReasonForm,
     can_transition,
 )
-from kernel.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows, write_table
 
 WAITING_CHOICES = [1, 3, 7, 14]
+IMPORT_PAGE = "admin/interception/contract/import.html"
 
 
 class WaitingFilter(admin.SimpleListFilter):
@@ -185,9 +184,6 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
 
     change_list_template = "admin/interception/contract/change_list.html"
 
-    def _context(self, request, title, **kwargs):
-        return {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **kwargs}
-
     def apply_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -202,8 +198,8 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
                     charge_failed=data["charge_failed"])
             except DomainError as exc:
                 messages.error(request, exc.message)
-        return TemplateResponse(request, "admin/interception/contract/apply.html", self._context(
-            request, _("Apply for outlet contracts"), form=form, outcomes=outcomes, media=self.media + form.media))
+        return self.render_page(request, "admin/interception/contract/apply.html", title=_("Apply for outlet contracts"),
+                                form=form, outcomes=outcomes, media=self.media + form.media)
 
     def export_view(self, request):
         if not request.user.has_perm("interception.decide_contract"):
@@ -218,9 +214,9 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
     def import_view(self, request):
         if not request.user.has_perm("interception.decide_contract"):
             raise PermissionDenied
-        context = self._context(request, _("Import decisions"), form=ImportForm(), max_rows=f"{max_rows():,}")
+        context = {"title": _("Import decisions"), "form": ImportForm(), "max_rows": f"{max_rows():,}"}
         if request.method != "POST":
-            return TemplateResponse(request, "admin/interception/contract/import.html", context)
+            return self.render_page(request, IMPORT_PAGE, **context)
         try:
             if request.POST.get("confirm"):
                 result, _name = resources.confirm(request.user, request.POST.get("token", ""))
@@ -234,20 +230,20 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             form = ImportForm(request.POST, request.FILES)
             context["form"] = form
             if not form.is_valid():
-                return TemplateResponse(request, "admin/interception/contract/import.html", context)
+                return self.render_page(request, IMPORT_PAGE, **context)
             uploaded = form.cleaned_data["file"]
             result, token = resources.preview(request.user, uploaded)
         except DomainError as exc:
             context["refused"] = exc
-            return TemplateResponse(request, "admin/interception/contract/import.html", context)
+            return self.render_page(request, IMPORT_PAGE, **context)
         context.update(plan=result, name=uploaded.name, token=token,
                        changes=result.count(resources.APPROVE) + result.count(resources.REJECT))
-        return TemplateResponse(request, "admin/interception/contract/import.html", context)
+        return self.render_page(request, IMPORT_PAGE, **context)
 
     def pending_by_outlet_view(self, request):
         rows = list(selectors.pending_by_outlet(request.user)[:500])
-        return TemplateResponse(request, "admin/interception/contract/pending_by_outlet.html",
-                                self._context(request, _("Pending applications per outlet"), rows=rows))
+        return self.render_page(request, "admin/interception/contract/pending_by_outlet.html",
+                                title=_("Pending applications per outlet"), rows=rows)
 
 
 @admin.register(FeeAmendment)
