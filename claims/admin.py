@@ -1,4 +1,5 @@
 """Claims in the admin: filing, candidates, negotiation, arbitration, payment, evidence (R23-R26)."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -70,36 +71,112 @@ class GoodsInline(ReadOnlyInline):
 @admin.register(Claim)
 class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.claim_list
-    list_display = ["id", "tracking_number", "kind", "state", "merchant", "outlet", "claimed_amount", "offer",
-                    "final_amount", "arbitration", "filed_at"]
+    list_display = [
+        "id",
+        "tracking_number",
+        "kind",
+        "state",
+        "merchant",
+        "outlet",
+        "claimed_amount",
+        "offer",
+        "final_amount",
+        "arbitration",
+        "filed_at",
+    ]
     list_filter = ["state", "kind", "carrier", OutletFilter]
     list_select_related = ["merchant", "outlet", "carrier", "platform"]
     search_fields = ["=tracking_number"]
     search_help_text = _("Tracking number, exact.")
     inlines = [GoodsInline]
     timeline_state_labels = dict(Claim.State.choices)
-    readonly_fields = ["tracking_number", "interception", "kind", "state", "merchant", "outlet", "carrier", "platform",
-                       "description", "goods_value", "claimed_amount", "offer", "final_amount", "succeeded_at",
-                       "arbitration", "filed_by", "filed_at", "escalated_at", "decided_at", "closing_reason",
-                       "payment_reference", "paid_at", "photos"]
+    readonly_fields = [
+        "tracking_number",
+        "interception",
+        "kind",
+        "state",
+        "merchant",
+        "outlet",
+        "carrier",
+        "platform",
+        "description",
+        "goods_value",
+        "claimed_amount",
+        "offer",
+        "final_amount",
+        "succeeded_at",
+        "arbitration",
+        "filed_by",
+        "filed_at",
+        "escalated_at",
+        "decided_at",
+        "closing_reason",
+        "payment_reference",
+        "paid_at",
+        "photos",
+    ]
     fields = readonly_fields + ["timeline"]
     object_actions = [
-        ObjectAction("propose", _("Propose an amount"), run=_run(services.claim_propose), form_class=AmountForm,
-                     available=can_transition("propose"), bulk=False),
-        ObjectAction("accept", _("Accept the amount on the table"), run=_run(services.claim_accept),
-                     form_class=OptionalNoteForm, available=_can_accept, bulk=False),
-        ObjectAction("escalate", _("Escalate to platform arbitration"), run=_run(services.claim_escalate),
-                     form_class=RequiredReasonForm, available=can_transition("escalate"), bulk=False),
-        ObjectAction("award", _("Record the award"), run=_run(services.claim_award), form_class=AmountForm,
-                     available=can_transition("award"), bulk=False),
-        ObjectAction("dismiss", _("Record a dismissal"), run=_run(services.claim_dismiss),
-                     form_class=RequiredReasonForm, available=can_transition("dismiss"), bulk=False),
-        ObjectAction("pay", _("Record payment"), run=_run(services.claim_pay), form_class=PayForm,
-                     available=can_transition("pay"), bulk=False),
-        ObjectAction("withdraw", _("Withdraw"), run=_run(services.claim_withdraw), form_class=RequiredReasonForm,
-                     available=can_transition("withdraw"), danger=True, bulk=False),
-        ObjectAction("note", _("Add a note"), run=_run(services.claim_note), form_class=NoteForm,
-                     available=_can_note, bulk=False),
+        ObjectAction(
+            "propose",
+            _("Propose an amount"),
+            run=_run(services.claim_propose),
+            form_class=AmountForm,
+            available=can_transition("propose"),
+            bulk=False,
+        ),
+        ObjectAction(
+            "accept",
+            _("Accept the amount on the table"),
+            run=_run(services.claim_accept),
+            form_class=OptionalNoteForm,
+            available=_can_accept,
+            bulk=False,
+        ),
+        ObjectAction(
+            "escalate",
+            _("Escalate to platform arbitration"),
+            run=_run(services.claim_escalate),
+            form_class=RequiredReasonForm,
+            available=can_transition("escalate"),
+            bulk=False,
+        ),
+        ObjectAction(
+            "award",
+            _("Record the award"),
+            run=_run(services.claim_award),
+            form_class=AmountForm,
+            available=can_transition("award"),
+            bulk=False,
+        ),
+        ObjectAction(
+            "dismiss",
+            _("Record a dismissal"),
+            run=_run(services.claim_dismiss),
+            form_class=RequiredReasonForm,
+            available=can_transition("dismiss"),
+            bulk=False,
+        ),
+        ObjectAction(
+            "pay",
+            _("Record payment"),
+            run=_run(services.claim_pay),
+            form_class=PayForm,
+            available=can_transition("pay"),
+            bulk=False,
+        ),
+        ObjectAction(
+            "withdraw",
+            _("Withdraw"),
+            run=_run(services.claim_withdraw),
+            form_class=RequiredReasonForm,
+            available=can_transition("withdraw"),
+            danger=True,
+            bulk=False,
+        ),
+        ObjectAction(
+            "note", _("Add a note"), run=_run(services.claim_note), form_class=NoteForm, available=_can_note, bulk=False
+        ),
     ]
 
     @admin.display(description=_("on the table"))
@@ -118,8 +195,10 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
 
     @admin.display(description=_("photos"))
     def photos(self, obj):
-        items = [(reverse("admin:claims_claim_evidence", args=[obj.pk, e.pk]), e.original_name or e.file.name)
-                 for e in obj.evidence.order_by("id")]
+        items = [
+            (reverse("admin:claims_claim_evidence", args=[obj.pk, e.pk]), e.original_name or e.file.name)
+            for e in obj.evidence.order_by("id")
+        ]
         return format_html_join(format_html("<br>"), '<a href="{}" target="_blank">{}</a>', items) if items else "—"
 
     def object_links(self, request, obj):
@@ -167,38 +246,70 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
             else:
                 messages.success(request, _("The photo was added."))
                 return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[obj.pk]))
-        return self.render_page(request, "admin/portal/form_page.html", title=_("Add a photo: %(c)s") % {"c": obj},
-                          form=form, original=obj, refused=refused, multipart=True, submit_label=_("Upload"),
-                          change_url=reverse("admin:claims_claim_change", args=[obj.pk]),
-                          intro=_("JPEG, PNG or WebP, at most 10 MB."))
+        return self.render_page(
+            request,
+            "admin/portal/form_page.html",
+            title=_("Add a photo: %(c)s") % {"c": obj},
+            form=form,
+            original=obj,
+            refused=refused,
+            multipart=True,
+            submit_label=_("Upload"),
+            change_url=reverse("admin:claims_claim_change", args=[obj.pk]),
+            intro=_("JPEG, PNG or WebP, at most 10 MB."),
+        )
 
     def file_view(self, request):
         if not request.user.has_perm("claims.add_claim"):
             raise PermissionDenied
         tracking = (request.GET.get("tracking_number") or request.POST.get("tracking_number") or "").strip().upper()
-        order = (interception_selectors.interception_list(request.user).select_related("parcel", "platform")
-                 .filter(tracking_number=tracking).order_by("-id").first()) if tracking else None
+        order = (
+            (
+                interception_selectors.interception_list(request.user)
+                .select_related("parcel", "platform")
+                .filter(tracking_number=tracking)
+                .order_by("-id")
+                .first()
+            )
+            if tracking
+            else None
+        )
         initial_goods = services.goods_from_parcel(order) if order else []
         form = FileClaimForm(request.POST or None, request.FILES or None, initial={"tracking_number": tracking})
         goods = GoodsFormSet(request.POST or None, prefix="goods", initial=initial_goods)
         refused = None
         if request.method == "POST" and order is None:
-            refused = DomainError("not_found", _("No interception of yours with tracking number %(t)s.")
-                                  % {"t": tracking or "—"})
+            refused = DomainError(
+                "not_found", _("No interception of yours with tracking number %(t)s.") % {"t": tracking or "—"}
+            )
         elif request.method == "POST" and form.is_valid() and goods.is_valid():
             data = form.cleaned_data
             lines = [g.cleaned_data for g in goods if g.cleaned_data and g.cleaned_data.get("name")]
             try:
-                claim = services.claim_file(actor=request.user, interception_id=order.pk, kind=data["kind"],
-                                            amount=data["amount"], description=data["description"], goods=lines,
-                                            photos=data["photos"])
+                claim = services.claim_file(
+                    actor=request.user,
+                    interception_id=order.pk,
+                    kind=data["kind"],
+                    amount=data["amount"],
+                    description=data["description"],
+                    goods=lines,
+                    photos=data["photos"],
+                )
             except DomainError as exc:
                 refused = exc
             else:
                 messages.success(request, _("%(c)s filed.") % {"c": claim})
                 return HttpResponseRedirect(reverse("admin:claims_claim_change", args=[claim.pk]))
-        return self.render_page(request, "admin/claims/claim/file.html", title=_("File a claim"), form=form, goods=goods,
-                          order=order, refused=refused, cap=order.platform.claim_cap if order else None)
+        return self.render_page(
+            request,
+            "admin/claims/claim/file.html",
+            title=_("File a claim"),
+            form=form,
+            goods=goods,
+            order=order,
+            refused=refused,
+            cap=order.platform.claim_cap if order else None,
+        )
 
     def candidates_view(self, request):
         if not request.user.has_perm("claims.add_claim"):
@@ -208,9 +319,13 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
             ids = [i for i in request.POST.getlist("interception") if inputs.is_id(i)]
             outcomes = services.candidates_open(actor=request.user, interception_ids=ids)
         candidates = list(services.claim_candidates(request.user).select_related("outlet", "merchant")[:200])
-        return self.render_page(request, "admin/claims/claim/candidates.html",
-                          title=_("Claim candidates: succeeded, no return scan"), candidates=candidates,
-                          outcomes=outcomes)
+        return self.render_page(
+            request,
+            "admin/claims/claim/candidates.html",
+            title=_("Claim candidates: succeeded, no return scan"),
+            candidates=candidates,
+            outcomes=outcomes,
+        )
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -231,11 +346,17 @@ class MultipleFileField(forms.FileField):
 class FileClaimForm(forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=40)
     kind = forms.ChoiceField(label=_("Kind"), choices=Claim.Kind.choices)
-    amount = forms.DecimalField(label=_("Amount claimed (yuan)"), max_digits=12, decimal_places=2, required=False,
-                                help_text=_("Empty: the goods' value, at most the cap."))
+    amount = forms.DecimalField(
+        label=_("Amount claimed (yuan)"),
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text=_("Empty: the goods' value, at most the cap."),
+    )
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    photos = MultipleFileField(label=_("Photos (damage)"), required=False,
-                               help_text=_("JPEG, PNG or WebP, at most 10 MB each."))
+    photos = MultipleFileField(
+        label=_("Photos (damage)"), required=False, help_text=_("JPEG, PNG or WebP, at most 10 MB each.")
+    )
 
 
 class GoodsForm(forms.Form):

@@ -1,4 +1,5 @@
 """Claims on interceptions whose return failed: lost or damaged on the way back (R23-R26)."""
+
 import uuid
 from pathlib import Path
 
@@ -18,18 +19,20 @@ from kernel.money import PAYMENT_REFERENCE_LENGTH
 from kernel.permissions import requires
 from kernel.timeline import register_transitions
 
-register_transitions({
-    "file": _("claim filed"),
-    "propose": _("amount proposed"),
-    "accept": _("amount accepted"),
-    "escalate": _("escalated to platform arbitration"),
-    "award": _("arbitration awarded"),
-    "dismiss": _("arbitration dismissed"),
-    "pay": _("payment recorded"),
-    "withdraw": _("withdrawn"),
-    "note": _("note"),
-    "add_evidence": _("evidence added"),
-})
+register_transitions(
+    {
+        "file": _("claim filed"),
+        "propose": _("amount proposed"),
+        "accept": _("amount accepted"),
+        "escalate": _("escalated to platform arbitration"),
+        "award": _("arbitration awarded"),
+        "dismiss": _("arbitration dismissed"),
+        "pay": _("payment recorded"),
+        "withdraw": _("withdrawn"),
+        "note": _("note"),
+        "add_evidence": _("evidence added"),
+    }
+)
 
 
 class EvidenceStorage(FileSystemStorage):
@@ -58,8 +61,13 @@ class ClaimState(models.TextChoices):
 
 
 # Not yet paid, dismissed or withdrawn: at most one such claim per interception (a database constraint below).
-CLAIM_OPEN_STATES = [ClaimState.FILED, ClaimState.NEGOTIATING, ClaimState.AGREED, ClaimState.ESCALATED,
-                     ClaimState.AWARDED]
+CLAIM_OPEN_STATES = [
+    ClaimState.FILED,
+    ClaimState.NEGOTIATING,
+    ClaimState.AGREED,
+    ClaimState.ESCALATED,
+    ClaimState.AWARDED,
+]
 
 
 class Claim(FSMModelMixin, models.Model):
@@ -75,8 +83,9 @@ class Claim(FSMModelMixin, models.Model):
 
     OPEN_STATES = CLAIM_OPEN_STATES
 
-    interception = models.ForeignKey(InterceptionOrder, on_delete=models.PROTECT, related_name="claims",
-                                     verbose_name=_("interception"))
+    interception = models.ForeignKey(
+        InterceptionOrder, on_delete=models.PROTECT, related_name="claims", verbose_name=_("interception")
+    )
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="claims", verbose_name=_("merchant"))
     outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="claims", verbose_name=_("outlet"))
     carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"))
@@ -91,8 +100,14 @@ class Claim(FSMModelMixin, models.Model):
     offer_side = models.CharField(_("proposed by"), max_length=8, choices=Side.choices, default=Side.MERCHANT)
     final_amount = money_field(_("agreed or awarded amount (yuan)"), null=True, blank=True)
     succeeded_at = models.DateTimeField(_("interception succeeded at"))
-    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+", verbose_name=_("filed by"))
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("filed by"),
+    )
     filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
@@ -111,8 +126,11 @@ class Claim(FSMModelMixin, models.Model):
             ("withdraw_claim", _("Can withdraw claims")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["interception"], condition=Q(state__in=CLAIM_OPEN_STATES),
-                                    name="claim_one_open_per_interception"),
+            models.UniqueConstraint(
+                fields=["interception"],
+                condition=Q(state__in=CLAIM_OPEN_STATES),
+                name="claim_one_open_per_interception",
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "id"], name="claim_state_idx"),
@@ -123,18 +141,27 @@ class Claim(FSMModelMixin, models.Model):
     def __str__(self):
         return _("Claim #%(n)s %(t)s") % {"n": self.pk, "t": self.tracking_number}
 
-    @transition(field=state, source=[State.FILED, State.NEGOTIATING], target=State.NEGOTIATING,
-                permission=requires("claims.negotiate_claim"))
+    @transition(
+        field=state,
+        source=[State.FILED, State.NEGOTIATING],
+        target=State.NEGOTIATING,
+        permission=requires("claims.negotiate_claim"),
+    )
     def propose(self, *, by, at, amount, side):
         self.offer_amount, self.offer_side = amount, side
 
-    @transition(field=state, source=[State.FILED, State.NEGOTIATING], target=State.AGREED,
-                permission=requires("claims.negotiate_claim"))
+    @transition(
+        field=state,
+        source=[State.FILED, State.NEGOTIATING],
+        target=State.AGREED,
+        permission=requires("claims.negotiate_claim"),
+    )
     def accept(self, *, by, at):
         self.final_amount, self.decided_at = self.offer_amount, at
 
-    @transition(field=state, source=State.NEGOTIATING, target=State.ESCALATED,
-                permission=requires("claims.escalate_claim"))
+    @transition(
+        field=state, source=State.NEGOTIATING, target=State.ESCALATED, permission=requires("claims.escalate_claim")
+    )
     def escalate(self, *, by, at, reason=""):
         self.escalated_at = at
 
@@ -142,18 +169,24 @@ class Claim(FSMModelMixin, models.Model):
     def award(self, *, by, at, amount):
         self.final_amount, self.decided_at = amount, at
 
-    @transition(field=state, source=State.ESCALATED, target=State.DISMISSED,
-                permission=requires("claims.escalate_claim"))
+    @transition(
+        field=state, source=State.ESCALATED, target=State.DISMISSED, permission=requires("claims.escalate_claim")
+    )
     def dismiss(self, *, by, at, reason):
         self.decided_at, self.closing_reason = at, reason
 
-    @transition(field=state, source=[State.AGREED, State.AWARDED], target=State.PAID,
-                permission=requires("claims.pay_claim"))
+    @transition(
+        field=state, source=[State.AGREED, State.AWARDED], target=State.PAID, permission=requires("claims.pay_claim")
+    )
     def pay(self, *, by, at, payment_reference, paid_at):
         self.payment_reference, self.paid_at = payment_reference, paid_at
 
-    @transition(field=state, source=[State.FILED, State.NEGOTIATING], target=State.WITHDRAWN,
-                permission=requires("claims.withdraw_claim"))
+    @transition(
+        field=state,
+        source=[State.FILED, State.NEGOTIATING],
+        target=State.WITHDRAWN,
+        permission=requires("claims.withdraw_claim"),
+    )
     def withdraw(self, *, by, at, reason):
         self.closing_reason = reason
 
@@ -199,8 +232,14 @@ class Evidence(models.Model):
     content_type = models.CharField(_("content type"), max_length=32)
     size = models.PositiveIntegerField(_("size (bytes)"))
     original_name = models.TextField(_("original name"), blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+", verbose_name=_("uploaded by"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:

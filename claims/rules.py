@@ -1,4 +1,5 @@
 """Pure checks of claims (R23-R26): who may claim, what evidence, which amounts, when arbitration is open."""
+
 import struct
 from datetime import datetime, time, timedelta
 
@@ -18,8 +19,12 @@ IMAGE_TYPES = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WE
 
 def is_candidate(order, platform, now):
     """Succeeded, and still no return scan N days later (platform setting): probably lost on the way back."""
-    return (order.state == InterceptionOrder.State.SUCCEEDED and order.return_scan_at is None
-            and order.result_at is not None and order.result_at <= now - timedelta(days=platform.claim_candidate_days))
+    return (
+        order.state == InterceptionOrder.State.SUCCEEDED
+        and order.return_scan_at is None
+        and order.result_at is not None
+        and order.result_at <= now - timedelta(days=platform.claim_candidate_days)
+    )
 
 
 def claimable_problems(order, kind, platform, now, *, has_open_claim):
@@ -29,12 +34,24 @@ def claimable_problems(order, kind, platform, now, *, has_open_claim):
         problems.append(Problem("claim_exists", _("This interception has an open claim already.")))
     if order.state == InterceptionOrder.State.RETURN_FAILED:
         if {"lost": "loss", "damaged": "damage"}.get(order.return_loss) != kind:
-            problems.append(Problem("kind_mismatch", _("The carrier reported the parcel %(l)s: claim %(k)s.") % {
-                "l": order.get_return_loss_display(), "k": {"lost": _("a loss"), "damaged": _("a damage")}.get(
-                    order.return_loss, "")}, "kind"))
+            problems.append(
+                Problem(
+                    "kind_mismatch",
+                    _("The carrier reported the parcel %(l)s: claim %(k)s.")
+                    % {
+                        "l": order.get_return_loss_display(),
+                        "k": {"lost": _("a loss"), "damaged": _("a damage")}.get(order.return_loss, ""),
+                    },
+                    "kind",
+                )
+            )
     elif not (kind == "loss" and is_candidate(order, platform, now)):
-        problems.append(Problem("return_not_failed", _("A claim needs an interception that succeeded and whose "
-                                                       "return failed (lost or damaged) (R23).")))
+        problems.append(
+            Problem(
+                "return_not_failed",
+                _("A claim needs an interception that succeeded and whose return failed (lost or damaged) (R23)."),
+            )
+        )
     return problems
 
 
@@ -53,24 +70,45 @@ def evidence_problems(kind, goods, photos):
     for n, line in enumerate(goods):
         field = f"goods[{n}]"
         if not isinstance(line, dict):
-            problems.append(Problem("goods_invalid", _("Goods line %(n)s is not a line with name, quantity, "
-                                                       "specification and value.") % {"n": n + 1}, field))
+            problems.append(
+                Problem(
+                    "goods_invalid",
+                    _("Goods line %(n)s is not a line with name, quantity, specification and value.") % {"n": n + 1},
+                    field,
+                )
+            )
             continue
         for name in ("name", "specification"):
             if not str(line.get(name) or "").strip():
-                problems.append(Problem(f"{name}_required", _("Goods line %(n)s: the %(f)s is required.")
-                                        % {"n": n + 1, "f": name}, f"{field}.{name}"))
+                problems.append(
+                    Problem(
+                        f"{name}_required",
+                        _("Goods line %(n)s: the %(f)s is required.") % {"n": n + 1, "f": name},
+                        f"{field}.{name}",
+                    )
+                )
             else:
-                problems += inputs.text_problems(str(line[name]).strip(), f"{field}.{name}",
-                                                 max_length=GOODS_TEXT_LENGTH)
+                problems += inputs.text_problems(
+                    str(line[name]).strip(), f"{field}.{name}", max_length=GOODS_TEXT_LENGTH
+                )
         quantity = line.get("quantity")
         if not inputs.is_id(quantity) or int(quantity) < 1:
-            problems.append(Problem("quantity_invalid", _("Goods line %(n)s: the quantity is a whole number of "
-                                                         "at least 1.") % {"n": n + 1}, f"{field}.quantity"))
+            problems.append(
+                Problem(
+                    "quantity_invalid",
+                    _("Goods line %(n)s: the quantity is a whole number of at least 1.") % {"n": n + 1},
+                    f"{field}.quantity",
+                )
+            )
         value = parse_amount(line.get("value"))
         if value is None or value <= 0:
-            problems.append(Problem("value_invalid", _("Goods line %(n)s: the value is an amount above 0.")
-                                    % {"n": n + 1}, f"{field}.value"))
+            problems.append(
+                Problem(
+                    "value_invalid",
+                    _("Goods line %(n)s: the value is an amount above 0.") % {"n": n + 1},
+                    f"{field}.value",
+                )
+            )
     return problems
 
 
@@ -81,11 +119,21 @@ def amount_problems(amount, *, goods_value, cap, field="amount"):
         return [Problem("amount_invalid", _("The amount must be an amount of yuan above 0."), field)]
     problems = []
     if value > goods_value:
-        problems.append(Problem("amount_over_value", _("%(a)s is more than the goods' value %(v)s (R26).")
-                                % {"a": value, "v": goods_value}, field))
+        problems.append(
+            Problem(
+                "amount_over_value",
+                _("%(a)s is more than the goods' value %(v)s (R26).") % {"a": value, "v": goods_value},
+                field,
+            )
+        )
     if value > cap:
-        problems.append(Problem("amount_over_cap", _("%(a)s is more than the cap of %(c)s per claim (R26).")
-                                % {"a": value, "c": cap}, field))
+        problems.append(
+            Problem(
+                "amount_over_cap",
+                _("%(a)s is more than the cap of %(c)s per claim (R26).") % {"a": value, "c": cap},
+                field,
+            )
+        )
     return problems
 
 
@@ -101,13 +149,21 @@ def arbitration_window(succeeded_at, platform):
 def escalation_problems(succeeded_at, platform, now):
     opens, closes = arbitration_window(succeeded_at, platform)
     if now < opens:
-        return [Problem("arbitration_not_open", _("Platform arbitration opens on %(d)s, %(n)s days after the "
-                                                  "interception succeeded (R25).")
-                        % {"d": f"{opens:%Y-%m-%d}", "n": platform.claim_window_start_days})]
+        return [
+            Problem(
+                "arbitration_not_open",
+                _("Platform arbitration opens on %(d)s, %(n)s days after the interception succeeded (R25).")
+                % {"d": f"{opens:%Y-%m-%d}", "n": platform.claim_window_start_days},
+            )
+        ]
     if now >= closes:
-        return [Problem("arbitration_closed", _("Platform arbitration closed on %(d)s, %(n)s days after the "
-                                                "interception succeeded (R25).")
-                        % {"d": f"{closes - timedelta(days=1):%Y-%m-%d}", "n": platform.claim_window_end_days})]
+        return [
+            Problem(
+                "arbitration_closed",
+                _("Platform arbitration closed on %(d)s, %(n)s days after the interception succeeded (R25).")
+                % {"d": f"{closes - timedelta(days=1):%Y-%m-%d}", "n": platform.claim_window_end_days},
+            )
+        ]
     return []
 
 
@@ -134,8 +190,15 @@ def image_problems(photo):
             if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
                 return None, not_an_image
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error,
-            Image.DecompressionBombError):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        struct.error,
+        Image.DecompressionBombError,
+    ):
         return None, not_an_image
     finally:
         photo.seek(0)

@@ -1,4 +1,5 @@
 """Claims as each user may see them: outlet staff their outlets', a merchant's client its own."""
+
 from claims.models import Claim, Evidence
 from interception.selectors import scope_filter
 

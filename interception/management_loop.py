@@ -1,4 +1,5 @@
 """One pass, or a pass every N seconds until interrupted: what the background commands share."""
+
 import time
 
 from django.db import close_old_connections

@@ -4,6 +4,7 @@ A file is planned row by row first (the preview), and applied only when no
 row has an error, through the same services as the buttons, in one
 transaction: a row that became invalid since the preview undoes the whole file.
 """
+
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -19,28 +20,77 @@ from kernel.spreadsheets import FileErrors, FileRefused, read_table, unsafe_cell
 from kernel.transitions import reason_problems
 
 APPLICATION, FEE_CHANGE = "application", "fee_change"
-COLUMNS = ["kind", "id", "merchant", "merchant_name", "carrier", "outlet", "platform", "mode", "fee",
-           "applied_at", "decision", "reason"]
+COLUMNS = [
+    "kind",
+    "id",
+    "merchant",
+    "merchant_name",
+    "carrier",
+    "outlet",
+    "platform",
+    "mode",
+    "fee",
+    "applied_at",
+    "decision",
+    "reason",
+]
 REQUIRED = ["kind", "id", "merchant", "fee", "decision", "reason"]
 PREVIEW_ROWS = 200  # the preview shows these and counts the rest
 BATCH = 5000
 UPLOAD_PURPOSE = "contract_decisions"
 APPROVE, REJECT, LEAVE, UNCHANGED = "approve", "reject", "leave", "unchanged"
-DECISION_WORDS = {"approve": APPROVE, "approved": APPROVE, "通过": APPROVE, "同意": APPROVE,
-                  "reject": REJECT, "rejected": REJECT, "驳回": REJECT, "拒绝": REJECT, "": LEAVE}
-ACTION_LABELS = {APPROVE: _("approve"), REJECT: _("reject"), LEAVE: _("leave pending"),
-                 UNCHANGED: _("already decided so: no change")}
+DECISION_WORDS = {
+    "approve": APPROVE,
+    "approved": APPROVE,
+    "通过": APPROVE,
+    "同意": APPROVE,
+    "reject": REJECT,
+    "rejected": REJECT,
+    "驳回": REJECT,
+    "拒绝": REJECT,
+    "": LEAVE,
+}
+ACTION_LABELS = {
+    APPROVE: _("approve"),
+    REJECT: _("reject"),
+    LEAVE: _("leave pending"),
+    UNCHANGED: _("already decided so: no change"),
+}
 
 
 def export_rows(user):
     """The user's pending applications and fee changes, oldest first, as file rows."""
     for c in selectors.contract_list(user).filter(state=Contract.State.PENDING).order_by("applied_at", "id"):
-        yield [APPLICATION, c.pk, c.merchant.code, c.merchant.name, c.outlet.carrier.code, c.outlet.code,
-               c.platform.code, c.settlement_mode, f"{c.fee:.2f}", _local(c.applied_at), "", ""]
+        yield [
+            APPLICATION,
+            c.pk,
+            c.merchant.code,
+            c.merchant.name,
+            c.outlet.carrier.code,
+            c.outlet.code,
+            c.platform.code,
+            c.settlement_mode,
+            f"{c.fee:.2f}",
+            _local(c.applied_at),
+            "",
+            "",
+        ]
     for a in selectors.amendment_list(user).filter(state=FeeAmendment.State.PENDING).order_by("requested_at", "id"):
         c = a.contract
-        yield [FEE_CHANGE, a.pk, c.merchant.code, c.merchant.name, c.outlet.carrier.code, c.outlet.code,
-               c.platform.code, c.settlement_mode, f"{a.new_fee:.2f}", _local(a.requested_at), "", ""]
+        yield [
+            FEE_CHANGE,
+            a.pk,
+            c.merchant.code,
+            c.merchant.name,
+            c.outlet.carrier.code,
+            c.outlet.code,
+            c.platform.code,
+            c.settlement_mode,
+            f"{a.new_fee:.2f}",
+            _local(a.requested_at),
+            "",
+            "",
+        ]
 
 
 def _local(dt):
@@ -125,8 +175,9 @@ def _plan_row(number, raw, found, seen):
         return row, [("id", _("not a number"))]
     row.id = int(values["id"])
     if row.id in seen[row.kind]:
-        return row, [("id", _("the same %(k)s appears again in row %(r)s")
-                      % {"k": row.kind, "r": seen[row.kind][row.id]})]
+        return row, [
+            ("id", _("the same %(k)s appears again in row %(r)s") % {"k": row.kind, "r": seen[row.kind][row.id]})
+        ]
     seen[row.kind][row.id] = number
     what = _("application") if row.kind == APPLICATION else _("fee change")
     target = found[row.kind]["mine"].get(row.id)
@@ -144,8 +195,12 @@ def _plan_row(number, raw, found, seen):
         errors.append(("fee", _("not an amount")))
     word = values["decision"].lower()
     if word not in DECISION_WORDS:
-        errors.append(("decision", _("unknown decision %(d)r: use approve, reject or leave it empty")
-                       % {"d": values["decision"][:40]}))
+        errors.append(
+            (
+                "decision",
+                _("unknown decision %(d)r: use approve, reject or leave it empty") % {"d": values["decision"][:40]},
+            )
+        )
         return row, errors
     decision = DECISION_WORDS[word]
     row.reason = values["reason"]
@@ -187,9 +242,9 @@ def _fetch(user, batch):
             ids[kind].add(int(pk))
     found = {}
     for kind, scoped, model, fields in [
-            (APPLICATION, selectors.contract_list(user), Contract, ("state", "fee", "merchant__code")),
-            (FEE_CHANGE, selectors.amendment_list(user), FeeAmendment,
-             ("state", "new_fee", "contract__merchant__code"))]:
+        (APPLICATION, selectors.contract_list(user), Contract, ("state", "fee", "merchant__code")),
+        (FEE_CHANGE, selectors.amendment_list(user), FeeAmendment, ("state", "new_fee", "contract__merchant__code")),
+    ]:
         mine = {}
         if ids[kind]:
             mine = {pk: tuple(values) for pk, *values in scoped.filter(pk__in=ids[kind]).values_list("pk", *fields)}
@@ -201,8 +256,10 @@ def _fetch(user, batch):
 
 def _label(user, rows):
     """The object each previewed row names, as its page calls it (only the user's own)."""
-    for kind, queryset in [(APPLICATION, selectors.contract_list(user).select_related("merchant", "outlet")),
-                           (FEE_CHANGE, selectors.amendment_list(user))]:
+    for kind, queryset in [
+        (APPLICATION, selectors.contract_list(user).select_related("merchant", "outlet")),
+        (FEE_CHANGE, selectors.amendment_list(user)),
+    ]:
         wanted = {r.id for r in rows if r.kind == kind and isinstance(r.id, int)}
         labels = {obj.pk: str(obj) for obj in queryset.filter(pk__in=wanted)} if wanted else {}
         for r in rows:
@@ -211,14 +268,18 @@ def _label(user, rows):
 
 
 SERVICES = {
-    (APPLICATION, APPROVE): lambda pk, reason, actor: services.contract_approve(contract_id=pk, actor=actor,
-                                                                                reason=reason),
-    (APPLICATION, REJECT): lambda pk, reason, actor: services.contract_reject(contract_id=pk, actor=actor,
-                                                                              reason=reason),
-    (FEE_CHANGE, APPROVE): lambda pk, reason, actor: services.amendment_approve(amendment_id=pk, actor=actor,
-                                                                                reason=reason),
-    (FEE_CHANGE, REJECT): lambda pk, reason, actor: services.amendment_reject(amendment_id=pk, actor=actor,
-                                                                              reason=reason),
+    (APPLICATION, APPROVE): lambda pk, reason, actor: services.contract_approve(
+        contract_id=pk, actor=actor, reason=reason
+    ),
+    (APPLICATION, REJECT): lambda pk, reason, actor: services.contract_reject(
+        contract_id=pk, actor=actor, reason=reason
+    ),
+    (FEE_CHANGE, APPROVE): lambda pk, reason, actor: services.amendment_approve(
+        amendment_id=pk, actor=actor, reason=reason
+    ),
+    (FEE_CHANGE, REJECT): lambda pk, reason, actor: services.amendment_reject(
+        amendment_id=pk, actor=actor, reason=reason
+    ),
 }
 
 
@@ -231,8 +292,9 @@ def apply(user, table):
     with transaction.atomic():
         result = plan(user, table)
         if result.errors:
-            raise ImportRefused("import_invalid", _("The file has errors; nothing was applied."),
-                                errors=result.errors, status=400)
+            raise ImportRefused(
+                "import_invalid", _("The file has errors; nothing was applied."), errors=result.errors, status=400
+            )
         failures = FileErrors()
         for number, kind, pk, action, reason in result.changes:
             try:
@@ -241,8 +303,9 @@ def apply(user, table):
             except DomainError as exc:
                 failures.add({"code": "row_invalid", "row": number, "column": "decision", "message": exc.message})
         if failures:
-            raise ImportRefused("import_invalid", _("The file has errors; nothing was applied."),
-                                errors=failures, status=409)
+            raise ImportRefused(
+                "import_invalid", _("The file has errors; nothing was applied."), errors=failures, status=409
+            )
     return result
 
 

@@ -3,6 +3,7 @@
 Nothing here writes. Services, the admin (to show why a button is missing),
 imports and the API all ask these functions.
 """
+
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -51,8 +52,12 @@ def application_fee_problems(mode, fee):
 def fee_change_problems(contract):
     """A fee change (R6) is asked for on an active contract with a negotiated (offline) fee."""
     if contract.state != Contract.State.ACTIVE:
-        return [Problem("invalid_state", _("Only an active contract's fee can change; it is %(s)s.")
-                        % {"s": contract.get_state_display()})]
+        return [
+            Problem(
+                "invalid_state",
+                _("Only an active contract's fee can change; it is %(s)s.") % {"s": contract.get_state_display()},
+            )
+        ]
     if contract.settlement_mode == SettlementMode.ONLINE:
         return [Problem("fee_fixed_online", _("Online settlement uses the platform's fee; it cannot be negotiated."))]
     return []
@@ -62,20 +67,47 @@ def contract_application_problems(*, merchant, outlet, platform, mode, fee, term
     """Why a merchant cannot apply for a contract with this outlet (R1, R2, uniqueness, fee)."""
     problems = []
     if merchant.platform_id != platform.pk:
-        problems.append(Problem("wrong_platform", _("The merchant's shop is on %(p)s, not %(q)s.")
-                                % {"p": merchant.platform, "q": platform}, "platform"))
+        problems.append(
+            Problem(
+                "wrong_platform",
+                _("The merchant's shop is on %(p)s, not %(q)s.") % {"p": merchant.platform, "q": platform},
+                "platform",
+            )
+        )
     if terms is None or not terms.interception_offered:
-        problems.append(Problem("carrier_not_offered", _("%(p)s does not offer interception with %(c)s.")
-                                % {"p": platform, "c": outlet.carrier}, "carrier"))
+        problems.append(
+            Problem(
+                "carrier_not_offered",
+                _("%(p)s does not offer interception with %(c)s.") % {"p": platform, "c": outlet.carrier},
+                "carrier",
+            )
+        )
     elif not terms.offers(mode):
-        problems.append(Problem("mode_not_offered", _("%(p)s does not offer %(m)s with %(c)s.")
-                                % {"p": platform, "m": _mode_label(mode), "c": outlet.carrier}, "mode"))
+        problems.append(
+            Problem(
+                "mode_not_offered",
+                _("%(p)s does not offer %(m)s with %(c)s.")
+                % {"p": platform, "m": _mode_label(mode), "c": outlet.carrier},
+                "mode",
+            )
+        )
     if not has_ewaybill:
-        problems.append(Problem("no_ewaybill", _("The merchant has no active e-waybill account with outlet %(o)s "
-                                                 "on %(p)s (R1).") % {"o": outlet, "p": platform}, "outlets"))
+        problems.append(
+            Problem(
+                "no_ewaybill",
+                _("The merchant has no active e-waybill account with outlet %(o)s on %(p)s (R1).")
+                % {"o": outlet, "p": platform},
+                "outlets",
+            )
+        )
     if has_live_contract:
-        problems.append(Problem("contract_exists", _("A pending or active contract with outlet %(o)s exists already.")
-                                % {"o": outlet}, "outlets"))
+        problems.append(
+            Problem(
+                "contract_exists",
+                _("A pending or active contract with outlet %(o)s exists already.") % {"o": outlet},
+                "outlets",
+            )
+        )
     problems.extend(fee_problems(fee))
     return problems
 
@@ -94,15 +126,29 @@ BLOCKING_STATUSES = {
     "signed": ("signed", _("The parcel has been signed for (R8).")),
     "awaiting_pickup": ("awaiting_pickup", _("The parcel awaits pickup at a station or locker (R8).")),
     "stagnant": ("stagnant", _("The parcel has had no tracking event for more than 3 days (R8).")),
-    "return_address_unserved": ("return_address_unserved",
-                                _("The carrier does not deliver to the return address (R8).")),
+    "return_address_unserved": (
+        "return_address_unserved",
+        _("The carrier does not deliver to the return address (R8)."),
+    ),
     "returning": ("parcel_returning", _("The parcel is already on its way back to the sender.")),
     "returned": ("parcel_returned", _("The parcel is already back with the sender.")),
 }
 
 
-def interception_problems(*, after_sale, parcel, logistics_status, merchant, platform, terms, contract,
-                          has_ewaybill, agreement_signed, goods_categories, live_interception):
+def interception_problems(
+    *,
+    after_sale,
+    parcel,
+    logistics_status,
+    merchant,
+    platform,
+    terms,
+    contract,
+    has_ewaybill,
+    agreement_signed,
+    goods_categories,
+    live_interception,
+):
     """Every reason this after-sale's parcel cannot be intercepted now (R5, R7-R11); empty when eligible.
 
     Pure: the caller loads the facts. `terms` is the platform × carrier configuration (None when absent),
@@ -114,44 +160,100 @@ def interception_problems(*, after_sale, parcel, logistics_status, merchant, pla
     # An after-sale that is intercepting this very parcel is not closed: the interception is the reason.
     intercepting_it = after_sale.state == AfterSale.State.INTERCEPTING and live_interception is not None
     if after_sale.state != AfterSale.State.OPEN and not intercepting_it:
-        problems.append(Problem("after_sale_closed", _("The after-sale is %(s)s, not open (R7).")
-                                % {"s": after_sale.get_state_display()}, "state"))
+        problems.append(
+            Problem(
+                "after_sale_closed",
+                _("The after-sale is %(s)s, not open (R7).") % {"s": after_sale.get_state_display()},
+                "state",
+            )
+        )
     if logistics_status in BLOCKING_STATUSES:
         code, message = BLOCKING_STATUSES[logistics_status]
         problems.append(Problem(code, message, "parcel"))
     if merchant.cross_border:
-        problems.append(Problem("cross_border_merchant", _("Cross-border merchants cannot intercept (R9)."),
-                                "merchant"))
+        problems.append(
+            Problem("cross_border_merchant", _("Cross-border merchants cannot intercept (R9)."), "merchant")
+        )
     if merchant.operating_status != Merchant.Status.OPERATING:
-        problems.append(Problem("merchant_not_operating", _("The merchant is %(s)s, not operating normally (R9).")
-                                % {"s": merchant.get_operating_status_display()}, "merchant"))
+        problems.append(
+            Problem(
+                "merchant_not_operating",
+                _("The merchant is %(s)s, not operating normally (R9).")
+                % {"s": merchant.get_operating_status_display()},
+                "merchant",
+            )
+        )
     if terms is None or not terms.interception_offered:
-        problems.append(Problem("carrier_not_offered", _("%(p)s does not offer interception with %(c)s (R2).")
-                                % {"p": platform, "c": parcel.carrier}, "carrier"))
+        problems.append(
+            Problem(
+                "carrier_not_offered",
+                _("%(p)s does not offer interception with %(c)s (R2).") % {"p": platform, "c": parcel.carrier},
+                "carrier",
+            )
+        )
     if not has_ewaybill:
-        problems.append(Problem("no_ewaybill", _("The merchant has no active e-waybill account with outlet %(o)s "
-                                                 "(R1).") % {"o": parcel.outlet}, "outlet"))
+        problems.append(
+            Problem(
+                "no_ewaybill",
+                _("The merchant has no active e-waybill account with outlet %(o)s (R1).") % {"o": parcel.outlet},
+                "outlet",
+            )
+        )
     if contract is None:
-        problems.append(Problem("no_active_contract", _("The merchant has no active contract with outlet %(o)s "
-                                                        "(R9).") % {"o": parcel.outlet}, "outlet"))
+        problems.append(
+            Problem(
+                "no_active_contract",
+                _("The merchant has no active contract with outlet %(o)s (R9).") % {"o": parcel.outlet},
+                "outlet",
+            )
+        )
     if not agreement_signed:
-        problems.append(Problem("agreement_not_signed", _("The merchant has not signed the interception agreement "
-                                                          "on %(p)s (R5).") % {"p": platform}, "merchant"))
+        problems.append(
+            Problem(
+                "agreement_not_signed",
+                _("The merchant has not signed the interception agreement on %(p)s (R5).") % {"p": platform},
+                "merchant",
+            )
+        )
     if platform.refund_cap_applies and after_sale.amount >= platform.refund_cap:
-        problems.append(Problem("refund_over_cap", _("%(p)s intercepts only refunds below %(cap)s yuan; this one is "
-                                                     "%(a)s (R10).") % {"p": platform, "cap": platform.refund_cap,
-                                                                       "a": after_sale.amount}, "amount"))
+        problems.append(
+            Problem(
+                "refund_over_cap",
+                _("%(p)s intercepts only refunds below %(cap)s yuan; this one is %(a)s (R10).")
+                % {"p": platform, "cap": platform.refund_cap, "a": after_sale.amount},
+                "amount",
+            )
+        )
     blocked = sorted(set(goods_categories) & set(platform.blocked_categories or []))
     if blocked:
-        problems.append(Problem("goods_category_blocked", _("%(p)s does not intercept %(c)s (R10).")
-                                % {"p": platform, "c": ", ".join(_category_label(c) for c in blocked)}, "goods"))
+        problems.append(
+            Problem(
+                "goods_category_blocked",
+                _("%(p)s does not intercept %(c)s (R10).")
+                % {"p": platform, "c": ", ".join(_category_label(c) for c in blocked)},
+                "goods",
+            )
+        )
     if not platform.multi_parcel_allowed and parcel.parcels_in_order > 1:
-        problems.append(Problem("multi_parcel_order", _("%(p)s does not intercept orders shipped in several "
-                                                        "parcels (R10).") % {"p": platform}, "parcel"))
+        problems.append(
+            Problem(
+                "multi_parcel_order",
+                _("%(p)s does not intercept orders shipped in several parcels (R10).") % {"p": platform},
+                "parcel",
+            )
+        )
     if live_interception is not None:
-        problems.append(Problem("interception_exists", _("Interception #%(n)s of this parcel is %(s)s; a parcel is "
-                                                         "intercepted at most once and it cannot be cancelled (R11).")
-                                % {"n": live_interception.pk, "s": live_interception.get_state_display()}, "parcel"))
+        problems.append(
+            Problem(
+                "interception_exists",
+                _(
+                    "Interception #%(n)s of this parcel is %(s)s; a parcel is "
+                    "intercepted at most once and it cannot be cancelled (R11)."
+                )
+                % {"n": live_interception.pk, "s": live_interception.get_state_display()},
+                "parcel",
+            )
+        )
     return problems
 
 
@@ -172,9 +274,16 @@ def refuse_problems(*, platform, started_at, interception, now):
         return []
     if not no_result:
         return [Problem("interception_succeeded", _("The interception succeeded: the buyer is refunded (R14)."))]
-    return [Problem("refuse_too_early", _("A refund can be refused only when the interception failed, or from "
-                                          "%(t)s when it has no result by then (R16).")
-                    % {"t": _format(allowed_from)})]
+    return [
+        Problem(
+            "refuse_too_early",
+            _(
+                "A refund can be refused only when the interception failed, or from "
+                "%(t)s when it has no result by then (R16)."
+            )
+            % {"t": _format(allowed_from)},
+        )
+    ]
 
 
 def _local(at):

@@ -3,6 +3,7 @@
 Apart from the adapter (interception/carriers/sandbox.py), which only answers our calls: playing the carrier
 means calling the service that receives callbacks, and the services call the adapters.
 """
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -15,16 +16,27 @@ from interception.services import carrier_event_receive
 def tick(now=None, limit=500):
     """Send every due sandbox callback; returns how many were sent."""
     now = now or timezone.now()
-    orders = (InterceptionOrder.objects.select_related("carrier")
-              .filter(carrier_ref__startswith="SBX")  # the sandbox answers only for what it accepted
-              .filter(carrier__adapter__in=["sandbox"] + ([""] if settings.CARRIER_ADAPTER == "sandbox" else []),
-                      state__in=[InterceptionOrder.State.INTERCEPTING, InterceptionOrder.State.SUCCEEDED,
-                                 InterceptionOrder.State.RETURNING])
-              .order_by("id")[:limit])
+    orders = (
+        InterceptionOrder.objects.select_related("carrier")
+        .filter(carrier_ref__startswith="SBX")  # the sandbox answers only for what it accepted
+        .filter(
+            carrier__adapter__in=["sandbox"] + ([""] if settings.CARRIER_ADAPTER == "sandbox" else []),
+            state__in=[
+                InterceptionOrder.State.INTERCEPTING,
+                InterceptionOrder.State.SUCCEEDED,
+                InterceptionOrder.State.RETURNING,
+            ],
+        )
+        .order_by("id")[:limit]
+    )
     sent = 0
     for order in orders:
         for body in due_messages(order, now):
-            carrier_event_receive(carrier_code=order.carrier.code, body=body,
-                                  signature=sign(order.carrier.callback_secret, body, now.timestamp()), now=now)
+            carrier_event_receive(
+                carrier_code=order.carrier.code,
+                body=body,
+                signature=sign(order.carrier.callback_secret, body, now.timestamp()),
+                now=now,
+            )
             sent += 1
     return sent

@@ -3,6 +3,7 @@
 Scoping lives here and only here: outlet staff see their own outlets' data,
 an API client sees its merchant's or carrier's, staff roles see everything.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -58,8 +59,9 @@ def scope_for(user):
     elif user.has_perm("interception.view_all_outlets"):  # the admin has loaded the permissions anyway
         scope = Scope(unrestricted=True)
     else:  # outlet staff, or nobody: only the outlets one is a member of
-        scope = Scope(outlet_ids=frozenset(
-            OutletMembership.objects.filter(user=user).values_list("outlet_id", flat=True)))
+        scope = Scope(
+            outlet_ids=frozenset(OutletMembership.objects.filter(user=user).values_list("outlet_id", flat=True))
+        )
     user._portal_scope = scope
     return scope
 
@@ -116,11 +118,11 @@ def merchant_list(user):
     qs = Merchant.objects.select_related("platform")
     if scope.outlet_staff:
         # Outlet staff see only merchants that deal with their outlets.
-        return qs.filter(Exists(EwaybillAccount.objects.filter(merchant=OuterRef("pk"),
-                                                               outlet__in=scope.outlet_ids)))
+        return qs.filter(Exists(EwaybillAccount.objects.filter(merchant=OuterRef("pk"), outlet__in=scope.outlet_ids)))
     if scope.carrier_id is not None:
-        return qs.filter(Exists(EwaybillAccount.objects.filter(merchant=OuterRef("pk"),
-                                                               outlet__carrier=scope.carrier_id)))
+        return qs.filter(
+            Exists(EwaybillAccount.objects.filter(merchant=OuterRef("pk"), outlet__carrier=scope.carrier_id))
+        )
     return qs.filter(scope_filter(user, merchant="pk"))
 
 
@@ -145,13 +147,16 @@ def contract_list(user):
 
 
 def amendment_list(user):
-    qs = FeeAmendment.objects.select_related("contract", "contract__merchant", "contract__outlet",
-                                             "contract__outlet__carrier", "contract__platform")
+    qs = FeeAmendment.objects.select_related(
+        "contract", "contract__merchant", "contract__outlet", "contract__outlet__carrier", "contract__platform"
+    )
     if user is None:
         return qs
-    return qs.filter(scope_filter(user, outlet="contract__outlet", merchant="contract__merchant",
-                                  carrier="contract__outlet__carrier"))
-
+    return qs.filter(
+        scope_filter(
+            user, outlet="contract__outlet", merchant="contract__merchant", carrier="contract__outlet__carrier"
+        )
+    )
 
 
 def parcel_list(user):
@@ -180,8 +185,9 @@ def tracking_event_list(user):
     qs = TrackingEvent.objects.select_related("parcel")
     if user is None:
         return qs
-    return qs.filter(scope_filter(user, outlet="parcel__outlet", merchant="parcel__merchant",
-                                  carrier="parcel__carrier"))
+    return qs.filter(
+        scope_filter(user, outlet="parcel__outlet", merchant="parcel__merchant", carrier="parcel__carrier")
+    )
 
 
 def carrier_event_list(user):
@@ -195,8 +201,9 @@ def carrier_event_list(user):
 
 
 def active_contract_for(*, merchant_id, outlet_id, platform_id):
-    return Contract.objects.filter(merchant=merchant_id, outlet=outlet_id, platform=platform_id,
-                                   state=Contract.State.ACTIVE).first()
+    return Contract.objects.filter(
+        merchant=merchant_id, outlet=outlet_id, platform=platform_id, state=Contract.State.ACTIVE
+    ).first()
 
 
 # The named spans and cut-offs the lists' filters offer and the dashboard counts: one definition for both,
@@ -224,7 +231,7 @@ def result_within(span, now=None):
 
 
 def outcome(name):
-    """"success": the carrier intercepted it, whatever became of the return since; "failure": it did not."""
+    """ "success": the carrier intercepted it, whatever became of the return since; "failure": it did not."""
     states = {"success": InterceptionOrder.SUCCESS_STATES, "failure": [InterceptionOrder.State.FAILED]}[name]
     return Q(state__in=states)
 
@@ -232,8 +239,15 @@ def outcome(name):
 def pending_by_outlet(user, now=None):
     """Each outlet's queue of applications: how many wait, how many over 1, 3 and 7 days, the oldest; longest first."""
     now = now or timezone.now()
-    return (contract_list(user).filter(state=Contract.State.PENDING).order_by()
-            .values("outlet__id", "outlet__code", "outlet__name", "outlet__carrier__name")
-            .annotate(total=Count("id"), oldest=Min("applied_at"),
-                      **{f"over_{days}": Count("id", filter=waiting_longer_than(days, now)) for days in (1, 3, 7)})
-            .order_by("-over_7", "-over_3", "-total"))
+    return (
+        contract_list(user)
+        .filter(state=Contract.State.PENDING)
+        .order_by()
+        .values("outlet__id", "outlet__code", "outlet__name", "outlet__carrier__name")
+        .annotate(
+            total=Count("id"),
+            oldest=Min("applied_at"),
+            **{f"over_{days}": Count("id", filter=waiting_longer_than(days, now)) for days in (1, 3, 7)},
+        )
+        .order_by("-over_7", "-over_3", "-total")
+    )

@@ -6,6 +6,7 @@ service. The same ObjectAction serves as a bulk action on the changelist:
 a confirmation page lists every selected object, then a result page says
 per object what happened.
 """
+
 from dataclasses import dataclass
 
 from django import forms
@@ -71,8 +72,13 @@ class ObjectActionsMixin:
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
-        urls = [path("<path:object_id>/do/<slug:action>/", self.admin_site.admin_view(self.object_action_view),
-                     name="%s_%s_action" % info)]
+        urls = [
+            path(
+                "<path:object_id>/do/<slug:action>/",
+                self.admin_site.admin_view(self.object_action_view),
+                name="%s_%s_action" % info,
+            )
+        ]
         return urls + super().get_urls()
 
     def _object_action(self, name):
@@ -91,9 +97,14 @@ class ObjectActionsMixin:
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
-        extra_context["object_actions"] = [
-            (a, reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_action", args=[obj.pk, a.name]))
-            for a in self.available_object_actions(request, obj)] if obj else []
+        extra_context["object_actions"] = (
+            [
+                (a, reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_action", args=[obj.pk, a.name]))
+                for a in self.available_object_actions(request, obj)
+            ]
+            if obj
+            else []
+        )
         extra_context["object_links"] = self.object_links(request, obj) if obj else []
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -104,8 +115,13 @@ class ObjectActionsMixin:
         action = self._object_action(action)
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         form = action.form_class(request.POST if request.method == "POST" else None)
-        context = {"title": f"{action.label}: {obj}", "original": obj, "action": action, "form": form,
-                   "change_url": change_url}
+        context = {
+            "title": f"{action.label}: {obj}",
+            "original": obj,
+            "action": action,
+            "form": form,
+            "change_url": change_url,
+        }
         if request.method == "POST" and form.is_valid():
             try:
                 result = action.run(obj, request.user, **form.cleaned_data)
@@ -122,8 +138,11 @@ class ObjectActionsMixin:
         actions = super().get_actions(request)
         for action in self.object_actions:
             if action.bulk:
-                actions[f"bulk_{action.name}"] = (_bulk(action), f"bulk_{action.name}",
-                                                  _("%(label)s selected") % {"label": action.label})
+                actions[f"bulk_{action.name}"] = (
+                    _bulk(action),
+                    f"bulk_{action.name}",
+                    _("%(label)s selected") % {"label": action.label},
+                )
         return actions
 
 

@@ -1,4 +1,5 @@
 """What every ModelAdmin of the portal shares: scoping, big-table defaults, the timeline."""
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
@@ -17,8 +18,9 @@ from kernel.templatetags.portal_format import split_seconds
 
 def admin_page(model_admin, request, template, **context):
     """A page of our own inside the admin (forms, reports, confirmations), with the admin's frame around it."""
-    return TemplateResponse(request, template, {**model_admin.admin_site.each_context(request),
-                                                "opts": model_admin.opts, **context})
+    return TemplateResponse(
+        request, template, {**model_admin.admin_site.each_context(request), "opts": model_admin.opts, **context}
+    )
 
 
 class PortalAdmin(admin.ModelAdmin):
@@ -98,8 +100,9 @@ def countdown(deadline, now=None):
     seconds = int((deadline - (now or timezone.now())).total_seconds())
     days, hours, minutes = split_seconds(seconds)
     # Compact, for list columns; portal_duration is the wordier form for pages.
-    span = (_("%(d)sd %(h)sh") % {"d": days, "h": hours}) if days else (_("%(h)sh %(m)smin") % {"h": hours,
-                                                                                                 "m": minutes})
+    span = (
+        (_("%(d)sd %(h)sh") % {"d": days, "h": hours}) if days else (_("%(h)sh %(m)smin") % {"h": hours, "m": minutes})
+    )
     return _("%(t)s left") % {"t": span} if seconds >= 0 else _("overdue by %(t)s") % {"t": span}
 
 
@@ -131,16 +134,22 @@ class AutocompleteListFilter(admin.ListFilter):
 
     def choices(self, changelist):
         field = self.model._meta.get_field(self.field_name)
-        widget = AutocompleteSelect(field, self.model_admin.admin_site, attrs={"data-filter-param": self.parameter_name,
-                                                                              "class": "portal-autocomplete-filter"})
+        widget = AutocompleteSelect(
+            field,
+            self.model_admin.admin_site,
+            attrs={"data-filter-param": self.parameter_name, "class": "portal-autocomplete-filter"},
+        )
         # The widget only loads the selected object; the others come from the autocomplete view as typed. Both
         # come from the related admin's scoped queryset: an id outside the user's scope shows nothing of it.
         related_admin = self.model_admin.admin_site._registry.get(field.related_model)
         scoped = related_admin.get_queryset(self.request) if related_admin else field.related_model.objects.none()
         widget.choices = forms.ModelChoiceField(scoped).choices
         selected = bool(self.value)
-        yield {"widget": widget.render(f"filter-{self.parameter_name}", self.value or ""),
-               "clear_url": changelist.get_query_string(remove=[self.parameter_name]), "selected": selected}
+        yield {
+            "widget": widget.render(f"filter-{self.parameter_name}", self.value or ""),
+            "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
+            "selected": selected,
+        }
 
 
 class TrackingSearchMixin:

@@ -1,4 +1,5 @@
 """API plumbing shared by every app: one error shape, pagination, ids in URLs, time filters."""
+
 import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied
@@ -76,6 +77,9 @@ def exception_handler(exc, context):
         response.data = {"code": "invalid", "detail": errors[0]["message"] if errors else "invalid", "errors": errors}
     else:
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        response.data = {"code": codes if isinstance(codes, str) else "error",
-                         "detail": str(getattr(exc, "detail", exc)), "errors": []}
+        response.data = {
+            "code": codes if isinstance(codes, str) else "error",
+            "detail": str(getattr(exc, "detail", exc)),
+            "errors": [],
+        }
     return response

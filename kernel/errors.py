@@ -49,5 +49,6 @@ class Problem:
 def refuse(problems, *, code=None, message=None, status=409):
     """Raise a DomainError carrying every problem."""
     first = problems[0]
-    raise DomainError(code or first.code, message or first.message, errors=[p.as_dict() for p in problems],
-                      status=status)
+    raise DomainError(
+        code or first.code, message or first.message, errors=[p.as_dict() for p in problems], status=status
+    )

@@ -5,6 +5,7 @@ surrogate, and neither Python nor PostgreSQL takes every date the ISO 8601 gramm
 would be a 500 deep inside a write. They are refused here, at the edge, naming the field; nothing is ever
 shortened to fit.
 """
+
 import json
 import re
 from datetime import timedelta
@@ -41,8 +42,11 @@ def bad_character(text):
 
 
 def _character_problem(field, char):
-    return Problem("invalid_character", _("%(f)s contains a character that cannot be stored (U+%(c)04X).")
-                   % {"f": field, "c": ord(char)}, field)
+    return Problem(
+        "invalid_character",
+        _("%(f)s contains a character that cannot be stored (U+%(c)04X).") % {"f": field, "c": ord(char)},
+        field,
+    )
 
 
 def text_problems(value, field, *, max_length=None, column=None, required=False):
@@ -58,8 +62,13 @@ def text_problems(value, field, *, max_length=None, column=None, required=False)
         return [_character_problem(field, char)]
     limit = max_length if max_length is not None else getattr(column, "max_length", None)
     if limit is not None and len(value) > limit:
-        return [Problem("too_long", _("%(f)s is longer than %(n)s characters (%(l)s).")
-                        % {"f": field, "n": limit, "l": len(value)}, field)]
+        return [
+            Problem(
+                "too_long",
+                _("%(f)s is longer than %(n)s characters (%(l)s).") % {"f": field, "n": limit, "l": len(value)},
+                field,
+            )
+        ]
     if required and not value.strip():
         return [Problem("required", _("%(f)s is required.") % {"f": field}, field)]
     return []
@@ -82,11 +91,13 @@ def parse_json(raw, *, code="invalid_json"):
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         value = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise _refuse_json(code, Problem("too_deep", _("The JSON is nested more than %(n)s levels deep.")
-                                         % {"n": MAX_JSON_DEPTH})) from None
+        raise _refuse_json(
+            code, Problem("too_deep", _("The JSON is nested more than %(n)s levels deep.") % {"n": MAX_JSON_DEPTH})
+        ) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _refuse_json(code, Problem("invalid_json", _("The body is not valid JSON (%(e)s).")
-                                         % {"e": exc.__class__.__name__})) from None
+        raise _refuse_json(
+            code, Problem("invalid_json", _("The body is not valid JSON (%(e)s).") % {"e": exc.__class__.__name__})
+        ) from None
     if (problem := json_problem(value)) is not None:
         raise _refuse_json(code, problem)
     return value
@@ -106,8 +117,9 @@ def json_problem(value):
     while stack:
         node, path, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
-            return Problem("too_deep", _("The JSON is nested more than %(n)s levels deep.") % {"n": MAX_JSON_DEPTH},
-                           path or None)
+            return Problem(
+                "too_deep", _("The JSON is nested more than %(n)s levels deep.") % {"n": MAX_JSON_DEPTH}, path or None
+            )
         if isinstance(node, str):
             if (char := bad_character(node)) is not None:
                 return _character_problem(path or "body", char)
@@ -124,8 +136,11 @@ def json_problem(value):
 
 def aware_datetime(value, field):
     """An ISO 8601 time with its offset, as outside systems send it: (datetime, []) or (None, problems)."""
-    problem = Problem("datetime_invalid", _("%(f)s must be an ISO 8601 time with its offset, e.g. "
-                                            "2026-11-23T10:00:00+08:00.") % {"f": field}, field)
+    problem = Problem(
+        "datetime_invalid",
+        _("%(f)s must be an ISO 8601 time with its offset, e.g. 2026-11-23T10:00:00+08:00.") % {"f": field},
+        field,
+    )
     if not isinstance(value, str) or bad_character(value) is not None:
         return None, [problem]
     try:
@@ -135,15 +150,25 @@ def aware_datetime(value, field):
     if parsed is None or timezone.is_naive(parsed):
         return None, [problem]
     if abs(parsed.utcoffset()) > MAX_UTC_OFFSET:
-        return None, [Problem("offset_invalid", _("%(f)s has a UTC offset beyond ±14:00, which no time zone "
-                                                  "has.") % {"f": field}, field)]
+        return None, [
+            Problem(
+                "offset_invalid",
+                _("%(f)s has a UTC offset beyond ±14:00, which no time zone has.") % {"f": field},
+                field,
+            )
+        ]
     return parsed, []
 
 
 def future_problems(at, field, *, now, tolerance):
     """A time from another system's clock more than `tolerance` ahead of ours."""
     if at > now + tolerance:
-        return [Problem("occurred_in_future", _("%(f)s is %(t)s, more than %(m)s minutes ahead of our clock.")
-                        % {"f": field, "t": timezone.localtime(at).isoformat(), "m": int(tolerance.total_seconds() // 60)},
-                        field)]
+        return [
+            Problem(
+                "occurred_in_future",
+                _("%(f)s is %(t)s, more than %(m)s minutes ahead of our clock.")
+                % {"f": field, "t": timezone.localtime(at).isoformat(), "m": int(tolerance.total_seconds() // 60)},
+                field,
+            )
+        ]
     return []

@@ -14,8 +14,14 @@ class TimelineEntry(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, verbose_name=_("object type"))
     object_id = models.PositiveBigIntegerField(_("object id"))
     at = models.DateTimeField(_("at"), default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+", verbose_name=_("actor"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
     actor_label = models.CharField(_("by"), max_length=150)
     transition = models.CharField(_("transition"), max_length=64)
     from_state = models.CharField(_("from"), max_length=32, blank=True)

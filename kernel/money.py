@@ -1,4 +1,5 @@
 """Money as outside input writes it: Decimal yuan with at most 2 places, never through binary floating point."""
+
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _

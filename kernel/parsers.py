@@ -1,4 +1,5 @@
 """The API's JSON parser (its own module: DRF imports parsers while its views module is still loading)."""
+
 from rest_framework import parsers
 
 from kernel import inputs

@@ -6,9 +6,15 @@ migrations of state by deadlines), which may do everything.
 
 # What an API client may do, by kind of owner; staff users have Django permissions instead.
 CLIENT_PERMISSIONS = {
-    "merchant": {"interception.apply_contract", "interception.sign_agreement", "interception.add_aftersale",
-                 "interception.add_parcel", "interception.start_interception", "claims.add_claim",
-                 "settlement.export_statement"},
+    "merchant": {
+        "interception.apply_contract",
+        "interception.sign_agreement",
+        "interception.add_aftersale",
+        "interception.add_parcel",
+        "interception.start_interception",
+        "claims.add_claim",
+        "settlement.export_statement",
+    },
     "carrier": {"interception.record_result", "settlement.export_statement"},
 }
 

@@ -5,6 +5,7 @@ compression ratio and how many rows its sheets hold; for a CSV, its encoding and
 A file over a limit is refused at once. Then it is read row by row (the csv module, openpyxl in
 read-only mode), keeping only the columns asked for, so memory does not grow with the file.
 """
+
 import csv
 import functools
 import io
@@ -44,11 +45,26 @@ CHUNK = 1024 * 1024
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 # Parts openpyxl reads whole from a fixed path, whatever the manifest says they are.
-WHOLE_PARTS = {"[Content_Types].xml", "xl/workbook.xml", "xl/styles.xml", "xl/theme/theme1.xml",
-               "docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"}
+WHOLE_PARTS = {
+    "[Content_Types].xml",
+    "xl/workbook.xml",
+    "xl/styles.xml",
+    "xl/theme/theme1.xml",
+    "docProps/core.xml",
+    "docProps/app.xml",
+    "docProps/custom.xml",
+}
 # What a damaged, encrypted or exotic zip raises while it is opened or a part decompressed.
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError, EOFError, NotImplementedError,
-                  RuntimeError)
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
 ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 
 
@@ -71,6 +87,7 @@ def unsafe_cell(value):
 
 
 # --- errors of a file ------------------------------------------------------------------------------------------------
+
 
 class FileErrors:
     """The errors of one file: every one counted, the first MAX_LISTED_ERRORS kept (a million bad rows stay small)."""
@@ -108,8 +125,12 @@ class FileRefused(DomainError):
     def __init__(self, code, message, *, errors, status=400):
         self.total = errors.total
         if errors.more:
-            message = format_lazy("{} {}", message, _("%(total)s errors in all; the first %(n)s are listed.")
-                                  % {"total": f"{errors.total:,}", "n": len(errors.listed)})
+            message = format_lazy(
+                "{} {}",
+                message,
+                _("%(total)s errors in all; the first %(n)s are listed.")
+                % {"total": f"{errors.total:,}", "n": len(errors.listed)},
+            )
         super().__init__(code, message, errors=errors.listed, status=status)
 
     @property
@@ -123,6 +144,7 @@ class FileRefused(DomainError):
 
 # --- reading ---------------------------------------------------------------------------------------------------------
 
+
 def max_rows():
     return settings.UPLOAD_MAX_ROWS
 
@@ -132,8 +154,11 @@ def _refuse(code, message):
 
 
 def _too_many_rows():
-    _refuse("file_too_many_rows", _("The file has more than %(n)s rows, the limit (UPLOAD_MAX_ROWS): split it into "
-                                    "smaller files.") % {"n": f"{max_rows():,}"})
+    _refuse(
+        "file_too_many_rows",
+        _("The file has more than %(n)s rows, the limit (UPLOAD_MAX_ROWS): split it into smaller files.")
+        % {"n": f"{max_rows():,}"},
+    )
 
 
 class Table:
@@ -177,9 +202,12 @@ def read_table(uploaded, *, required_columns):
     missing = [c for c in required_columns if c not in headers]
     if missing:
         rows.close()  # an XLSX's archive
-        raise DomainError("columns_missing", _("Columns missing: %(c)s.") % {"c": ", ".join(missing)},
-                          errors=[{"code": "column_missing", "column": c, "message": _("missing column")}
-                                  for c in missing], status=400)
+        raise DomainError(
+            "columns_missing",
+            _("Columns missing: %(c)s.") % {"c": ", ".join(missing)},
+            errors=[{"code": "column_missing", "column": c, "message": _("missing column")} for c in missing],
+            status=400,
+        )
     return Table(required_columns, _pick(rows, [headers.index(c) for c in required_columns]))
 
 
@@ -277,13 +305,20 @@ def _check_archive(archive):
     if len(members) > MAX_ZIP_MEMBERS:
         _refuse("file_unreadable", _("The file is not a readable XLSX workbook."))
     if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-        _refuse("file_unpacked_too_large", _("The XLSX file unpacks to more than %(n)s MB, the limit.")
-                % {"n": MAX_UNPACKED_BYTES // 2**20})
+        _refuse(
+            "file_unpacked_too_large",
+            _("The XLSX file unpacks to more than %(n)s MB, the limit.") % {"n": MAX_UNPACKED_BYTES // 2**20},
+        )
     for m in members:
         if m.file_size > RATIO_FREE_BYTES and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1):
-            _refuse("file_compression_ratio", _("A part of the XLSX file (%(part)s) unpacks to more than %(n)s times "
-                                                "its packed size, the limit: refused as a zip bomb.")
-                    % {"part": m.filename[:100], "n": MAX_COMPRESSION_RATIO})
+            _refuse(
+                "file_compression_ratio",
+                _(
+                    "A part of the XLSX file (%(part)s) unpacks to more than %(n)s times "
+                    "its packed size, the limit: refused as a zip bomb."
+                )
+                % {"part": m.filename[:100], "n": MAX_COMPRESSION_RATIO},
+            )
     manifest = next((m for m in members if m.filename == "[Content_Types].xml"), None)
     if manifest is None or manifest.file_size > MAX_PART_BYTES:
         _refuse("file_unreadable", _("The file is not a readable XLSX workbook."))
@@ -294,9 +329,14 @@ def _check_archive(archive):
             continue  # streamed
         limit = MAX_SHARED_STRINGS_BYTES if declared == {SHARED_STRINGS_TYPE} else MAX_PART_BYTES
         if m.file_size > limit:
-            _refuse("file_part_too_large", _("A part of the XLSX file (%(part)s) unpacks to more than %(n)s MB, the "
-                                             "limit. Save the sheet as CSV and upload that.")
-                    % {"part": m.filename[:100], "n": limit // 2**20})
+            _refuse(
+                "file_part_too_large",
+                _(
+                    "A part of the XLSX file (%(part)s) unpacks to more than %(n)s MB, the "
+                    "limit. Save the sheet as CSV and upload that."
+                )
+                % {"part": m.filename[:100], "n": limit // 2**20},
+            )
     for m in members:  # every part: openpyxl finds its sheets through relationships, not by name
         if _count_rows(archive, m) - 1 > max_rows():
             _too_many_rows()
@@ -327,7 +367,7 @@ def _count_rows(archive, member):
                     carry = b""
                     continue
                 count += len(ROW_TAG.findall(data, 0, cut))
-                carry = data[cut:cut + 128]
+                carry = data[cut : cut + 128]
             count += len(ROW_TAG.findall(carry))
     except ARCHIVE_ERRORS:
         _refuse("file_unreadable", _("The file is not a readable XLSX workbook."))
@@ -352,7 +392,7 @@ class _SharedStrings:
         if index < 0:
             raise IndexError(index)
         start = self._ends[index - 1] if index else 0
-        return self._text[start:self._ends[index]].decode("utf-8", "surrogatepass")
+        return self._text[start : self._ends[index]].decode("utf-8", "surrogatepass")
 
 
 def _read_shared_strings(source):
@@ -389,6 +429,7 @@ def _reader_class():
 
 
 # --- writing ---------------------------------------------------------------------------------------------------------
+
 
 def write_table(headers, rows, file_format):
     """Bytes of a CSV (UTF-8 with BOM, so Excel reads Chinese) or XLSX file; every cell made safe."""
@@ -446,8 +487,9 @@ def stream_xlsx(filename, rows, *, number_format="0.00"):
     from django.http import FileResponse
 
     handle = tempfile.TemporaryFile()
-    book = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(
+        handle, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     sheet = book.add_worksheet()
     money = book.add_format({"num_format": number_format})
     for r, row in enumerate(rows):
@@ -460,5 +502,9 @@ def stream_xlsx(filename, rows, *, number_format="0.00"):
                 sheet.write_string(r, c, safe_cell(str(value)))
     book.close()
     handle.seek(0)
-    return FileResponse(handle, as_attachment=True, filename=filename,
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=filename,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

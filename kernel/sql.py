@@ -7,6 +7,7 @@ model's metadata and pass every value through its field, as the ORM would, so th
 PostgreSQL and on the demo's SQLite. What they leave out: no model signals and no field defaults
 (pass every column), and nothing beyond equality in a lookup.
 """
+
 from functools import cache
 
 from django.db import connection
@@ -60,8 +61,10 @@ def _select(model, names, keys):
     columns = [model._meta.get_field(name).get_col(table) for name in names]
     key_fields = [model._meta.get_field(key) for key in keys]
     sql = "SELECT {} FROM {} WHERE {} LIMIT 1".format(
-        ", ".join(_quote(column.target.column) for column in columns), _quote(table),
-        " AND ".join(f"{_quote(field.column)} = %s" for field in key_fields))
+        ", ".join(_quote(column.target.column) for column in columns),
+        _quote(table),
+        " AND ".join(f"{_quote(field.column)} = %s" for field in key_fields),
+    )
     return sql, columns, key_fields
 
 
@@ -69,8 +72,10 @@ def _select(model, names, keys):
 def _insert(model, names):
     fields = [model._meta.get_field(name) for name in names]
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        _quote(model._meta.db_table), ", ".join(_quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)))
+        _quote(model._meta.db_table),
+        ", ".join(_quote(field.column) for field in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
     return sql, fields
 
 
@@ -80,6 +85,10 @@ def _update(model, names, time_name):
     time_field = model._meta.get_field(time_name)
     time = _quote(time_field.column)
     sql = "UPDATE {} SET {} WHERE {} = %s AND ({} IS NULL OR {} <= %s)".format(
-        _quote(model._meta.db_table), ", ".join(f"{_quote(field.column)} = %s" for field in fields),
-        _quote(model._meta.pk.column), time, time)
+        _quote(model._meta.db_table),
+        ", ".join(f"{_quote(field.column)} = %s" for field in fields),
+        _quote(model._meta.pk.column),
+        time,
+        time,
+    )
     return sql, fields, time_field

@@ -1,4 +1,5 @@
 """Recording and showing the timeline of any object (see portal.models.TimelineEntry)."""
+
 from django.contrib.contenttypes.models import ContentType
 from django.template.loader import render_to_string
 from django.utils import translation

@@ -1,4 +1,5 @@
 """What every domain action shares: locking a row inside the actor's scope, the guard, taking a transition."""
+
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -10,8 +11,9 @@ from kernel.permissions import actor_may
 
 
 def not_found(what, pk):
-    return DomainError("not_found", _("%(what)s #%(pk)s does not exist or is not yours.") % {"what": what, "pk": pk},
-                       status=404)
+    return DomainError(
+        "not_found", _("%(what)s #%(pk)s does not exist or is not yours.") % {"what": what, "pk": pk}, status=404
+    )
 
 
 def lock(queryset, pk, *, what):
@@ -72,6 +74,13 @@ def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, r
         kwargs["reason"] = str(reason)
     bound(by=actor, at=at, **kwargs)
     obj.save()
-    timeline.record(obj, actor=actor, transition=event or name, from_state=from_state, to_state=obj.state,
-                    reason=reason, at=recorded_at or at)
+    timeline.record(
+        obj,
+        actor=actor,
+        transition=event or name,
+        from_state=from_state,
+        to_state=obj.state,
+        reason=reason,
+        at=recorded_at or at,
+    )
     return at

@@ -4,6 +4,7 @@ The confirm step names the file by a random token instead of posting it back: th
 previewed, a file of any size up to the upload limit can be confirmed (a form field may carry only 2.5 MB),
 and whichever app host answers finds it in the database.
 """
+
 import secrets
 import tempfile
 from datetime import timedelta
@@ -26,8 +27,14 @@ def stage(*, user, purpose, uploaded):
     uploaded.seek(0)
     with transaction.atomic():
         staged = StagedUpload.objects.create(
-            token=secrets.token_urlsafe(32), user=user, purpose=purpose, size=0, created_at=now,
-            expires_at=now + KEPT_FOR, name=str(getattr(uploaded, "name", "") or ""))
+            token=secrets.token_urlsafe(32),
+            user=user,
+            purpose=purpose,
+            size=0,
+            created_at=now,
+            expires_at=now + KEPT_FOR,
+            name=str(getattr(uploaded, "name", "") or ""),
+        )
         number, size = 0, 0
         while part := uploaded.read(StagedUpload.PART_BYTES):
             StagedUploadPart.objects.create(upload=staged, number=number, content=part)
@@ -45,14 +52,22 @@ def take(*, user, purpose, token):
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("take() deletes the file with the transaction that applies it: call it inside one")
-    staged = (StagedUpload.objects.select_for_update()
-              .filter(token=str(token or ""), user=user, purpose=purpose).first())
+    staged = StagedUpload.objects.select_for_update().filter(token=str(token or ""), user=user, purpose=purpose).first()
     if staged is None:
-        raise DomainError("upload_unknown", _("Nothing was applied: this preview does not exist (it was applied "
-                                              "already, or is not yours). Upload the file again."), status=400)
+        raise DomainError(
+            "upload_unknown",
+            _(
+                "Nothing was applied: this preview does not exist (it was applied "
+                "already, or is not yours). Upload the file again."
+            ),
+            status=400,
+        )
     if staged.expires_at <= timezone.now():
-        raise DomainError("upload_expired", _("Nothing was applied: this preview expired (previews are kept for one "
-                                              "hour). Upload the file again."), status=400)
+        raise DomainError(
+            "upload_expired",
+            _("Nothing was applied: this preview expired (previews are kept for one hour). Upload the file again."),
+            status=400,
+        )
     content = File(tempfile.TemporaryFile(), name=staged.name)
     for pk in staged.parts.order_by("number").values_list("pk", flat=True):
         content.write(StagedUploadPart.objects.filter(pk=pk).values_list("content", flat=True).get())

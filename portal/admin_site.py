@@ -1,4 +1,5 @@
 """The portal's admin site: the index is the role's dashboard."""
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 

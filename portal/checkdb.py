@@ -1,4 +1,5 @@
 """`python -m portal.checkdb`: say in one line whether the test database server can be reached."""
+
 import os
 import sys
 

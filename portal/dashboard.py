@@ -4,6 +4,7 @@ Every figure comes from the same scoped selectors the lists use, so outlet staff
 and every query is an aggregate over an indexed range (the last 24 hours or 30 days of results, the open
 states), never a scan of the whole table.
 """
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import median
@@ -62,7 +63,7 @@ def _url(name, **params):
 
 
 def _capped(qs):
-    n = qs[:COUNT_CAP + 1].count()
+    n = qs[: COUNT_CAP + 1].count()
     return f"{COUNT_CAP}+" if n > COUNT_CAP else n
 
 
@@ -91,29 +92,43 @@ def build(user, now=None):
 
 
 def _approvals(user, now):
-
     """The outlets with the longest queues; each count is the contract list's own "waiting more than" filter."""
     changelist = "admin:interception_contract_changelist"
-    section = Section("approvals", _("Applications waiting for the outlet"),
-                      empty=_("No application is waiting."))
+    section = Section("approvals", _("Applications waiting for the outlet"), empty=_("No application is waiting."))
     section.columns = [_("outlet"), _("waiting"), _("over 1 day"), _("over 3 days"), _("over 7 days")]
     for row in selectors.pending_by_outlet(user, now)[:TOP_OUTLETS]:
         outlet = {"outlet__id__exact": row["outlet__id"]}
-        section.rows.append({
-            "label": f"{row['outlet__name']} ({row['outlet__code']})",
-            "cells": [Figure(_("waiting"), row["total"], _url(changelist, state__exact="pending", **outlet)),
-                      *(Figure(label, row[f"over_{days}"], _url(changelist, waiting_days=days, **outlet),
-                               "warn" if days == 7 and row["over_7"] else "")
-                        for days, label in [(1, _("over 1 day")), (3, _("over 3 days")), (7, _("over 7 days"))])]})
+        section.rows.append(
+            {
+                "label": f"{row['outlet__name']} ({row['outlet__code']})",
+                "cells": [
+                    Figure(_("waiting"), row["total"], _url(changelist, state__exact="pending", **outlet)),
+                    *(
+                        Figure(
+                            label,
+                            row[f"over_{days}"],
+                            _url(changelist, waiting_days=days, **outlet),
+                            "warn" if days == 7 and row["over_7"] else "",
+                        )
+                        for days, label in [(1, _("over 1 day")), (3, _("over 3 days")), (7, _("over 7 days"))]
+                    ),
+                ],
+            }
+        )
     return section
 
 
 def _in_flight(user, now):
 
     orders = "admin:interception_interceptionorder_changelist"
-    counts = selectors.interception_list(user).filter(state__in=InterceptionOrder.IN_FLIGHT).aggregate(
-        requested=Count("id", filter=Q(state=InterceptionOrder.State.REQUESTED)),
-        intercepting=Count("id", filter=Q(state=InterceptionOrder.State.INTERCEPTING)))
+    counts = (
+        selectors.interception_list(user)
+        .filter(state__in=InterceptionOrder.IN_FLIGHT)
+        .aggregate(
+            requested=Count("id", filter=Q(state=InterceptionOrder.State.REQUESTED)),
+            intercepting=Count("id", filter=Q(state=InterceptionOrder.State.INTERCEPTING)),
+        )
+    )
     section = Section("in_flight", _("Interceptions in flight"))
     section.figures += [
         Figure(_("waiting to be sent to the carrier"), counts["requested"], _url(orders, state__exact="requested")),
@@ -122,13 +137,23 @@ def _in_flight(user, now):
     if user.has_perm("interception.view_aftersale"):
         after_sales = "admin:interception_aftersale_changelist"
         # Capped: thousands of overdue windows mean the deadline runner is down; the exact count is moot.
-        windows = {which: _capped(selectors.aftersale_list(user).filter(selectors.handling_window(which, now)))
-                   for which in ("overdue", "today")}
+        windows = {
+            which: _capped(selectors.aftersale_list(user).filter(selectors.handling_window(which, now)))
+            for which in ("overdue", "today")
+        }
         section.figures += [
-            Figure(_("handling windows ending today"), windows["today"], _url(after_sales, window="today"),
-                   "warn" if windows["today"] else ""),
-            Figure(_("handling windows overdue"), windows["overdue"], _url(after_sales, window="overdue"),
-                   "warn" if windows["overdue"] else ""),
+            Figure(
+                _("handling windows ending today"),
+                windows["today"],
+                _url(after_sales, window="today"),
+                "warn" if windows["today"] else "",
+            ),
+            Figure(
+                _("handling windows overdue"),
+                windows["overdue"],
+                _url(after_sales, window="overdue"),
+                "warn" if windows["overdue"] else "",
+            ),
         ]
     return section
 
@@ -136,15 +161,25 @@ def _in_flight(user, now):
 def _last_day(user, now):
 
     orders = "admin:interception_interceptionorder_changelist"
-    counts = selectors.interception_list(user).filter(selectors.result_within("24h", now)).aggregate(
-        results=Count("id"), succeeded=Count("id", filter=selectors.outcome("success")),
-        failed=Count("id", filter=selectors.outcome("failure")))
+    counts = (
+        selectors.interception_list(user)
+        .filter(selectors.result_within("24h", now))
+        .aggregate(
+            results=Count("id"),
+            succeeded=Count("id", filter=selectors.outcome("success")),
+            failed=Count("id", filter=selectors.outcome("failure")),
+        )
+    )
     section = Section("last_day", _("Carrier results of the last 24 hours"))
     section.figures = [
         Figure(_("results"), counts["results"], _url(orders, result_within="24h")),
         Figure(_("succeeded"), counts["succeeded"], _url(orders, result_within="24h", result="success")),
-        Figure(_("failed"), counts["failed"], _url(orders, result_within="24h", result="failure"),
-               "warn" if counts["failed"] else ""),
+        Figure(
+            _("failed"),
+            counts["failed"],
+            _url(orders, result_within="24h", result="failure"),
+            "warn" if counts["failed"] else "",
+        ),
     ]
     return section
 
@@ -156,13 +191,26 @@ def _performance(user, now):
     by_carrier = _stats(results, "carrier_id", "carrier__id__exact")
     by_outlet = sorted(_stats(results, "outlet_id", "outlet__id__exact"), key=lambda r: -r["results"])[:TOP_OUTLETS]
     _label(by_carrier, "carrier_id", {c.pk: c.name for c in Carrier.objects.all()})
-    _label(by_outlet, "outlet_id", {o.pk: f"{o.name} ({o.code})"
-                                    for o in Outlet.objects.filter(pk__in=[r["outlet_id"] for r in by_outlet])})
+    _label(
+        by_outlet,
+        "outlet_id",
+        {o.pk: f"{o.name} ({o.code})" for o in Outlet.objects.filter(pk__in=[r["outlet_id"] for r in by_outlet])},
+    )
     by_carrier.sort(key=lambda r: r["label"])
-    carriers = Section("carriers", _("Carriers, last %(n)s days") % {"n": STATS_DAYS}, rows=by_carrier,
-                       chart=_bars(by_carrier), empty=_("No carrier result in this period."))
-    outlets = Section("outlets", _("Busiest outlets, last %(n)s days") % {"n": STATS_DAYS}, rows=by_outlet,
-                      chart=_bars(by_outlet), empty=_("No carrier result in this period."))
+    carriers = Section(
+        "carriers",
+        _("Carriers, last %(n)s days") % {"n": STATS_DAYS},
+        rows=by_carrier,
+        chart=_bars(by_carrier),
+        empty=_("No carrier result in this period."),
+    )
+    outlets = Section(
+        "outlets",
+        _("Busiest outlets, last %(n)s days") % {"n": STATS_DAYS},
+        rows=by_outlet,
+        chart=_bars(by_outlet),
+        empty=_("No carrier result in this period."),
+    )
     return [carriers, outlets]
 
 
@@ -179,7 +227,9 @@ def _stats(results, key, param):
         "results": Count("id"),
         "succeeded": Count("id", filter=selectors.outcome("success")),
         "fees": Sum("fee", filter=Q(chargeable=True)),
-        "returned": Count("id", filter=Q(state__in=[InterceptionOrder.State.RETURNED, InterceptionOrder.State.RETURN_FAILED])),
+        "returned": Count(
+            "id", filter=Q(state__in=[InterceptionOrder.State.RETURNED, InterceptionOrder.State.RETURN_FAILED])
+        ),
         "lost": Count("id", filter=Q(state="return_failed")),
     }
     postgres = connection.vendor == "postgresql"
@@ -195,8 +245,9 @@ def _stats(results, key, param):
     for row in rows:
         link = {param: row[key], "result_within": STATS_SPAN}
         row["success_rate"] = row["succeeded"] / row["results"] if row["results"] else None
-        row["fee_per_success"] = ((row["fees"] or Decimal("0")) / row["succeeded"]).quantize(Decimal("0.01")) \
-            if row["succeeded"] else None
+        row["fee_per_success"] = (
+            ((row["fees"] or Decimal("0")) / row["succeeded"]).quantize(Decimal("0.01")) if row["succeeded"] else None
+        )
         row["loss_rate"] = row["lost"] / row["returned"] if row["returned"] else None
         row["results_url"] = _url(orders, **link)
         row["succeeded_url"] = _url(orders, **link, result="success")
@@ -209,27 +260,48 @@ def _bars(rows, width=240):
     bars = []
     for index, row in enumerate(rows):
         rate = row["success_rate"] or 0
-        bars.append({"y": index * 22, "width": round(rate * width, 1), "label": row["label"],
-                     "percent": round(rate * 100), "url": row["succeeded_url"]})
+        bars.append(
+            {
+                "y": index * 22,
+                "width": round(rate * width, 1),
+                "label": row["label"],
+                "percent": round(rate * 100),
+                "url": row["succeeded_url"],
+            }
+        )
     return bars
 
 
 def _statements(user):
 
     changelist = "admin:settlement_statement_changelist"
-    counts = statement_selectors.statement_list(user).filter(
-        state__in=[Statement.State.DRAFT, Statement.State.ISSUED, Statement.State.DISPUTED,
-                   Statement.State.CONFIRMED]).aggregate(
-        draft=Count("id", filter=Q(state=Statement.State.DRAFT)),
-        issued=Count("id", filter=Q(state=Statement.State.ISSUED)),
-        disputed=Count("id", filter=Q(state=Statement.State.DISPUTED)),
-        confirmed=Count("id", filter=Q(state=Statement.State.CONFIRMED)))
+    counts = (
+        statement_selectors.statement_list(user)
+        .filter(
+            state__in=[
+                Statement.State.DRAFT,
+                Statement.State.ISSUED,
+                Statement.State.DISPUTED,
+                Statement.State.CONFIRMED,
+            ]
+        )
+        .aggregate(
+            draft=Count("id", filter=Q(state=Statement.State.DRAFT)),
+            issued=Count("id", filter=Q(state=Statement.State.ISSUED)),
+            disputed=Count("id", filter=Q(state=Statement.State.DISPUTED)),
+            confirmed=Count("id", filter=Q(state=Statement.State.CONFIRMED)),
+        )
+    )
     section = Section("statements", _("Statements waiting for someone"))
     section.figures = [
         Figure(_("drafts to issue"), counts["draft"], _url(changelist, state__exact="draft")),
         Figure(_("issued, awaiting the merchant"), counts["issued"], _url(changelist, state__exact="issued")),
-        Figure(_("disputed, to revise"), counts["disputed"], _url(changelist, state__exact="disputed"),
-               "warn" if counts["disputed"] else ""),
+        Figure(
+            _("disputed, to revise"),
+            counts["disputed"],
+            _url(changelist, state__exact="disputed"),
+            "warn" if counts["disputed"] else "",
+        ),
         Figure(_("confirmed, awaiting payment"), counts["confirmed"], _url(changelist, state__exact="confirmed")),
     ]
     return section
@@ -238,13 +310,21 @@ def _statements(user):
 def _claims(user, now):
 
     changelist = "admin:claims_claim_changelist"
-    counts = claim_selectors.claim_list(user).filter(state__in=Claim.OPEN_STATES).aggregate(
-        **{state: Count("id", filter=Q(state=state)) for state in Claim.OPEN_STATES})
+    counts = (
+        claim_selectors.claim_list(user)
+        .filter(state__in=Claim.OPEN_STATES)
+        .aggregate(**{state: Count("id", filter=Q(state=state)) for state in Claim.OPEN_STATES})
+    )
     section = Section("claims", _("Claims"))
     if user.has_perm("claims.add_claim"):
-        section.figures.append(Figure(_("candidates: succeeded, no return scan"),
-                                      _capped(claim_services.claim_candidates(user, now)),
-                                      reverse("admin:claims_claim_candidates"), "warn"))
+        section.figures.append(
+            Figure(
+                _("candidates: succeeded, no return scan"),
+                _capped(claim_services.claim_candidates(user, now)),
+                reverse("admin:claims_claim_candidates"),
+                "warn",
+            )
+        )
     labels = dict(Claim.State.choices)
     section.figures += [Figure(labels[state], n, _url(changelist, state__exact=state)) for state, n in counts.items()]
     return section

@@ -3,6 +3,7 @@
 Kept apart from settings.py so that parsing and its errors can be tested
 without reloading Django settings.
 """
+
 import ipaddress
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def parse_database_url(url, *, base_dir):
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except Exception as exc:  # dj_database_url raises several unrelated types
-        raise ConfigError(f"DATABASE_URL is malformed ({exc.__class__.__name__}): "
-                          "expected postgres://user:password@host:port/name or sqlite:///path") from None
+        raise ConfigError(
+            f"DATABASE_URL is malformed ({exc.__class__.__name__}): "
+            "expected postgres://user:password@host:port/name or sqlite:///path"
+        ) from None
     engine = config.get("ENGINE")
     if engine not in SUPPORTED_ENGINES:
         raise ConfigError(f"DATABASE_URL uses an unsupported database ({engine}); use postgres:// or sqlite://")
@@ -83,25 +86,38 @@ def _parse_number(name, raw, default, *, convert, valid, expected):
 
 
 def parse_rate(name, raw, default):
-    return _parse_number(name, raw, default, convert=float, valid=lambda v: 0.0 <= v <= 1.0,
-                         expected="a share between 0 and 1 (e.g. 0.8)")
+    return _parse_number(
+        name,
+        raw,
+        default,
+        convert=float,
+        valid=lambda v: 0.0 <= v <= 1.0,
+        expected="a share between 0 and 1 (e.g. 0.8)",
+    )
 
 
 def parse_hours(name, raw, default):
-    return _parse_number(name, raw, default, convert=float, valid=lambda v: v > 0,
-                         expected="a positive number of hours (e.g. 4)")
+    return _parse_number(
+        name, raw, default, convert=float, valid=lambda v: v > 0, expected="a positive number of hours (e.g. 4)"
+    )
 
 
 def parse_count(name, raw, default, *, unit):
-    return _parse_number(name, raw, default, convert=int, valid=lambda v: v >= 1,
-                         expected=f"a positive whole number of {unit} (e.g. {default})")
+    return _parse_number(
+        name,
+        raw,
+        default,
+        convert=int,
+        valid=lambda v: v >= 1,
+        expected=f"a positive whole number of {unit} (e.g. {default})",
+    )
 
 
 RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
 
 
 def parse_request_rate(name, raw, default):
-    """"600/min" as Django REST framework's throttles read it."""
+    """ "600/min" as Django REST framework's throttles read it."""
     if raw is None or not raw.strip():
         return default
     count, _, period = raw.strip().partition("/")
@@ -111,7 +127,7 @@ def parse_request_rate(name, raw, default):
 
 
 def parse_seconds_range(name, raw, default):
-    """"20-90" -> (20.0, 90.0); a single number means a fixed delay."""
+    """ "20-90" -> (20.0, 90.0); a single number means a fixed delay."""
     if raw is None or not raw.strip():
         return default
     parts = raw.split("-")
@@ -134,12 +150,18 @@ def read_settings(environ, *, base_dir):
     secret_key = environ.get("SECRET_KEY", "")
     if production:
         if not secret_key:
-            raise ConfigError("SECRET_KEY is required in production mode "
-                              "(generate one: python -c 'import secrets; print(secrets.token_urlsafe(60))')")
-        if len(secret_key) < MIN_SECRET_KEY_LENGTH or len(set(secret_key)) < 5 \
-                or secret_key.startswith("django-insecure"):
-            raise ConfigError(f"SECRET_KEY is too weak for production: use at least "
-                              f"{MIN_SECRET_KEY_LENGTH} random characters")
+            raise ConfigError(
+                "SECRET_KEY is required in production mode "
+                "(generate one: python -c 'import secrets; print(secrets.token_urlsafe(60))')"
+            )
+        if (
+            len(secret_key) < MIN_SECRET_KEY_LENGTH
+            or len(set(secret_key)) < 5
+            or secret_key.startswith("django-insecure")
+        ):
+            raise ConfigError(
+                f"SECRET_KEY is too weak for production: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+            )
     secret_key = secret_key or DEV_SECRET_KEY
 
     debug = parse_bool("DEBUG", environ.get("DEBUG"), default=not production)
@@ -167,21 +189,26 @@ def read_settings(environ, *, base_dir):
         "ssl_redirect": parse_bool("SECURE_SSL_REDIRECT", environ.get("SECURE_SSL_REDIRECT"), default=production),
         "behind_proxy": parse_bool("BEHIND_TLS_PROXY", environ.get("BEHIND_TLS_PROXY"), default=False),
         "api_docs_public": parse_bool("API_DOCS_PUBLIC", environ.get("API_DOCS_PUBLIC"), default=not production),
-        "session_idle_minutes": parse_count("SESSION_IDLE_MINUTES", environ.get("SESSION_IDLE_MINUTES"), 480,
-                                            unit="minutes"),
+        "session_idle_minutes": parse_count(
+            "SESSION_IDLE_MINUTES", environ.get("SESSION_IDLE_MINUTES"), 480, unit="minutes"
+        ),
         "trusted_proxies": parse_networks("TRUSTED_PROXIES", environ.get("TRUSTED_PROXIES"), LOOPBACK),
-        "login_failure_limit": parse_count("LOGIN_FAILURE_LIMIT", environ.get("LOGIN_FAILURE_LIMIT"), 5,
-                                           unit="attempts"),
-        "login_lockout_minutes": parse_count("LOGIN_LOCKOUT_MINUTES", environ.get("LOGIN_LOCKOUT_MINUTES"), 15,
-                                             unit="minutes"),
+        "login_failure_limit": parse_count(
+            "LOGIN_FAILURE_LIMIT", environ.get("LOGIN_FAILURE_LIMIT"), 5, unit="attempts"
+        ),
+        "login_lockout_minutes": parse_count(
+            "LOGIN_LOCKOUT_MINUTES", environ.get("LOGIN_LOCKOUT_MINUTES"), 15, unit="minutes"
+        ),
         "request_max_mb": parse_count("REQUEST_MAX_MB", environ.get("REQUEST_MAX_MB"), 64, unit="megabytes"),
         "upload_max_rows": parse_count("UPLOAD_MAX_ROWS", environ.get("UPLOAD_MAX_ROWS"), 50_000, unit="rows"),
         "api_rate_limit": parse_request_rate("API_RATE_LIMIT", environ.get("API_RATE_LIMIT"), "600/min"),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
-        "carrier_clock_skew_minutes": parse_count("CARRIER_CLOCK_SKEW_MINUTES",
-                                                  environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"),
+        "carrier_clock_skew_minutes": parse_count(
+            "CARRIER_CLOCK_SKEW_MINUTES", environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"
+        ),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
-        "sandbox_delay": parse_seconds_range("SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"),
-                                             (20.0, 90.0)),
+        "sandbox_delay": parse_seconds_range(
+            "SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"), (20.0, 90.0)
+        ),
     }

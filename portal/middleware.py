@@ -1,4 +1,5 @@
 """Language choice: the portal speaks Chinese unless the person chose English with the switch."""
+
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation

@@ -1,4 +1,5 @@
 """The four staff roles as code: groups and their permissions, synced after every migrate."""
+
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
@@ -47,7 +48,9 @@ INTERCEPTION_VIEW = PARCEL_VIEW + [
 # Every permission a role holds, by "app_label.codename". Supervisor holds every permission of our apps.
 # Outlet staff alone lack "view_all_outlets": they see only their outlets (interception/selectors.py).
 ROLE_PERMISSIONS = {
-    CUSTOMER_SERVICE: NETWORK_VIEW + CONTRACT_VIEW + [
+    CUSTOMER_SERVICE: NETWORK_VIEW
+    + CONTRACT_VIEW
+    + [
         "interception.view_all_outlets",
         "interception.view_outletmembership",
         "interception.apply_contract",
@@ -82,25 +85,54 @@ ROLE_PERMISSIONS = {
 # API clients and their tokens (interception.view_apiclient, view_apitoken, manage_api_tokens) are the
 # supervisor's alone: no other role may see a client's tokens or issue, rotate or revoke one.
 SUPERVISOR_APPS = ["kernel", "interception", "settlement", "claims"]
-SUPERVISOR_EXTRA = ["auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group",
-                    # Login lockouts: see them, and unlock by deleting the attempt.
-                    "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accessfailurelog",
-                    "axes.view_accesslog"]
+SUPERVISOR_EXTRA = [
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.view_group",
+    # Login lockouts: see them, and unlock by deleting the attempt.
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "axes.view_accessfailurelog",
+    "axes.view_accesslog",
+]
 
 
 # Settlement (R19-R22) and claims (R23-R26): the project names every app's permissions here, at the top.
 CLAIM_VIEW = ["claims.view_claim", "claims.view_claimgoodsline", "claims.view_evidence"]
-ROLE_PERMISSIONS[CUSTOMER_SERVICE] += [*CLAIM_VIEW, "claims.add_claim", "claims.negotiate_claim",
-                                       "claims.escalate_claim", "claims.withdraw_claim"]
+ROLE_PERMISSIONS[CUSTOMER_SERVICE] += [
+    *CLAIM_VIEW,
+    "claims.add_claim",
+    "claims.negotiate_claim",
+    "claims.escalate_claim",
+    "claims.withdraw_claim",
+]
 ROLE_PERMISSIONS[OUTLET_STAFF] += [
-    "settlement.view_statement", "settlement.view_statementline", "settlement.answer_statement",
-    "settlement.export_statement", "settlement.reconcile_statement", "settlement.view_reconciliation",
-    "settlement.view_difference", *CLAIM_VIEW, "claims.negotiate_claim"]
+    "settlement.view_statement",
+    "settlement.view_statementline",
+    "settlement.answer_statement",
+    "settlement.export_statement",
+    "settlement.reconcile_statement",
+    "settlement.view_reconciliation",
+    "settlement.view_difference",
+    *CLAIM_VIEW,
+    "claims.negotiate_claim",
+]
 ROLE_PERMISSIONS[FINANCE] += [
-    "settlement.view_statement", "settlement.view_statementline", "settlement.generate_statement",
-    "settlement.issue_statement", "settlement.settle_statement", "settlement.export_statement",
-    "settlement.reconcile_statement", "settlement.view_reconciliation", "settlement.view_difference",
-    "settlement.view_onlinefee", "settlement.view_billformat", *CLAIM_VIEW, "claims.pay_claim"]
+    "settlement.view_statement",
+    "settlement.view_statementline",
+    "settlement.generate_statement",
+    "settlement.issue_statement",
+    "settlement.settle_statement",
+    "settlement.export_statement",
+    "settlement.reconcile_statement",
+    "settlement.view_reconciliation",
+    "settlement.view_difference",
+    "settlement.view_onlinefee",
+    "settlement.view_billformat",
+    *CLAIM_VIEW,
+    "claims.pay_claim",
+]
 
 
 def permissions_for(role):
@@ -115,8 +147,9 @@ def permissions_for(role):
 
 def _lookup(names):
     wanted = {tuple(name.split(".", 1)) for name in names}
-    found = [p for p in Permission.objects.select_related("content_type")
-             if (p.content_type.app_label, p.codename) in wanted]
+    found = [
+        p for p in Permission.objects.select_related("content_type") if (p.content_type.app_label, p.codename) in wanted
+    ]
     missing = wanted - {(p.content_type.app_label, p.codename) for p in found}
     if missing:
         raise LookupError(f"roles name unknown permissions: {sorted('.'.join(m) for m in missing)}")

@@ -8,6 +8,7 @@ A view that declares error statuses itself (`@extend_schema(responses={404: None
 `RESPONSES`) gives exactly those, and 413 for a body too large; a declared error without a body gets
 the Error shape.
 """
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import serializers
@@ -20,8 +21,9 @@ from interception.models.parcels import REPORTED_STATUSES
 class ErrorItemSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField(help_text="In the caller's language (Accept-Language).")
-    field = serializers.CharField(required=False, allow_null=True,
-                                  help_text="The request field concerned, e.g. goods[0].value.")
+    field = serializers.CharField(
+        required=False, allow_null=True, help_text="The request field concerned, e.g. goods[0].value."
+    )
     row = serializers.IntegerField(required=False, help_text="A file's row number.")
     column = serializers.CharField(required=False, help_text="A file's column.")
 
@@ -34,18 +36,16 @@ class ErrorSerializer(serializers.Serializer):
 
 WHY = {
     400: "The request is refused: a field, filter or value is invalid (`invalid`, every field in `errors`), "
-         "names nothing known (e.g. `platform_unknown`), or the address holds a NUL (`invalid_character`).",
+    "names nothing known (e.g. `platform_unknown`), or the address holds a NUL (`invalid_character`).",
     401: "No token, or a token that is not valid (`not_authenticated`, `authentication_failed`).",
     403: "Not allowed: the caller's role, another merchant's data, or a signed-in session without its CSRF "
-         "token (`forbidden`, `permission_denied`).",
-    404: "Does not exist, or is outside the caller's scope (`not_found`); for a list, a cursor that is not "
-         "valid.",
+    "token (`forbidden`, `permission_denied`).",
+    404: "Does not exist, or is outside the caller's scope (`not_found`); for a list, a cursor that is not valid.",
     409: "Conflicts with what exists already (e.g. `parcel_exists`, `after_sale_exists`, `claim_exists`).",
     413: "The request body is too large (`body_too_large`).",
     415: "The body's Content-Type is not one the operation reads (`unsupported_media_type`).",
     422: "Refused by the rules, every reason in `errors` (e.g. `not_eligible`, `application_refused`).",
-    429: "More requests than the API client's rate limit (`throttled`); the Retry-After header says when to "
-         "try again.",
+    429: "More requests than the API client's rate limit (`throttled`); the Retry-After header says when to try again.",
 }
 
 
@@ -65,18 +65,19 @@ class ContractApplicationSerializer(serializers.Serializer):
 
 
 class AfterSaleCreatedSerializer(AfterSaleSerializer):
-    interception = InterceptionSerializer(allow_null=True,
-                                          help_text="Started by the merchant's auto-intercept rule, or null.")
-    auto_intercept_refused = ErrorItemSerializer(many=True,
-                                                 help_text="Why the auto-intercept rule did not intercept.")
+    interception = InterceptionSerializer(
+        allow_null=True, help_text="Started by the merchant's auto-intercept rule, or null."
+    )
+    auto_intercept_refused = ErrorItemSerializer(many=True, help_text="Why the auto-intercept rule did not intercept.")
 
     class Meta(AfterSaleSerializer.Meta):
         fields = [*AfterSaleSerializer.Meta.fields, "interception", "auto_intercept_refused"]
 
 
 class CarrierEventFields(serializers.Serializer):
-    event_id = serializers.CharField(max_length=100, help_text="The carrier's id of the event; a repeat is a "
-                                                               "duplicate.")
+    event_id = serializers.CharField(
+        max_length=100, help_text="The carrier's id of the event; a repeat is a duplicate."
+    )
     tracking_number = serializers.CharField(max_length=40)
     occurred_at = serializers.DateTimeField(help_text="ISO 8601 with its offset.")
     text = serializers.CharField(required=False, max_length=500, help_text="The carrier's own text.")
@@ -100,9 +101,14 @@ class CarrierReturnResultSerializer(CarrierEventFields):
 
 
 CARRIER_EVENT = PolymorphicProxySerializer(
-    component_name="CarrierEvent", resource_type_field_name="type",
-    serializers={"tracking": CarrierTrackingEventSerializer, "interception_result": CarrierInterceptionResultSerializer,
-                 "return_result": CarrierReturnResultSerializer})
+    component_name="CarrierEvent",
+    resource_type_field_name="type",
+    serializers={
+        "tracking": CarrierTrackingEventSerializer,
+        "interception_result": CarrierInterceptionResultSerializer,
+        "return_result": CarrierReturnResultSerializer,
+    },
+)
 
 RECEIPT_CODES = ["applied", "no_effect", "unknown_parcel", "out_of_order"]  # SPECTACULAR_SETTINGS names the enum
 
@@ -138,18 +144,27 @@ RESPONSES = {
     "interception.api.views.ContractViewSet.create": {201: ContractApplicationSerializer},
     "interception.api.views.AgreementView.post": {
         200: OpenApiResponse(AgreementSignedSerializer, "Signed before."),
-        201: OpenApiResponse(AgreementSignedSerializer, "Signed now.")},
+        201: OpenApiResponse(AgreementSignedSerializer, "Signed now."),
+    },
     "interception.api.views.AfterSaleViewSet.create": {201: AfterSaleCreatedSerializer},
     "interception.api.views.CarrierEventView.post": {
-        200: OpenApiResponse(CarrierEventReceiptSerializer, "Applied (`applied`), of no effect (`no_effect`), "
-                                                            "or a duplicate (`duplicate`: true)."),
-        202: OpenApiResponse(CarrierEventReceiptSerializer, "Stored, applied later: the parcel is not known yet "
-                                                            "(`unknown_parcel`) or the result comes too early "
-                                                            "(`out_of_order`)."),
-        400: error("The body is malformed (`invalid_event`, with the field), or the address holds a NUL "
-                   "(`invalid_character`)."),
-        401: error("The X-Signature header is missing, wrong (`bad_signature`) or more than 300 s from our clock "
-                   "(`stale_signature`)."),
+        200: OpenApiResponse(
+            CarrierEventReceiptSerializer,
+            "Applied (`applied`), of no effect (`no_effect`), or a duplicate (`duplicate`: true).",
+        ),
+        202: OpenApiResponse(
+            CarrierEventReceiptSerializer,
+            "Stored, applied later: the parcel is not known yet "
+            "(`unknown_parcel`) or the result comes too early "
+            "(`out_of_order`).",
+        ),
+        400: error(
+            "The body is malformed (`invalid_event`, with the field), or the address holds a NUL (`invalid_character`)."
+        ),
+        401: error(
+            "The X-Signature header is missing, wrong (`bad_signature`) or more than 300 s from our clock "
+            "(`stale_signature`)."
+        ),
         404: error("No carrier has this code (`unknown_carrier`)."),
     },
 }
@@ -205,6 +220,7 @@ class AutoSchema(SpectacularAutoSchema):
         bare = {int(code) for code, response in responses.items() if int(code) >= 400 and "content" not in response}
         for code in self.error_statuses() | bare:
             if str(code) not in responses or code in bare:
-                responses[str(code)] = self._get_response_for_code(error(WHY.get(code, "")), str(code),
-                                                                   ["application/json"], direction)
+                responses[str(code)] = self._get_response_for_code(
+                    error(WHY.get(code, "")), str(code), ["application/json"], direction
+                )
         return dict(sorted(responses.items()))

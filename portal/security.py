@@ -1,4 +1,5 @@
 """Hardening shared by the admin and the API: client address, request limits, response headers, API rate limit."""
+
 import ipaddress
 import secrets
 import time
@@ -20,19 +21,21 @@ from kernel.http import refusal
 
 # Nothing from another origin: the portal ships every asset it uses (charts are inline SVG). An inline script
 # runs only with this response's nonce (the date-range filter's template reads it as request.csp_nonce).
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'nonce-{nonce}'",
-    # Django's admin templates carry a few style attributes.
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'nonce-{nonce}'",
+        # Django's admin templates carry a few style attributes.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
@@ -105,8 +108,12 @@ class TokenClientThrottle(SimpleRateThrottle):
 
 
 def _too_large(request, limit):
-    return refusal(request, 413, "body_too_large", _("The request is larger than %(n)s MB; nothing of it was used.")
-                   % {"n": f"{limit / (1024 * 1024):g}"})
+    return refusal(
+        request,
+        413,
+        "body_too_large",
+        _("The request is larger than %(n)s MB; nothing of it was used.") % {"n": f"{limit / (1024 * 1024):g}"},
+    )
 
 
 class RequestLimitsMiddleware:
@@ -138,8 +145,13 @@ class RequestLimitsMiddleware:
             for key, values in params.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     name = key.replace("\x00", "")
-                    return refusal(request, 400, "invalid_character",
-                                   _("The parameter %(p)s contains a NUL character.") % {"p": name}, field=name)
+                    return refusal(
+                        request,
+                        400,
+                        "invalid_character",
+                        _("The parameter %(p)s contains a NUL character.") % {"p": name},
+                        field=name,
+                    )
         return self.get_response(request)
 
 

@@ -1,4 +1,5 @@
 """Settings for the test suite: PostgreSQL on 127.0.0.1:5432 unless DATABASE_URL says otherwise."""
+
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal")

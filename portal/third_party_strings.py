@@ -2,14 +2,31 @@
 
 Never imported: Django looks every lazy text up in all catalogues, and ours (LOCALE_PATHS) comes first.
 """
+
 from django.utils.translation import gettext_noop
 
 AXES = [
-    gettext_noop("access attempt"), gettext_noop("access attempts"), gettext_noop("access failure"),
-    gettext_noop("access failures"), gettext_noop("access log"), gettext_noop("access logs"),
-    gettext_noop("User Agent"), gettext_noop("IP Address"), gettext_noop("Username"), gettext_noop("Path"),
-    gettext_noop("Attempt Time"), gettext_noop("Failed Logins"), gettext_noop("Logout Time"),
-    gettext_noop("Locked Out"), gettext_noop("Access lock out"), gettext_noop("Expires At"),
-    gettext_noop("Meta Data"), gettext_noop("Form Data"), gettext_noop("GET Data"), gettext_noop("POST Data"),
-    gettext_noop("HTTP Accept"), gettext_noop("Clean up expired attempts"), gettext_noop("Not set"),
+    gettext_noop("access attempt"),
+    gettext_noop("access attempts"),
+    gettext_noop("access failure"),
+    gettext_noop("access failures"),
+    gettext_noop("access log"),
+    gettext_noop("access logs"),
+    gettext_noop("User Agent"),
+    gettext_noop("IP Address"),
+    gettext_noop("Username"),
+    gettext_noop("Path"),
+    gettext_noop("Attempt Time"),
+    gettext_noop("Failed Logins"),
+    gettext_noop("Logout Time"),
+    gettext_noop("Locked Out"),
+    gettext_noop("Access lock out"),
+    gettext_noop("Expires At"),
+    gettext_noop("Meta Data"),
+    gettext_noop("Form Data"),
+    gettext_noop("GET Data"),
+    gettext_noop("POST Data"),
+    gettext_noop("HTTP Accept"),
+    gettext_noop("Clean up expired attempts"),
+    gettext_noop("Not set"),
 ]

@@ -23,9 +23,11 @@ urlpatterns = [
     path("api/v1/", include(interception_api)),
     path("api/v1/", include(api.urls)),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[DocsPermission]), name="schema"),
-    path("api/docs/", docs_view(SpectacularSwaggerSplitView.as_view(url_name="schema",
-                                                                    permission_classes=[DocsPermission])),
-         name="api-docs"),
+    path(
+        "api/docs/",
+        docs_view(SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[DocsPermission])),
+        name="api-docs",
+    ),
     path("health/", health, name="health"),
 ]
 

@@ -1,4 +1,5 @@
 """Finance's and outlet staff's screens: statements, reconciliation, the online fee ledger (R19-R22)."""
+
 from datetime import date
 
 from django import forms
@@ -37,8 +38,9 @@ class SettleForm(forms.Form):
     payment_reference = forms.CharField(label=_("Payment reference"), max_length=100)
     paid_at = forms.DateTimeField(label=_("Paid at"), help_text=_("YYYY-MM-DD HH:MM, Asia/Shanghai"))
     paid_amount = forms.DecimalField(label=_("Amount paid (yuan)"), max_digits=14, decimal_places=2)
-    difference_reason = forms.CharField(label=_("Reason for a different amount"), required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    difference_reason = forms.CharField(
+        label=_("Reason for a different amount"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 def _run(service, **fixed):
@@ -54,8 +56,17 @@ STATE_LABELS = dict(Statement.State.choices)
 @admin.register(Statement)
 class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.statement_list
-    list_display = ["number", "merchant", "outlet", "period_start", "period_end", "state", "line_count", "total",
-                    "issued_at"]
+    list_display = [
+        "number",
+        "merchant",
+        "outlet",
+        "period_start",
+        "period_end",
+        "state",
+        "line_count",
+        "total",
+        "issued_at",
+    ]
     list_filter = ["state", OutletFilter, ("period_start", DateRangeFilterBuilder(title=_("period from")))]
     list_select_related = ["merchant", "outlet", "outlet__carrier"]
     search_fields = ["=reference", "=merchant__code"]
@@ -68,21 +79,57 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
         (_("Payment"), {"fields": ["payment_reference", "paid_at", "paid_amount", "difference_reason"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
-    readonly_fields = ["number", "state", "merchant", "outlet", "period_start", "period_end", "versions",
-                       "line_count", "total", "lines_link", "reconciliations_link", "issued_at", "answered_by",
-                       "answered_at", "dispute_reason", "payment_reference", "paid_at", "paid_amount",
-                       "difference_reason"]
+    readonly_fields = [
+        "number",
+        "state",
+        "merchant",
+        "outlet",
+        "period_start",
+        "period_end",
+        "versions",
+        "line_count",
+        "total",
+        "lines_link",
+        "reconciliations_link",
+        "issued_at",
+        "answered_by",
+        "answered_at",
+        "dispute_reason",
+        "payment_reference",
+        "paid_at",
+        "paid_amount",
+        "difference_reason",
+    ]
     object_actions = [
-        ObjectAction("issue", _("Issue to the outlet"), run=_run(services.statement_issue),
-                     available=can_transition("issue")),
-        ObjectAction("confirm", _("Confirm"), run=_run(services.statement_confirm),
-                     available=can_transition("confirm")),
-        ObjectAction("dispute", _("Dispute"), run=_run(services.statement_dispute), form_class=RequiredReasonForm,
-                     available=can_transition("dispute")),
-        ObjectAction("settle", _("Record payment"), run=_run(services.statement_settle), form_class=SettleForm,
-                     available=can_transition("settle"), bulk=False),
-        ObjectAction("void", _("Void"), run=_run(services.statement_void), form_class=RequiredReasonForm,
-                     available=can_transition("void"), danger=True),
+        ObjectAction(
+            "issue", _("Issue to the outlet"), run=_run(services.statement_issue), available=can_transition("issue")
+        ),
+        ObjectAction(
+            "confirm", _("Confirm"), run=_run(services.statement_confirm), available=can_transition("confirm")
+        ),
+        ObjectAction(
+            "dispute",
+            _("Dispute"),
+            run=_run(services.statement_dispute),
+            form_class=RequiredReasonForm,
+            available=can_transition("dispute"),
+        ),
+        ObjectAction(
+            "settle",
+            _("Record payment"),
+            run=_run(services.statement_settle),
+            form_class=SettleForm,
+            available=can_transition("settle"),
+            bulk=False,
+        ),
+        ObjectAction(
+            "void",
+            _("Void"),
+            run=_run(services.statement_void),
+            form_class=RequiredReasonForm,
+            available=can_transition("void"),
+            danger=True,
+        ),
     ]
 
     @admin.display(description=_("statement"), ordering="id")
@@ -96,8 +143,15 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
             chain.append(older)
             older = older.previous
         newer = Statement.objects.filter(previous=obj).first()
-        links = [format_html('<a href="{}">{}</a> ({})', reverse("admin:settlement_statement_change", args=[s.pk]),
-                             s.number, s.get_state_display()) for s in [*([newer] if newer else []), *chain]]
+        links = [
+            format_html(
+                '<a href="{}">{}</a> ({})',
+                reverse("admin:settlement_statement_change", args=[s.pk]),
+                s.number,
+                s.get_state_display(),
+            )
+            for s in [*([newer] if newer else []), *chain]
+        ]
         return format_html("<br>".join(["{}"] * len(links)), *links) if links else "—"
 
     @admin.display(description=_("lines"))
@@ -115,22 +169,29 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
         user, links = request.user, []
         if user.has_perm("settlement.export_statement"):
             for fmt in exports.FORMATS:
-                links.append((_("Download %(f)s") % {"f": fmt.upper()},
-                              reverse("admin:settlement_statement_export", args=[obj.pk, fmt])))
+                links.append(
+                    (
+                        _("Download %(f)s") % {"f": fmt.upper()},
+                        reverse("admin:settlement_statement_export", args=[obj.pk, fmt]),
+                    )
+                )
         if user.has_perm("settlement.reconcile_statement") and obj.is_current:
-            links.append((_("Reconcile the outlet's bill"), reverse("admin:settlement_statement_reconcile",
-                                                                    args=[obj.pk])))
+            links.append(
+                (_("Reconcile the outlet's bill"), reverse("admin:settlement_statement_reconcile", args=[obj.pk]))
+            )
         if can_transition("supersede")(obj, user):
-            links.append((_("New version with adjustments"), reverse("admin:settlement_statement_revise",
-                                                                     args=[obj.pk])))
+            links.append(
+                (_("New version with adjustments"), reverse("admin:settlement_statement_revise", args=[obj.pk]))
+            )
         return links
 
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
             path("generate/", view(self.generate_view), name="settlement_statement_generate"),
-            path("<int:object_id>/export/<slug:file_format>/", view(self.export_view),
-                 name="settlement_statement_export"),
+            path(
+                "<int:object_id>/export/<slug:file_format>/", view(self.export_view), name="settlement_statement_export"
+            ),
             path("<int:object_id>/reconcile/", view(self.reconcile_view), name="settlement_statement_reconcile"),
             path("<int:object_id>/revise/", view(self.revise_view), name="settlement_statement_revise"),
         ] + super().get_urls()
@@ -150,8 +211,17 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
 
     def _form_page(self, request, *, title, form, obj=None, intro="", refused=None, extra=None):
         change_url = reverse("admin:settlement_statement_change", args=[obj.pk]) if obj is not None else None
-        return self.render_page(request, "admin/portal/form_page.html", title=title, form=form, original=obj,
-                                intro=intro, refused=refused, change_url=change_url, **(extra or {}))
+        return self.render_page(
+            request,
+            "admin/portal/form_page.html",
+            title=title,
+            form=form,
+            original=obj,
+            intro=intro,
+            refused=refused,
+            change_url=change_url,
+            **(extra or {}),
+        )
 
     def generate_view(self, request):
         if not request.user.has_perm("settlement.generate_statement"):
@@ -162,21 +232,39 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
             data = form.cleaned_data
             try:
                 if data["merchant"]:
-                    results = [services.statement_generate(actor=request.user, merchant=data["merchant"],
-                                                           outlet=data["outlet"], period_start=data["period_start"],
-                                                           period_end=data["period_end"])]
+                    results = [
+                        services.statement_generate(
+                            actor=request.user,
+                            merchant=data["merchant"],
+                            outlet=data["outlet"],
+                            period_start=data["period_start"],
+                            period_end=data["period_end"],
+                        )
+                    ]
                 else:
-                    results = services.statement_generate_all(actor=request.user, period_start=data["period_start"],
-                                                              period_end=data["period_end"])
+                    results = services.statement_generate_all(
+                        actor=request.user, period_start=data["period_start"], period_end=data["period_end"]
+                    )
             except DomainError as exc:
                 refused = exc
-        return self._form_page(request, title=_("Generate statements"), form=form, refused=refused,
-                               intro=_("Gathers the chargeable offline interceptions whose result falls in the "
-                                       "period and that are on no statement yet. Leave merchant and outlet empty to "
-                                       "generate for every merchant × outlet."),
-                               extra={"results": _result_links(results), "submit_label": _("Generate"),
-                                      "no_results": _("Nothing new to add for this period: every chargeable "
-                                                      "interception is on a statement already.")})
+        return self._form_page(
+            request,
+            title=_("Generate statements"),
+            form=form,
+            refused=refused,
+            intro=_(
+                "Gathers the chargeable offline interceptions whose result falls in the "
+                "period and that are on no statement yet. Leave merchant and outlet empty to "
+                "generate for every merchant × outlet."
+            ),
+            extra={
+                "results": _result_links(results),
+                "submit_label": _("Generate"),
+                "no_results": _(
+                    "Nothing new to add for this period: every chargeable interception is on a statement already."
+                ),
+            },
+        )
 
     def reconcile_view(self, request, object_id):
         obj = self.get_object(request, str(object_id))
@@ -188,21 +276,28 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
         refused = None
         if request.method == "POST" and form.is_valid():
             try:
-                reconciliation = services.reconciliation_run(statement_id=obj.pk, actor=request.user,
-                                                             uploaded=form.cleaned_data["bill"])
+                reconciliation = services.reconciliation_run(
+                    statement_id=obj.pk, actor=request.user, uploaded=form.cleaned_data["bill"]
+                )
             except DomainError as exc:
                 refused = exc
             else:
                 messages.success(request, _("The bill was reconciled: %(n)s lines.") % {"n": reconciliation.bill_lines})
-                return HttpResponseRedirect(reverse("admin:settlement_reconciliation_change",
-                                                    args=[reconciliation.pk]))
+                return HttpResponseRedirect(reverse("admin:settlement_reconciliation_change", args=[reconciliation.pk]))
         columns = services.bill_columns(obj.outlet.carrier_id)
-        return self._form_page(request, title=_("Reconcile the outlet's bill: %(s)s") % {"s": obj.number},
-                               form=form, obj=obj, refused=refused, extra={"submit_label": _("Reconcile"),
-                                                                           "multipart": True},
-                               intro=_("CSV (UTF-8 or GB18030) or XLSX, at most 10 MB and %(n)s rows, with the "
-                                       "columns %(c)s. A file with any bad row is refused whole.")
-                               % {"c": ", ".join(columns), "n": f"{max_rows():,}"})
+        return self._form_page(
+            request,
+            title=_("Reconcile the outlet's bill: %(s)s") % {"s": obj.number},
+            form=form,
+            obj=obj,
+            refused=refused,
+            extra={"submit_label": _("Reconcile"), "multipart": True},
+            intro=_(
+                "CSV (UTF-8 or GB18030) or XLSX, at most 10 MB and %(n)s rows, with the "
+                "columns %(c)s. A file with any bad row is refused whole."
+            )
+            % {"c": ", ".join(columns), "n": f"{max_rows():,}"},
+        )
 
     def revise_view(self, request, object_id):
         obj = self.get_object(request, str(object_id))
@@ -216,34 +311,49 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
         if request.method == "POST" and form.is_valid() and formset.is_valid():
             adjustments = [f.cleaned_data for f in formset if f.cleaned_data and f.cleaned_data.get("amount")]
             try:
-                new = services.statement_revise(statement_id=obj.pk, actor=request.user, adjustments=adjustments,
-                                                reason=form.cleaned_data["reason"])
+                new = services.statement_revise(
+                    statement_id=obj.pk, actor=request.user, adjustments=adjustments, reason=form.cleaned_data["reason"]
+                )
             except DomainError as exc:
                 refused = exc
             else:
-                messages.success(request, _("%(n)s issued; %(o)s is kept, superseded.") % {"n": new.number,
-                                                                                          "o": obj.number})
+                messages.success(
+                    request, _("%(n)s issued; %(o)s is kept, superseded.") % {"n": new.number, "o": obj.number}
+                )
                 return HttpResponseRedirect(reverse("admin:settlement_statement_change", args=[new.pk]))
-        return self._form_page(request, title=_("New version of %(s)s") % {"s": obj.number}, form=form, obj=obj,
-                               refused=refused, extra={"formset": formset, "submit_label": _("Issue the new version")},
-                               intro=_("The lines are copied to a new version with these adjustments and issued to "
-                                       "the outlet; this version stays readable. Amounts are signed: -2.00 lowers "
-                                       "the total. Dispute: %(d)s") % {"d": obj.dispute_reason or "—"})
+        return self._form_page(
+            request,
+            title=_("New version of %(s)s") % {"s": obj.number},
+            form=form,
+            obj=obj,
+            refused=refused,
+            extra={"formset": formset, "submit_label": _("Issue the new version")},
+            intro=_(
+                "The lines are copied to a new version with these adjustments and issued to "
+                "the outlet; this version stays readable. Amounts are signed: -2.00 lowers "
+                "the total. Dispute: %(d)s"
+            )
+            % {"d": obj.dispute_reason or "—"},
+        )
 
 
 def _result_links(results):
     if results is None:
         return None
-    return [(r.message, reverse("admin:settlement_statement_change", args=[r.statement.pk]) if r.statement else None)
-            for r in results]
+    return [
+        (r.message, reverse("admin:settlement_statement_change", args=[r.statement.pk]) if r.statement else None)
+        for r in results
+    ]
 
 
 class GenerateForm(forms.Form):
     # Shown as the help text says, whatever the language's own date format.
-    period_start = forms.DateField(label=_("Period from"), help_text="YYYY-MM-DD",
-                                   widget=forms.DateInput(format="%Y-%m-%d"))
-    period_end = forms.DateField(label=_("Period until (inclusive)"), help_text="YYYY-MM-DD",
-                                 widget=forms.DateInput(format="%Y-%m-%d"))
+    period_start = forms.DateField(
+        label=_("Period from"), help_text="YYYY-MM-DD", widget=forms.DateInput(format="%Y-%m-%d")
+    )
+    period_end = forms.DateField(
+        label=_("Period until (inclusive)"), help_text="YYYY-MM-DD", widget=forms.DateInput(format="%Y-%m-%d")
+    )
     merchant = forms.ModelChoiceField(queryset=None, required=False, label=_("Merchant"))
     outlet = forms.ModelChoiceField(queryset=None, required=False, label=_("Outlet"))
 
@@ -272,8 +382,7 @@ class BillForm(forms.Form):
 
 
 class ReviseForm(forms.Form):
-    reason = forms.CharField(label=_("Answer to the outlet"), required=False,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Answer to the outlet"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class AdjustmentForm(forms.Form):
@@ -298,39 +407,68 @@ class ParentLinkMixin:
 class StatementLineAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
     parent_lookup = "statement__id__exact"
     selector = selectors.statement_line_list
-    list_display = ["id", "statement", "kind", "tracking_number", "occurred_at", "result", "amount", "reason",
-                    "interception_id"]
+    list_display = [
+        "id",
+        "statement",
+        "kind",
+        "tracking_number",
+        "occurred_at",
+        "result",
+        "amount",
+        "reason",
+        "interception_id",
+    ]
     list_filter = ["kind"]
     list_select_related = ["statement"]
     list_per_page = 100
-
 
 
 @admin.register(Reconciliation)
 class ReconciliationAdmin(ParentLinkMixin, ReadOnlyMixin, PortalAdmin):
     parent_lookup = "statement__id__exact"
     selector = selectors.reconciliation_list
-    list_display = ["id", "statement", "file_name", "uploaded_by", "uploaded_at", "bill_lines", "bill_total",
-                    "statement_total"]
+    list_display = [
+        "id",
+        "statement",
+        "file_name",
+        "uploaded_by",
+        "uploaded_at",
+        "bill_lines",
+        "bill_total",
+        "statement_total",
+    ]
     list_select_related = ["statement", "statement__merchant", "statement__outlet", "uploaded_by"]
     change_form_template = "admin/settlement/reconciliation/change_form.html"
-    readonly_fields = ["statement", "file_name", "uploaded_by", "uploaded_at", "bill_lines", "bill_total",
-                       "statement_total"]
-
+    readonly_fields = [
+        "statement",
+        "file_name",
+        "uploaded_by",
+        "uploaded_at",
+        "bill_lines",
+        "bill_total",
+        "statement_total",
+    ]
 
     def get_urls(self):
-        return [path("<int:object_id>/export/", self.admin_site.admin_view(self.export_view),
-                     name="settlement_reconciliation_export")] + super().get_urls()
+        return [
+            path(
+                "<int:object_id>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="settlement_reconciliation_export",
+            )
+        ] + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if obj is not None:
             extra_context["summary"] = selectors.reconciliation_summary(obj)
-            extra_context["differences"] = (obj.differences.exclude(kind=Difference.Kind.MATCHED)
-                                            .order_by("kind", "id")[:200])
-            extra_context["differences_url"] = (reverse("admin:settlement_difference_changelist")
-                                                + f"?reconciliation__id__exact={obj.pk}")
+            extra_context["differences"] = obj.differences.exclude(kind=Difference.Kind.MATCHED).order_by("kind", "id")[
+                :200
+            ]
+            extra_context["differences_url"] = (
+                reverse("admin:settlement_difference_changelist") + f"?reconciliation__id__exact={obj.pk}"
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def export_view(self, request, object_id):
@@ -344,12 +482,21 @@ class ReconciliationAdmin(ParentLinkMixin, ReadOnlyMixin, PortalAdmin):
 class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
     parent_lookup = "reconciliation__id__exact"
     selector = selectors.difference_list
-    list_display = ["reconciliation", "kind", "row", "tracking_number", "billed_on", "their_fee", "our_fee",
-                    "contract_fee", "interception_id", "detail"]
+    list_display = [
+        "reconciliation",
+        "kind",
+        "row",
+        "tracking_number",
+        "billed_on",
+        "their_fee",
+        "our_fee",
+        "contract_fee",
+        "interception_id",
+        "detail",
+    ]
     list_filter = ["kind"]
     list_select_related = ["reconciliation", "reconciliation__statement"]
     list_per_page = 100
-
 
 
 @admin.register(OnlineFee)
@@ -361,8 +508,9 @@ class OnlineFeeAdmin(ReadOnlyMixin, PortalAdmin):
     change_list_template = "admin/settlement/onlinefee/change_list.html"
 
     def get_urls(self):
-        return [path("totals/", self.admin_site.admin_view(self.totals_view),
-                     name="settlement_onlinefee_totals")] + super().get_urls()
+        return [
+            path("totals/", self.admin_site.admin_view(self.totals_view), name="settlement_onlinefee_totals")
+        ] + super().get_urls()
 
     def totals_view(self, request):
         if not self.has_view_permission(request):
@@ -370,8 +518,12 @@ class OnlineFeeAdmin(ReadOnlyMixin, PortalAdmin):
         rows = list(selectors.online_fee_totals(request.user))
         for row in rows:
             row["balanced"] = row["collected"] == row["passed_on"]
-        return self.render_page(request, "admin/settlement/onlinefee/totals.html", rows=rows,
-                                title=_("Online fees per month, carrier and platform (R19)"))
+        return self.render_page(
+            request,
+            "admin/settlement/onlinefee/totals.html",
+            rows=rows,
+            title=_("Online fees per month, carrier and platform (R19)"),
+        )
 
 
 @admin.register(BillFormat)

@@ -1,4 +1,5 @@
 """Statement and reconciliation files: header information, the lines, the total; streamed in constant memory."""
+
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -10,8 +11,16 @@ from settlement import selectors
 from settlement.models import Difference, StatementLine
 
 FORMATS = ("csv", "xlsx")
-LINE_COLUMNS = [_("No."), _("tracking number"), _("result at"), _("result"), _("kind"), _("amount (yuan)"),
-                _("reason"), _("interception")]
+LINE_COLUMNS = [
+    _("No."),
+    _("tracking number"),
+    _("result at"),
+    _("result"),
+    _("kind"),
+    _("amount (yuan)"),
+    _("reason"),
+    _("interception"),
+]
 
 
 def statement_export(*, statement_id, actor, file_format):
@@ -44,25 +53,63 @@ def statement_rows(statement):
     yield [gettext("Exported at"), f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"]
     yield []
     yield [str(c) for c in LINE_COLUMNS]
-    lines = (statement.lines.order_by("id")
-             .values_list("tracking_number", "occurred_at", "result", "kind", "amount", "reason", "interception_id")
-             .iterator(chunk_size=5000))
+    lines = (
+        statement.lines.order_by("id")
+        .values_list("tracking_number", "occurred_at", "result", "kind", "amount", "reason", "interception_id")
+        .iterator(chunk_size=5000)
+    )
     for n, (tracking, at, result, kind, amount, reason, interception) in enumerate(lines, start=1):
-        yield [n, tracking, f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S}" if at else "", result,
-               str(kinds[kind]), amount, reason, interception or ""]
+        yield [
+            n,
+            tracking,
+            f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S}" if at else "",
+            result,
+            str(kinds[kind]),
+            amount,
+            reason,
+            interception or "",
+        ]
     yield ["", gettext("Total"), "", "", "", statement.total, "", ""]
 
 
-DIFFERENCE_COLUMNS = [_("class"), _("row in their file"), _("tracking number"), _("their date"), _("their fee"),
-                      _("our fee"), _("contract fee"), _("interception"), _("detail")]
+DIFFERENCE_COLUMNS = [
+    _("class"),
+    _("row in their file"),
+    _("tracking number"),
+    _("their date"),
+    _("their fee"),
+    _("our fee"),
+    _("contract fee"),
+    _("interception"),
+    _("detail"),
+]
 
 
 def reconciliation_export(reconciliation):
     kinds = dict(Difference.Kind.choices)
-    rows = (reconciliation.differences.order_by("kind", "id")
-            .values_list("kind", "row", "tracking_number", "billed_on", "their_fee", "our_fee", "contract_fee",
-                         "interception_id", "detail").iterator(chunk_size=5000))
-    return stream_csv(f"reconciliation-{reconciliation.pk}.csv", [str(c) for c in DIFFERENCE_COLUMNS],
-                      _in_language(([str(kinds[k]), row or "", t, f"{d:%Y-%m-%d}" if d else "", theirs, ours, contract,
-                        i or "", detail] for k, row, t, d, theirs, ours, contract, i, detail in rows),
-                                   translation.get_language()))
+    rows = (
+        reconciliation.differences.order_by("kind", "id")
+        .values_list(
+            "kind",
+            "row",
+            "tracking_number",
+            "billed_on",
+            "their_fee",
+            "our_fee",
+            "contract_fee",
+            "interception_id",
+            "detail",
+        )
+        .iterator(chunk_size=5000)
+    )
+    return stream_csv(
+        f"reconciliation-{reconciliation.pk}.csv",
+        [str(c) for c in DIFFERENCE_COLUMNS],
+        _in_language(
+            (
+                [str(kinds[k]), row or "", t, f"{d:%Y-%m-%d}" if d else "", theirs, ours, contract, i or "", detail]
+                for k, row, t, d, theirs, ours, contract, i, detail in rows
+            ),
+            translation.get_language(),
+        ),
+    )

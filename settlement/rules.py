@@ -1,4 +1,5 @@
 """Pure checks of settlement (R21, R22): amounts, periods, payments, the outlet's bill lines."""
+
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,9 +45,14 @@ def payment_problems(*, total, amount, reference, difference_reason, paid_at):
     problems = payment_record_problems(reference=reference, paid_at=paid_at)
     problems += amount_problems(amount, "paid_amount", allow_negative=False)
     if not problems and parse_amount(amount) != total and not (difference_reason or "").strip():
-        problems.append(Problem("amount_mismatch", _("%(paid)s paid but the statement totals %(total)s: give the "
-                                                     "reason for the difference.")
-                                % {"paid": parse_amount(amount), "total": total}, "difference_reason"))
+        problems.append(
+            Problem(
+                "amount_mismatch",
+                _("%(paid)s paid but the statement totals %(total)s: give the reason for the difference.")
+                % {"paid": parse_amount(amount), "total": total},
+                "difference_reason",
+            )
+        )
     return problems
 
 
@@ -54,22 +60,32 @@ def adjustment_problems(adjustments, tracking_numbers):
     """Adjustment lines of a new version: a non-zero signed amount, a reason, a tracking number of the statement."""
     problems = []
     if not adjustments:
-        problems.append(Problem("adjustment_required", _("A new version needs at least one adjustment line."),
-                                "adjustments"))
+        problems.append(
+            Problem("adjustment_required", _("A new version needs at least one adjustment line."), "adjustments")
+        )
     for n, line in enumerate(adjustments, start=1):
         field = f"adjustments[{n - 1}]"
-        problems += [Problem(p.code, _("Adjustment %(n)s: %(m)s") % {"n": n, "m": p.message}, f"{field}.amount")
-                     for p in amount_problems(line.get("amount"), "amount", allow_zero=False)]
+        problems += [
+            Problem(p.code, _("Adjustment %(n)s: %(m)s") % {"n": n, "m": p.message}, f"{field}.amount")
+            for p in amount_problems(line.get("amount"), "amount", allow_zero=False)
+        ]
         if not str(line.get("reason") or "").strip():
-            problems.append(Problem("reason_required", _("Adjustment %(n)s: a reason is required.") % {"n": n},
-                                    f"{field}.reason"))
+            problems.append(
+                Problem("reason_required", _("Adjustment %(n)s: a reason is required.") % {"n": n}, f"{field}.reason")
+            )
         else:
-            problems += inputs.text_problems(str(line["reason"]).strip(), f"{field}.reason",
-                                             max_length=ADJUSTMENT_REASON_LENGTH)
+            problems += inputs.text_problems(
+                str(line["reason"]).strip(), f"{field}.reason", max_length=ADJUSTMENT_REASON_LENGTH
+            )
         tracking = str(line.get("tracking_number") or "").strip().upper()
         if tracking and tracking not in tracking_numbers:
-            problems.append(Problem("tracking_not_on_statement", _("Adjustment %(n)s: %(t)s is not on this statement.")
-                                    % {"n": n, "t": tracking}, f"{field}.tracking_number"))
+            problems.append(
+                Problem(
+                    "tracking_not_on_statement",
+                    _("Adjustment %(n)s: %(t)s is not on this statement.") % {"n": n, "t": tracking},
+                    f"{field}.tracking_number",
+                )
+            )
     return problems
 
 
@@ -87,8 +103,9 @@ def parse_bill_row(row_number, values, columns):
     problems = []
 
     def problem(code, column, message):
-        problems.append(Problem(code, _("Row %(r)s, column %(c)s: %(m)s") % {"r": row_number, "c": column,
-                                                                            "m": message}, column))
+        problems.append(
+            Problem(code, _("Row %(r)s, column %(c)s: %(m)s") % {"r": row_number, "c": column, "m": message}, column)
+        )
 
     tracking = str(values.get(tracking_col) or "").strip().upper()
     if not tracking:
@@ -97,12 +114,18 @@ def parse_bill_row(row_number, values, columns):
         problem("tracking_invalid", tracking_col, _("%(v)s is not a tracking number.") % {"v": tracking[:40]})
     billed_on = parse_day(values.get(date_col))
     if billed_on is None:
-        problem("date_invalid", date_col, _("%(v)s is not a date (YYYY-MM-DD).") % {"v": str(values.get(date_col)
-                                                                                           or "")[:40]})
+        problem(
+            "date_invalid",
+            date_col,
+            _("%(v)s is not a date (YYYY-MM-DD).") % {"v": str(values.get(date_col) or "")[:40]},
+        )
     fee = parse_amount(values.get(fee_col))
     if fee is None:
-        problem("fee_invalid", fee_col, _("%(v)s is not an amount of yuan with at most 2 decimals.")
-                % {"v": str(values.get(fee_col) or "")[:40]})
+        problem(
+            "fee_invalid",
+            fee_col,
+            _("%(v)s is not an amount of yuan with at most 2 decimals.") % {"v": str(values.get(fee_col) or "")[:40]},
+        )
     if problems:
         return None, problems
     return BillLine(row_number, tracking, billed_on, fee), []

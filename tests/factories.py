@@ -84,8 +84,9 @@ def contract_setup(carrier_code="jt", platform_code="kuaishou", outlet=None, mer
 def apply(merchant, outlet, *, fee="5.00", mode="offline", actor=None):
     from interception import services
 
-    (outcome,) = services.contract_apply(merchant=merchant, platform=merchant.platform, outlets=[outlet],
-                                         mode=mode, fee=fee, actor=actor)
+    (outcome,) = services.contract_apply(
+        merchant=merchant, platform=merchant.platform, outlets=[outlet], mode=mode, fee=fee, actor=actor
+    )
     assert outcome.ok, outcome.problems
     return outcome.contract
 
@@ -123,10 +124,14 @@ def parcel_for(contract, *, category="general", parcels_in_order=1, status="in_t
 
     n = next(_numbers)
     parcel = services.parcel_create(
-        actor=None, merchant=contract.merchant, outlet=contract.outlet,
-        tracking_number=f"{contract.outlet.carrier.code.upper()}{n:010d}", order_number=f"ORD{n:08d}",
+        actor=None,
+        merchant=contract.merchant,
+        outlet=contract.outlet,
+        tracking_number=f"{contract.outlet.carrier.code.upper()}{n:010d}",
+        order_number=f"ORD{n:08d}",
         parcels_in_order=parcels_in_order,
-        goods=[{"name": "羊毛围巾", "category": category, "quantity": 1, "specification": "灰色", "value": value}])
+        goods=[{"name": "羊毛围巾", "category": category, "quantity": 1, "specification": "灰色", "value": value}],
+    )
     if status:
         track(parcel, "picked_up")
         if status != "picked_up":
@@ -137,8 +142,14 @@ def parcel_for(contract, *, category="general", parcels_in_order=1, status="in_t
 def after_sale_for(parcel, *, kind="refund_only", amount="99.00", number=None):
     from interception import services
 
-    after_sale, _order = services.aftersale_create(actor=None, parcel=parcel, number=number or f"AS{next(_numbers):09d}",
-                                                   kind=kind, amount=amount, reason="不想要了")
+    after_sale, _order = services.aftersale_create(
+        actor=None,
+        parcel=parcel,
+        number=number or f"AS{next(_numbers):09d}",
+        kind=kind,
+        amount=amount,
+        reason="不想要了",
+    )
     return after_sale
 
 
@@ -174,7 +185,8 @@ def intercepted(contract, *, result="succeeded", at=None):
         services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
     order = started(after_sale_for(parcel_for(contract)))
     extra = {"reason_code": "signed", "reason_text": "已签收"} if result == "failed" else {}
-    services.interception_record_result(order_id=order.pk, actor=None, result=result, at=at or timezone.now(),
-                                        source="callback", **extra)
+    services.interception_record_result(
+        order_id=order.pk, actor=None, result=result, at=at or timezone.now(), source="callback", **extra
+    )
     order.refresh_from_db()
     return order

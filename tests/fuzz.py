@@ -6,6 +6,7 @@ a few). A round starts while time is left, so the last one may end a little afte
 whole output is kept in var/fuzz/; at the end each distinct failure is listed once, with the callers and the
 seeds that showed it and a request that reproduces it. Exit status 1 when anything was found.
 """
+
 import os
 import random
 import re
@@ -34,11 +35,18 @@ def main():
         env = {**os.environ, "PORTAL_FUZZ_SEED": str(seed), "PORTAL_FUZZ_EXAMPLES": examples}
         started = time.monotonic()
         with log.open("w") as output:
-            result = subprocess.run([sys.executable, "-m", "pytest", *TESTS, "-q", "--tb=short", "-p", "no:randomly",
-                                     "--reuse-db"], env=env, stdout=output, stderr=subprocess.STDOUT)
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", *TESTS, "-q", "--tb=short", "-p", "no:randomly", "--reuse-db"],
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
         failures = failures_in(log.read_text(errors="replace"))
-        print(f"fuzz: round {rounds} took {time.monotonic() - started:.0f} s: "
-              f"{len(failures) or 'no'} failing test{'s' if len(failures) != 1 else ''} ({log})", flush=True)
+        print(
+            f"fuzz: round {rounds} took {time.monotonic() - started:.0f} s: "
+            f"{len(failures) or 'no'} failing test{'s' if len(failures) != 1 else ''} ({log})",
+            flush=True,
+        )
         if result.returncode not in (0, 1):  # 1: tests failed; anything else: pytest could not run them
             print(f"fuzz: pytest exited with {result.returncode}; see {log}")
             return 2
@@ -51,8 +59,9 @@ def main():
         seen["callers"] += [caller] if caller and caller not in seen["callers"] else []
         seen["seeds"] += [seed] if seed not in seen["seeds"] else []
         seen["curl"] = seen["curl"] or next((line for line in lines if line.startswith("curl ")), None)
-    print(f"\nfuzz: {rounds} round{'s' if rounds != 1 else ''} in {minutes:g} minutes, "
-          f"{len(distinct) or 'nothing'} found")
+    print(
+        f"\nfuzz: {rounds} round{'s' if rounds != 1 else ''} in {minutes:g} minutes, {len(distinct) or 'nothing'} found"
+    )
     for (operation, what), seen in distinct.items():
         callers = f" as {', '.join(seen['callers'])}" if seen["callers"] else ""
         print(f"\n{operation}{callers}  (PORTAL_FUZZ_SEED={', '.join(map(str, seen['seeds']))})")
@@ -67,8 +76,11 @@ def failures_in(text):
     sections = re.split(r"^_+ (test.*?) _+$", text.split("= short test summary info =")[0], flags=re.M)
     failures = []
     for test, body in zip(sections[1::2], sections[2::2]):
-        lines = [re.sub(r"^\s*(\|\s*|E\s+)*", "", line) for line in body.splitlines()
-                 if "curl " in line or re.match(WHAT_FAILED, line)]
+        lines = [
+            re.sub(r"^\s*(\|\s*|E\s+)*", "", line)
+            for line in body.splitlines()
+            if "curl " in line or re.match(WHAT_FAILED, line)
+        ]
         failures.append((test, list(dict.fromkeys(lines)) or ["(see the round's output)"]))
     return failures
 

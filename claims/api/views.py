@@ -30,10 +30,30 @@ class ClaimSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Claim
-        fields = ["id", "interception", "tracking_number", "kind", "state", "merchant", "outlet", "carrier",
-                  "description", "goods_value", "claimed_amount", "offer_amount", "offer_side", "final_amount",
-                  "succeeded_at", "filed_at", "escalated_at", "decided_at", "payment_reference", "paid_at", "goods",
-                  "photos"]
+        fields = [
+            "id",
+            "interception",
+            "tracking_number",
+            "kind",
+            "state",
+            "merchant",
+            "outlet",
+            "carrier",
+            "description",
+            "goods_value",
+            "claimed_amount",
+            "offer_amount",
+            "offer_side",
+            "final_amount",
+            "succeeded_at",
+            "filed_at",
+            "escalated_at",
+            "decided_at",
+            "payment_reference",
+            "paid_at",
+            "goods",
+            "photos",
+        ]
         read_only_fields = fields
 
 
@@ -43,10 +63,12 @@ class ClaimCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Claim.Kind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    goods = serializers.JSONField(required=False, help_text="[{name, quantity, specification, value}]; "
-                                                            "default: the parcel's goods")
-    photos = serializers.ListField(child=serializers.FileField(), required=False,
-                                   help_text="multipart only: JPEG, PNG or WebP, at most 10 MB each")
+    goods = serializers.JSONField(
+        required=False, help_text="[{name, quantity, specification, value}]; default: the parcel's goods"
+    )
+    photos = serializers.ListField(
+        child=serializers.FileField(), required=False, help_text="multipart only: JPEG, PNG or WebP, at most 10 MB each"
+    )
 
 
 class ClaimFilter(django_filters.FilterSet):
@@ -67,8 +89,7 @@ class ClaimViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
-        return (selectors.claim_list(self.request.user).prefetch_related("goods")
-                .annotate(photo_count=Count("evidence")))
+        return selectors.claim_list(self.request.user).prefetch_related("goods").annotate(photo_count=Count("evidence"))
 
     @extend_schema(request=ClaimCreateSerializer, responses={201: ClaimSerializer})
     def create(self, request, *args, **kwargs):
@@ -83,12 +104,22 @@ class ClaimViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         v = given.validated_data
         interception_id = v.get("interception")
         if interception_id is None:
-            found = (interception_selectors.interception_list(request.user)
-                     .filter(tracking_number=(v.get("tracking_number") or "").strip().upper()).order_by("-id").first())
+            found = (
+                interception_selectors.interception_list(request.user)
+                .filter(tracking_number=(v.get("tracking_number") or "").strip().upper())
+                .order_by("-id")
+                .first()
+            )
             if found is None:
                 raise DomainError("not_found", _("Name the interception by its id or tracking number."), status=404)
             interception_id = found.pk
-        claim = services.claim_file(actor=request.user, interception_id=interception_id, kind=v["kind"],
-                                    amount=v.get("amount"), description=v.get("description", ""),
-                                    goods=v.get("goods"), photos=v.get("photos", []))
+        claim = services.claim_file(
+            actor=request.user,
+            interception_id=interception_id,
+            kind=v["kind"],
+            amount=v.get("amount"),
+            description=v.get("description", ""),
+            goods=v.get("goods"),
+            photos=v.get("photos", []),
+        )
         return Response(ClaimSerializer(self.get_queryset().get(pk=claim.pk)).data, status=201)

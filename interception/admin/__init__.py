@@ -1,2 +1,3 @@
 """The interception app's admin, a module per area; Django's autodiscovery imports this package."""
+
 from interception.admin import contracts, interceptions, network  # noqa: F401

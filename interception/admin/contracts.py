@@ -1,4 +1,5 @@
 """Admin for outlet contracts: apply, the outlet staff's review queue, buttons, bulk, the decision file."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
@@ -71,9 +72,14 @@ class ApplyForm(forms.Form):
     carrier = forms.ModelChoiceField(Carrier.objects.all(), label=_("carrier"))
     outlets = forms.ModelMultipleChoiceField(Outlet.objects.all(), label=_("outlets"))
     mode = forms.ChoiceField(choices=SettlementMode.choices, label=_("settlement mode"))
-    fee = forms.DecimalField(label=_("fee per interception (yuan)"), required=False, max_digits=14,
-                             help_text=_("Offline: the fee negotiated with the outlet. Online: the platform's fee "
-                                         "applies whatever you enter."))
+    fee = forms.DecimalField(
+        label=_("fee per interception (yuan)"),
+        required=False,
+        max_digits=14,
+        help_text=_(
+            "Offline: the fee negotiated with the outlet. Online: the platform's fee applies whatever you enter."
+        ),
+    )
     charge_failed = forms.BooleanField(label=_("also charge failed interceptions"), required=False)
 
     def __init__(self, *args, admin_site, **kwargs):
@@ -88,7 +94,9 @@ class ApplyForm(forms.Form):
         carrier, outlets = data.get("carrier"), data.get("outlets") or []
         wrong = [o for o in outlets if carrier and o.carrier_id != carrier.pk]
         if wrong:
-            self.add_error("outlets", _("Not outlets of %(c)s: %(o)s") % {"c": carrier, "o": ", ".join(map(str, wrong))})
+            self.add_error(
+                "outlets", _("Not outlets of %(c)s: %(o)s") % {"c": carrier, "o": ", ".join(map(str, wrong))}
+            )
         return data
 
 
@@ -117,17 +125,55 @@ def _can_amend(obj, user):
 @admin.register(Contract)
 class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.contract_list
-    list_display = ["id", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee", "state",
-                    "applied_at", "waiting"]
+    list_display = [
+        "id",
+        "merchant",
+        "outlet",
+        "carrier",
+        "platform",
+        "settlement_mode",
+        "fee",
+        "state",
+        "applied_at",
+        "waiting",
+    ]
     list_filter = ["state", WaitingFilter, "platform", CarrierFilter, OutletFilter, "settlement_mode"]
     list_select_related = ["merchant", "outlet", "outlet__carrier", "platform"]
     search_fields = ["=merchant__code", "=outlet__code", "merchant__name"]
-    readonly_fields = ["merchant", "outlet", "platform", "settlement_mode", "fee", "charge_succeeded",
-                       "charge_failed", "state", "applied_by", "applied_at", "decided_by", "decided_at",
-                       "reject_reason", "closed_by", "closed_at", "close_reason"]
+    readonly_fields = [
+        "merchant",
+        "outlet",
+        "platform",
+        "settlement_mode",
+        "fee",
+        "charge_succeeded",
+        "charge_failed",
+        "state",
+        "applied_by",
+        "applied_at",
+        "decided_by",
+        "decided_at",
+        "reject_reason",
+        "closed_by",
+        "closed_at",
+        "close_reason",
+    ]
     fieldsets = [
-        (None, {"fields": ["state", "merchant", "outlet", "platform", "settlement_mode", "fee",
-                           "charge_succeeded", "charge_failed"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "state",
+                    "merchant",
+                    "outlet",
+                    "platform",
+                    "settlement_mode",
+                    "fee",
+                    "charge_succeeded",
+                    "charge_failed",
+                ]
+            },
+        ),
         (_("Application"), {"fields": ["applied_by", "applied_at", "decided_by", "decided_at", "reject_reason"]}),
         (_("Closing"), {"fields": ["closed_by", "closed_at", "close_reason"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
@@ -135,16 +181,33 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
     inlines = [ContractFeeInline]
     timeline_state_labels = dict(Contract.State.choices)
     object_actions = [
-        ObjectAction("approve", _("Approve"), available=can_transition("approve"), form_class=ReasonForm,
-                     run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor,
-                                                                              reason=reason)),
-        ObjectAction("reject", _("Reject"), available=can_transition("reject"), form_class=RequiredReasonForm, danger=True,
-                     run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor,
-                                                                             reason=reason)),
-        ObjectAction("close", _("Close the service"), available=can_transition("close"), form_class=RequiredReasonForm,
-                     danger=True, bulk=False, run=_run_close),
-        ObjectAction("amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False,
-                     run=_run_amend),
+        ObjectAction(
+            "approve",
+            _("Approve"),
+            available=can_transition("approve"),
+            form_class=ReasonForm,
+            run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor, reason=reason),
+        ),
+        ObjectAction(
+            "reject",
+            _("Reject"),
+            available=can_transition("reject"),
+            form_class=RequiredReasonForm,
+            danger=True,
+            run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor, reason=reason),
+        ),
+        ObjectAction(
+            "close",
+            _("Close the service"),
+            available=can_transition("close"),
+            form_class=RequiredReasonForm,
+            danger=True,
+            bulk=False,
+            run=_run_close,
+        ),
+        ObjectAction(
+            "amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False, run=_run_amend
+        ),
     ]
 
     @admin.display(description=_("carrier"), ordering="outlet__carrier")
@@ -193,13 +256,24 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             data = form.cleaned_data
             try:
                 outcomes = services.contract_apply(
-                    merchant=data["merchant"], platform=data["platform"], outlets=data["outlets"],
-                    mode=data["mode"], fee=data["fee"], actor=request.user,
-                    charge_failed=data["charge_failed"])
+                    merchant=data["merchant"],
+                    platform=data["platform"],
+                    outlets=data["outlets"],
+                    mode=data["mode"],
+                    fee=data["fee"],
+                    actor=request.user,
+                    charge_failed=data["charge_failed"],
+                )
             except DomainError as exc:
                 messages.error(request, exc.message)
-        return self.render_page(request, "admin/interception/contract/apply.html", title=_("Apply for outlet contracts"),
-                                form=form, outcomes=outcomes, media=self.media + form.media)
+        return self.render_page(
+            request,
+            "admin/interception/contract/apply.html",
+            title=_("Apply for outlet contracts"),
+            form=form,
+            outcomes=outcomes,
+            media=self.media + form.media,
+        )
 
     def export_view(self, request):
         if not request.user.has_perm("interception.decide_contract"):
@@ -220,10 +294,19 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         try:
             if request.POST.get("confirm"):
                 result, _name = resources.confirm(request.user, request.POST.get("token", ""))
-                messages.success(request, _("Decisions applied: %(a)s approved, %(r)s rejected, %(u)s already "
-                                            "decided so (no change), %(l)s left pending.") % {
-                    "a": result.count(resources.APPROVE), "r": result.count(resources.REJECT),
-                    "u": result.count(resources.UNCHANGED), "l": result.count(resources.LEAVE)})
+                messages.success(
+                    request,
+                    _(
+                        "Decisions applied: %(a)s approved, %(r)s rejected, %(u)s already "
+                        "decided so (no change), %(l)s left pending."
+                    )
+                    % {
+                        "a": result.count(resources.APPROVE),
+                        "r": result.count(resources.REJECT),
+                        "u": result.count(resources.UNCHANGED),
+                        "l": result.count(resources.LEAVE),
+                    },
+                )
                 if not result.count(resources.APPROVE) and not result.count(resources.REJECT):
                     messages.warning(request, _("This file changed nothing: every decision in it was already made."))
                 return HttpResponseRedirect(reverse("admin:interception_contract_changelist"))
@@ -236,14 +319,22 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         except DomainError as exc:
             context["refused"] = exc
             return self.render_page(request, IMPORT_PAGE, **context)
-        context.update(plan=result, name=uploaded.name, token=token,
-                       changes=result.count(resources.APPROVE) + result.count(resources.REJECT))
+        context.update(
+            plan=result,
+            name=uploaded.name,
+            token=token,
+            changes=result.count(resources.APPROVE) + result.count(resources.REJECT),
+        )
         return self.render_page(request, IMPORT_PAGE, **context)
 
     def pending_by_outlet_view(self, request):
         rows = list(selectors.pending_by_outlet(request.user)[:500])
-        return self.render_page(request, "admin/interception/contract/pending_by_outlet.html",
-                                title=_("Pending applications per outlet"), rows=rows)
+        return self.render_page(
+            request,
+            "admin/interception/contract/pending_by_outlet.html",
+            title=_("Pending applications per outlet"),
+            rows=rows,
+        )
 
 
 @admin.register(FeeAmendment)
@@ -253,14 +344,32 @@ class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, Portal
     list_filter = ["state"]
     list_select_related = ["contract", "contract__merchant", "contract__outlet"]
     search_fields = ["=contract__merchant__code", "=contract__outlet__code"]
-    readonly_fields = ["contract", "old_fee", "new_fee", "state", "requested_by", "requested_at", "decided_by",
-                       "decided_at", "reject_reason"]
+    readonly_fields = [
+        "contract",
+        "old_fee",
+        "new_fee",
+        "state",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "reject_reason",
+    ]
     timeline_state_labels = dict(FeeAmendment.State.choices)
     object_actions = [
-        ObjectAction("approve", _("Approve"), available=can_transition("approve"), form_class=ReasonForm,
-                     run=lambda obj, actor, reason: services.amendment_approve(amendment_id=obj.pk, actor=actor,
-                                                                               reason=reason)),
-        ObjectAction("reject", _("Reject"), available=can_transition("reject"), form_class=RequiredReasonForm, danger=True,
-                     run=lambda obj, actor, reason: services.amendment_reject(amendment_id=obj.pk, actor=actor,
-                                                                              reason=reason)),
+        ObjectAction(
+            "approve",
+            _("Approve"),
+            available=can_transition("approve"),
+            form_class=ReasonForm,
+            run=lambda obj, actor, reason: services.amendment_approve(amendment_id=obj.pk, actor=actor, reason=reason),
+        ),
+        ObjectAction(
+            "reject",
+            _("Reject"),
+            available=can_transition("reject"),
+            form_class=RequiredReasonForm,
+            danger=True,
+            run=lambda obj, actor, reason: services.amendment_reject(amendment_id=obj.pk, actor=actor, reason=reason),
+        ),
     ]

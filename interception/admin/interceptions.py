@@ -102,8 +102,18 @@ class ParcelAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
     list_display = ["tracking_number", "carrier", "outlet", "merchant", "order_number", "status", "last_event_at"]
     list_filter = ["carrier", "platform"]
     list_select_related = ["carrier", "outlet", "merchant"]
-    readonly_fields = ["tracking_number", "carrier", "outlet", "merchant", "platform", "order_number",
-                       "parcels_in_order", "status", "last_event_at", "created_at"]
+    readonly_fields = [
+        "tracking_number",
+        "carrier",
+        "outlet",
+        "merchant",
+        "platform",
+        "order_number",
+        "parcels_in_order",
+        "status",
+        "last_event_at",
+        "created_at",
+    ]
     fields = readonly_fields
     inlines = [GoodsInline, TrackingInline]
 
@@ -113,6 +123,7 @@ class ParcelAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
 
 
 # --- after-sales -----------------------------------------------------------------------------------------------------
+
 
 class AfterSaleAddForm(forms.Form):
     number = forms.CharField(label=_("after-sale number"), max_length=64)
@@ -135,8 +146,12 @@ class CountdownMixin:
         if ends is None:
             return "—"
         late = ends <= timezone.now()
-        return format_html('<span class="{}" title="{}">{}</span>', "portal-overdue" if late else "",
-                           timezone.localtime(ends).strftime("%Y-%m-%d %H:%M"), countdown(ends))
+        return format_html(
+            '<span class="{}" title="{}">{}</span>',
+            "portal-overdue" if late else "",
+            timezone.localtime(ends).strftime("%Y-%m-%d %H:%M"),
+            countdown(ends),
+        )
 
 
 @admin.register(AfterSale)
@@ -147,37 +162,106 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
     list_select_related = ["merchant", "parcel", "platform"]
     search_fields = ["number"]
     search_help_text = _("After-sale number or tracking number, exact or its beginning.")
-    readonly_fields = ["number", "merchant", "platform", "parcel", "kind", "amount", "reason", "state", "window",
-                       "created_at", "intercepting_since", "window_ends_at", "decided_by", "decided_at",
-                       "decision_reason", "interceptions_link"]
+    readonly_fields = [
+        "number",
+        "merchant",
+        "platform",
+        "parcel",
+        "kind",
+        "amount",
+        "reason",
+        "state",
+        "window",
+        "created_at",
+        "intercepting_since",
+        "window_ends_at",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "interceptions_link",
+    ]
     fieldsets = [
-        (None, {"fields": ["state", "window", "number", "merchant", "platform", "parcel", "kind", "amount",
-                           "reason", "interceptions_link"]}),
-        (_("Handling"), {"fields": ["created_at", "intercepting_since", "window_ends_at", "decided_by",
-                                    "decided_at", "decision_reason"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "state",
+                    "window",
+                    "number",
+                    "merchant",
+                    "platform",
+                    "parcel",
+                    "kind",
+                    "amount",
+                    "reason",
+                    "interceptions_link",
+                ]
+            },
+        ),
+        (
+            _("Handling"),
+            {
+                "fields": [
+                    "created_at",
+                    "intercepting_since",
+                    "window_ends_at",
+                    "decided_by",
+                    "decided_at",
+                    "decision_reason",
+                ]
+            },
+        ),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(AfterSale.State.choices)
     change_form_template = "admin/interception/aftersale/change_form.html"
     object_actions = [
         # In bulk only: one by one, the interception page shows the facts first.
-        ObjectAction("intercept", _("Start interception"), available=lambda obj, user: False,
-                     run=lambda obj, actor: services.interception_start(after_sale_id=obj.pk, actor=actor,
-                                                                        via=InterceptionOrder.Via.BULK)),
-        ObjectAction("agree", _("Agree to refund"), available=can_transition("refund"), form_class=ReasonForm, bulk=False,
-                     run=lambda obj, actor, reason: services.aftersale_agree_refund(after_sale_id=obj.pk,
-                                                                                    actor=actor, reason=reason)),
-        ObjectAction("refuse", _("Refuse the refund"), available=_can_refuse, form_class=RequiredReasonForm,
-                     bulk=False, danger=True,
-                     run=lambda obj, actor, reason: services.aftersale_refuse(after_sale_id=obj.pk, actor=actor,
-                                                                              reason=reason)),
-        ObjectAction("close", _("Buyer withdrew"), available=can_transition("close"), form_class=ReasonForm, bulk=False,
-                     run=lambda obj, actor, reason: services.aftersale_close(after_sale_id=obj.pk, actor=actor,
-                                                                             reason=reason)),
-        ObjectAction("platform", _("Ask the platform to intervene"), available=can_transition("ask_platform"),
-                     form_class=RequiredReasonForm, bulk=False,
-                     run=lambda obj, actor, reason: services.aftersale_ask_platform(after_sale_id=obj.pk,
-                                                                                    actor=actor, reason=reason)),
+        ObjectAction(
+            "intercept",
+            _("Start interception"),
+            available=lambda obj, user: False,
+            run=lambda obj, actor: services.interception_start(
+                after_sale_id=obj.pk, actor=actor, via=InterceptionOrder.Via.BULK
+            ),
+        ),
+        ObjectAction(
+            "agree",
+            _("Agree to refund"),
+            available=can_transition("refund"),
+            form_class=ReasonForm,
+            bulk=False,
+            run=lambda obj, actor, reason: services.aftersale_agree_refund(
+                after_sale_id=obj.pk, actor=actor, reason=reason
+            ),
+        ),
+        ObjectAction(
+            "refuse",
+            _("Refuse the refund"),
+            available=_can_refuse,
+            form_class=RequiredReasonForm,
+            bulk=False,
+            danger=True,
+            run=lambda obj, actor, reason: services.aftersale_refuse(after_sale_id=obj.pk, actor=actor, reason=reason),
+        ),
+        ObjectAction(
+            "close",
+            _("Buyer withdrew"),
+            available=can_transition("close"),
+            form_class=ReasonForm,
+            bulk=False,
+            run=lambda obj, actor, reason: services.aftersale_close(after_sale_id=obj.pk, actor=actor, reason=reason),
+        ),
+        ObjectAction(
+            "platform",
+            _("Ask the platform to intervene"),
+            available=can_transition("ask_platform"),
+            form_class=RequiredReasonForm,
+            bulk=False,
+            run=lambda obj, actor, reason: services.aftersale_ask_platform(
+                after_sale_id=obj.pk, actor=actor, reason=reason
+            ),
+        ),
     ]
 
     @admin.display(description=_("tracking number"), ordering="parcel__tracking_number")
@@ -194,8 +278,9 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
         if not term:
             return queryset, False
         by_parcel = selectors.tracking_number_filter(selectors.parcel_list(request.user), term.rstrip("*") + "*")
-        return queryset.filter(Q(number__startswith=search_term.strip())
-                               | Q(parcel__in=by_parcel.values("pk")[:1000])), False
+        return queryset.filter(
+            Q(number__startswith=search_term.strip()) | Q(parcel__in=by_parcel.values("pk")[:1000])
+        ), False
 
     def has_add_permission(self, request):
         return request.user.has_perm("interception.add_aftersale")
@@ -217,25 +302,34 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
         form = AfterSaleAddForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            parcel = selectors.parcel_list(request.user).filter(
-                carrier=data["carrier"], tracking_number=data["tracking_number"].strip().upper()).first()
+            parcel = (
+                selectors.parcel_list(request.user)
+                .filter(carrier=data["carrier"], tracking_number=data["tracking_number"].strip().upper())
+                .first()
+            )
             if parcel is None:
                 form.add_error("tracking_number", _("No such parcel of this carrier."))
             else:
                 try:
                     after_sale, order = services.aftersale_create(
-                        actor=request.user, parcel=parcel, number=data["number"], kind=data["kind"],
-                        amount=data["amount"], reason=data["reason"])
+                        actor=request.user,
+                        parcel=parcel,
+                        number=data["number"],
+                        kind=data["kind"],
+                        amount=data["amount"],
+                        reason=data["reason"],
+                    )
                 except DomainError as exc:
                     form.add_error(None, exc.message)
                 else:
                     if order is not None:
-                        messages.success(request, _("Intercepted automatically (the merchant's rule): #%(n)s.")
-                                         % {"n": order.pk})
-                    return HttpResponseRedirect(reverse("admin:interception_aftersale_intercept",
-                                                        args=[after_sale.pk]))
-        return self.render_page(request, "admin/interception/aftersale/add.html", form=form,
-                                title=_("Record an after-sale"))
+                        messages.success(
+                            request, _("Intercepted automatically (the merchant's rule): #%(n)s.") % {"n": order.pk}
+                        )
+                    return HttpResponseRedirect(reverse("admin:interception_aftersale_intercept", args=[after_sale.pk]))
+        return self.render_page(
+            request, "admin/interception/aftersale/add.html", form=form, title=_("Record an after-sale")
+        )
 
     def intercept_view(self, request, object_id):
         """The interception page (R12): tracking, goods, the fee that will be charged, every reason, the button."""
@@ -248,28 +342,38 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, _("Interception #%(n)s started; the carrier is being asked.")
-                                 % {"n": order.pk})
+                messages.success(
+                    request, _("Interception #%(n)s started; the carrier is being asked.") % {"n": order.pk}
+                )
                 return HttpResponseRedirect(reverse("admin:interception_interceptionorder_change", args=[order.pk]))
             after_sale = self.get_object(request, object_id)
         preview = services.interception_preview(after_sale)
         return self.render_page(
-            request, "admin/interception/aftersale/intercept.html", original=after_sale,
+            request,
+            "admin/interception/aftersale/intercept.html",
+            original=after_sale,
             title=_("Intercept the parcel of after-sale %(n)s") % {"n": after_sale.number},
-            preview=preview, parcel=preview.parcel, events=preview.parcel.tracking_events.order_by("-at", "-id")[:50],
+            preview=preview,
+            parcel=preview.parcel,
+            events=preview.parcel.tracking_events.order_by("-at", "-id")[:50],
             goods=preview.parcel.goods.all(),
             can_start=preview.eligible and request.user.has_perm("interception.start_interception"),
-            interceptions=after_sale.interceptions.order_by("-id")[:10])
+            interceptions=after_sale.interceptions.order_by("-id")[:10],
+        )
 
 
 # --- interception orders ---------------------------------------------------------------------------------------------
+
 
 class ResultForm(forms.Form):
     result = forms.ChoiceField(label=_("result"), choices=CarrierResult.choices)
     reason_code = forms.CharField(label=_("carrier's reason code"), required=False, max_length=64)
     reason_text = forms.CharField(label=_("carrier's reason"), required=False, max_length=500)
-    note = forms.CharField(label=_("how it was confirmed"), widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("E.g. phone call with the outlet, who and when."))
+    note = forms.CharField(
+        label=_("how it was confirmed"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("E.g. phone call with the outlet, who and when."),
+    )
 
 
 def _can_record(obj, user):
@@ -277,48 +381,142 @@ def _can_record(obj, user):
 
 
 EXPORT_COLUMNS = [
-    ("id", _("interception")), ("tracking_number", _("tracking number")), ("merchant__code", _("merchant")),
-    ("merchant__name", _("merchant name")), ("outlet__code", _("outlet")), ("outlet__name", _("outlet name")),
-    ("carrier__code", _("carrier")), ("platform__code", _("platform")), ("settlement_mode", _("settlement mode")),
-    ("fee", _("fee (yuan)")), ("chargeable", _("chargeable")), ("state", _("state")),
-    ("requested_at", _("requested at")), ("result_at", _("result at")), ("failure_code", _("carrier's reason code")),
+    ("id", _("interception")),
+    ("tracking_number", _("tracking number")),
+    ("merchant__code", _("merchant")),
+    ("merchant__name", _("merchant name")),
+    ("outlet__code", _("outlet")),
+    ("outlet__name", _("outlet name")),
+    ("carrier__code", _("carrier")),
+    ("platform__code", _("platform")),
+    ("settlement_mode", _("settlement mode")),
+    ("fee", _("fee (yuan)")),
+    ("chargeable", _("chargeable")),
+    ("state", _("state")),
+    ("requested_at", _("requested at")),
+    ("result_at", _("result at")),
+    ("failure_code", _("carrier's reason code")),
     ("return_loss", _("return failure")),
 ]
 
 
 @admin.register(InterceptionOrder)
-class InterceptionOrderAdmin(CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin,
-                             PortalAdmin):
+class InterceptionOrderAdmin(
+    CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+):
     selector = selectors.interception_list
-    list_display = ["id", "tracking_number", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee",
-                    "state", "window", "requested_at"]
-    list_filter = ["state", ResultFilter, ResultWithinFilter, "carrier", "platform", "settlement_mode", OutletFilter,
-                   ("requested_at", DateRangeFilterBuilder(title=_("created")))]
+    list_display = [
+        "id",
+        "tracking_number",
+        "merchant",
+        "outlet",
+        "carrier",
+        "platform",
+        "settlement_mode",
+        "fee",
+        "state",
+        "window",
+        "requested_at",
+    ]
+    list_filter = [
+        "state",
+        ResultFilter,
+        ResultWithinFilter,
+        "carrier",
+        "platform",
+        "settlement_mode",
+        OutletFilter,
+        ("requested_at", DateRangeFilterBuilder(title=_("created"))),
+    ]
     list_select_related = ["merchant", "outlet", "carrier", "platform", "after_sale"]
     ordering = ["-id"]
     readonly_fields = [
-        "state", "tracking_number", "parcel", "after_sale", "window", "merchant", "outlet", "carrier", "platform",
-        "contract", "settlement_mode", "fee", "charge_on_success", "charge_on_failure", "chargeable", "via",
-        "requested_by", "requested_at", "carrier_ref", "submitted_at", "submit_attempts", "next_submit_at",
-        "last_submit_error", "result_at", "result_source", "failure_code", "failure_text", "return_scan_at",
-        "returned_at", "return_loss", "note"]
+        "state",
+        "tracking_number",
+        "parcel",
+        "after_sale",
+        "window",
+        "merchant",
+        "outlet",
+        "carrier",
+        "platform",
+        "contract",
+        "settlement_mode",
+        "fee",
+        "charge_on_success",
+        "charge_on_failure",
+        "chargeable",
+        "via",
+        "requested_by",
+        "requested_at",
+        "carrier_ref",
+        "submitted_at",
+        "submit_attempts",
+        "next_submit_at",
+        "last_submit_error",
+        "result_at",
+        "result_source",
+        "failure_code",
+        "failure_text",
+        "return_scan_at",
+        "returned_at",
+        "return_loss",
+        "note",
+    ]
     fieldsets = [
-        (None, {"fields": ["state", "tracking_number", "parcel", "after_sale", "window", "merchant", "outlet",
-                           "carrier", "platform", "via", "requested_by", "requested_at"]}),
-        (_("Fee snapshot (R6)"), {"fields": ["contract", "settlement_mode", "fee", "charge_on_success",
-                                             "charge_on_failure", "chargeable"]}),
-        (_("Carrier"), {"fields": ["carrier_ref", "submitted_at", "submit_attempts", "next_submit_at",
-                                   "last_submit_error", "result_at", "result_source", "failure_code",
-                                   "failure_text"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "state",
+                    "tracking_number",
+                    "parcel",
+                    "after_sale",
+                    "window",
+                    "merchant",
+                    "outlet",
+                    "carrier",
+                    "platform",
+                    "via",
+                    "requested_by",
+                    "requested_at",
+                ]
+            },
+        ),
+        (
+            _("Fee snapshot (R6)"),
+            {"fields": ["contract", "settlement_mode", "fee", "charge_on_success", "charge_on_failure", "chargeable"]},
+        ),
+        (
+            _("Carrier"),
+            {
+                "fields": [
+                    "carrier_ref",
+                    "submitted_at",
+                    "submit_attempts",
+                    "next_submit_at",
+                    "last_submit_error",
+                    "result_at",
+                    "result_source",
+                    "failure_code",
+                    "failure_text",
+                ]
+            },
+        ),
         (_("Return"), {"fields": ["return_scan_at", "returned_at", "return_loss", "note"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(InterceptionOrder.State.choices)
     change_list_template = "admin/interception/interceptionorder/change_list.html"
     object_actions = [
-        ObjectAction("result", _("Record a result"), available=_can_record, form_class=ResultForm, bulk=False,
-                     run=lambda obj, actor, **data: services.interception_record_result(order_id=obj.pk, actor=actor,
-                                                                                        **data)),
+        ObjectAction(
+            "result",
+            _("Record a result"),
+            available=_can_record,
+            form_class=ResultForm,
+            bulk=False,
+            run=lambda obj, actor, **data: services.interception_record_result(order_id=obj.pk, actor=actor, **data),
+        ),
     ]
 
     class Media:
@@ -334,8 +532,9 @@ class InterceptionOrderAdmin(CountdownMixin, TrackingSearchMixin, ObjectActionsM
 
     def get_urls(self):
         view = self.admin_site.admin_view
-        return [path("export/", view(self.export_view), name="interception_interceptionorder_export")] \
-            + super().get_urls()
+        return [
+            path("export/", view(self.export_view), name="interception_interceptionorder_export")
+        ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
         extra_context = dict(extra_context or {})
@@ -353,8 +552,11 @@ class InterceptionOrderAdmin(CountdownMixin, TrackingSearchMixin, ObjectActionsM
         rows = queryset.values_list(*fields).iterator(chunk_size=2000)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         mode = request.GET.get("settlement_mode__exact", "all")
-        return stream_csv(f"interceptions-{mode}-{stamp}.csv", [str(label) for _name, label in EXPORT_COLUMNS],
-                          (_export_row(row) for row in rows))
+        return stream_csv(
+            f"interceptions-{mode}-{stamp}.csv",
+            [str(label) for _name, label in EXPORT_COLUMNS],
+            (_export_row(row) for row in rows),
+        )
 
 
 def _export_row(row):
@@ -368,11 +570,27 @@ def _export_row(row):
 @admin.register(CarrierEvent)
 class CarrierEventAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.carrier_event_list
-    list_display = ["id", "carrier", "event_id", "kind", "tracking_number", "occurred_at", "received_at", "outcome",
-                    "detail"]
+    list_display = [
+        "id",
+        "carrier",
+        "event_id",
+        "kind",
+        "tracking_number",
+        "occurred_at",
+        "received_at",
+        "outcome",
+        "detail",
+    ]
     list_filter = ["outcome", "kind", "carrier"]
     list_select_related = ["carrier"]
-    readonly_fields = ["carrier", "event_id", "kind", "tracking_number", "occurred_at", "received_at", "outcome",
-                       "detail", "payload"]
-
-
+    readonly_fields = [
+        "carrier",
+        "event_id",
+        "kind",
+        "tracking_number",
+        "occurred_at",
+        "received_at",
+        "outcome",
+        "detail",
+        "payload",
+    ]

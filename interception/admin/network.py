@@ -1,4 +1,5 @@
 """Admin for the network: platforms, carriers, outlets, merchants, e-waybill accounts, staff, API clients."""
+
 from django import forms
 from django.contrib import admin
 from django.template.loader import render_to_string
@@ -27,8 +28,11 @@ from kernel.timeline import render as render_timeline
 
 class PlatformForm(forms.ModelForm):
     blocked_categories = forms.MultipleChoiceField(
-        label=_("blocked goods categories"), choices=GoodsCategory.choices, required=False,
-        widget=forms.CheckboxSelectMultiple)
+        label=_("blocked goods categories"),
+        choices=GoodsCategory.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = Platform
@@ -45,17 +49,36 @@ class PlatformCarrierInline(admin.TabularInline):
 class PlatformAdmin(PortalAdmin):
     selector = selectors.platform_list
     form = PlatformForm
-    list_display = ["code", "name", "handling_window_days", "refuse_after_days", "refund_cap_applies",
-                    "refund_cap", "multi_parcel_allowed", "online_fee"]
+    list_display = [
+        "code",
+        "name",
+        "handling_window_days",
+        "refuse_after_days",
+        "refund_cap_applies",
+        "refund_cap",
+        "multi_parcel_allowed",
+        "online_fee",
+    ]
     search_fields = ["code", "name"]
     inlines = [PlatformCarrierInline]
     fieldsets = [
         (None, {"fields": ["code", "name"]}),
-        (_("Interception limits (R10)"), {"fields": ["refund_cap_applies", "refund_cap", "blocked_categories",
-                                                     "multi_parcel_allowed"]}),
-        (_("Windows (R15, R16, R18, R25)"), {"fields": ["handling_window_days", "refuse_after_days",
-                                                        "claim_window_start_days", "claim_window_end_days",
-                                                        "claim_candidate_days"]}),
+        (
+            _("Interception limits (R10)"),
+            {"fields": ["refund_cap_applies", "refund_cap", "blocked_categories", "multi_parcel_allowed"]},
+        ),
+        (
+            _("Windows (R15, R16, R18, R25)"),
+            {
+                "fields": [
+                    "handling_window_days",
+                    "refuse_after_days",
+                    "claim_window_start_days",
+                    "claim_window_end_days",
+                    "claim_candidate_days",
+                ]
+            },
+        ),
         (_("Money (R19, R26)"), {"fields": ["online_fee", "claim_cap"]}),
     ]
 
@@ -76,8 +99,7 @@ class CarrierAdmin(PortalAdmin):
 @admin.register(PlatformCarrier)
 class PlatformCarrierAdmin(PortalAdmin):
     selector = selectors.platform_carrier_list
-    list_display = ["platform", "carrier", "interception_offered", "online_mode", "offline_mode",
-                    "approval_required"]
+    list_display = ["platform", "carrier", "interception_offered", "online_mode", "offline_mode", "approval_required"]
     list_filter = ["platform", "carrier", "interception_offered", "offline_mode", "approval_required"]
     list_select_related = ["platform", "carrier"]
 
@@ -113,8 +135,7 @@ def _sign_agreement(obj, actor):
 
 
 def _can_sign(obj, user):
-    return (user.has_perm("interception.sign_agreement")
-            and not obj.agreements.filter(platform=obj.platform_id).exists())
+    return user.has_perm("interception.sign_agreement") and not obj.agreements.filter(platform=obj.platform_id).exists()
 
 
 @admin.register(Merchant)
@@ -125,8 +146,11 @@ class MerchantAdmin(ObjectActionsMixin, PortalAdmin):
     list_select_related = ["platform"]
     search_fields = ["code", "name"]
     inlines = [EwaybillInline, AgreementInline]
-    object_actions = [ObjectAction("sign-agreement", _("Record the agreement as signed"), run=_sign_agreement,
-                                   available=_can_sign, bulk=False)]
+    object_actions = [
+        ObjectAction(
+            "sign-agreement", _("Record the agreement as signed"), run=_sign_agreement, available=_can_sign, bulk=False
+        )
+    ]
 
 
 @admin.register(EwaybillAccount)
@@ -170,22 +194,37 @@ class ApiClientAdmin(ObjectActionsMixin, TimelineMixin, admin.ModelAdmin):
     search_fields = ["name", "user__username", "merchant__code"]
     autocomplete_fields = ["user", "merchant", "carrier"]
     object_actions = [
-        ObjectAction("issue-token", _("Issue an API token"),
-                     run=lambda client, actor: services.api_token_issue(client=client, actor=actor),
-                     available=lambda client, user: _may_manage_tokens(user) and not _has_token(client),
-                     bulk=False, result_template=TOKEN_SHOWN_ONCE,
-                     note=_("The token is shown once, on the next page: the portal keeps only its hash.")),
-        ObjectAction("rotate-token", _("Rotate the API token"),
-                     run=lambda client, actor: services.api_token_rotate(client=client, actor=actor),
-                     available=lambda client, user: _may_manage_tokens(user) and _has_token(client),
-                     bulk=False, danger=True, result_template=TOKEN_SHOWN_ONCE,
-                     note=_("A new token replaces the current one, which stops working at once: the client's "
-                            "system must switch to the new token.")),
-        ObjectAction("revoke-token", _("Revoke the API token"),
-                     run=lambda client, actor: services.api_token_revoke(client=client, actor=actor),
-                     available=lambda client, user: _may_manage_tokens(user) and _has_token(client),
-                     bulk=False, danger=True,
-                     note=_("The current token stops working at once; the client has none until one is issued.")),
+        ObjectAction(
+            "issue-token",
+            _("Issue an API token"),
+            run=lambda client, actor: services.api_token_issue(client=client, actor=actor),
+            available=lambda client, user: _may_manage_tokens(user) and not _has_token(client),
+            bulk=False,
+            result_template=TOKEN_SHOWN_ONCE,
+            note=_("The token is shown once, on the next page: the portal keeps only its hash."),
+        ),
+        ObjectAction(
+            "rotate-token",
+            _("Rotate the API token"),
+            run=lambda client, actor: services.api_token_rotate(client=client, actor=actor),
+            available=lambda client, user: _may_manage_tokens(user) and _has_token(client),
+            bulk=False,
+            danger=True,
+            result_template=TOKEN_SHOWN_ONCE,
+            note=_(
+                "A new token replaces the current one, which stops working at once: the client's "
+                "system must switch to the new token."
+            ),
+        ),
+        ObjectAction(
+            "revoke-token",
+            _("Revoke the API token"),
+            run=lambda client, actor: services.api_token_revoke(client=client, actor=actor),
+            available=lambda client, user: _may_manage_tokens(user) and _has_token(client),
+            bulk=False,
+            danger=True,
+            note=_("The current token stops working at once; the client has none until one is issued."),
+        ),
     ]
 
     def get_fields(self, request, obj=None):
@@ -197,10 +236,18 @@ class ApiClientAdmin(ObjectActionsMixin, TimelineMixin, admin.ModelAdmin):
 
     @admin.display(description=_("API tokens"))
     def tokens(self, obj):
-        tokens = list(obj.user.api_tokens.select_related("created_by")[:TOKENS_LISTED + 1])
+        tokens = list(obj.user.api_tokens.select_related("created_by")[: TOKENS_LISTED + 1])
         all_url = reverse("admin:interception_apitoken_changelist") + f"?user__id__exact={obj.user_id}"
-        return mark_safe(render_to_string("admin/interception/apiclient_tokens.html", {  # noqa: S308 - escaped
-            "tokens": tokens[:TOKENS_LISTED], "more": len(tokens) > TOKENS_LISTED, "all_url": all_url}))
+        return mark_safe(
+            render_to_string(
+                "admin/interception/apiclient_tokens.html",
+                {  # noqa: S308 - escaped
+                    "tokens": tokens[:TOKENS_LISTED],
+                    "more": len(tokens) > TOKENS_LISTED,
+                    "all_url": all_url,
+                },
+            )
+        )
 
 
 class TokenStateFilter(admin.SimpleListFilter):
@@ -228,10 +275,15 @@ class ApiTokenAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, admin.Mode
     fields = ["prefix", "user", "created_at", "created_by", "last_used_at", "revoked_at", "timeline"]
     readonly_fields = fields[:-1]
     object_actions = [
-        ObjectAction("revoke", _("Revoke the API token"),
-                     run=lambda token, actor: services.api_token_revoke(token=token, actor=actor),
-                     available=lambda token, user: _may_manage_tokens(user) and token.revoked_at is None,
-                     bulk=False, danger=True, note=_("The token stops working at once.")),
+        ObjectAction(
+            "revoke",
+            _("Revoke the API token"),
+            run=lambda token, actor: services.api_token_revoke(token=token, actor=actor),
+            available=lambda token, user: _may_manage_tokens(user) and token.revoked_at is None,
+            bulk=False,
+            danger=True,
+            note=_("The token stops working at once."),
+        ),
     ]
 
     @admin.display(description=_("Timeline"))

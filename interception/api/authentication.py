@@ -1,4 +1,5 @@
 """`Authorization: Token <key>` against hashed API tokens (interception.models.ApiToken)."""
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -11,8 +12,9 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key):
         # The client comes along: the caller's scope needs it on every request (interception/selectors.py).
-        token = (ApiToken.objects.select_related("user", "user__api_client")
-                 .filter(digest=ApiToken.digest_of(key)).first())
+        token = (
+            ApiToken.objects.select_related("user", "user__api_client").filter(digest=ApiToken.digest_of(key)).first()
+        )
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if token.revoked_at is not None:

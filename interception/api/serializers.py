@@ -64,8 +64,23 @@ class ContractSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contract
-        fields = ["id", "merchant", "outlet", "carrier", "platform", "settlement_mode", "fee", "charge_succeeded",
-                  "charge_failed", "state", "applied_at", "decided_at", "reject_reason", "closed_at", "close_reason"]
+        fields = [
+            "id",
+            "merchant",
+            "outlet",
+            "carrier",
+            "platform",
+            "settlement_mode",
+            "fee",
+            "charge_succeeded",
+            "charge_failed",
+            "state",
+            "applied_at",
+            "decided_at",
+            "reject_reason",
+            "closed_at",
+            "close_reason",
+        ]
         read_only_fields = fields
 
 
@@ -82,11 +97,13 @@ class ContractApplySerializer(serializers.Serializer):
     merchant = code_of(Merchant, required=False, help_text="Merchant code; a merchant client may omit it.")
     platform = code_of(Platform, help_text="Platform code: douyin, kuaishou.")
     carrier = code_of(Carrier, help_text="Carrier code: yto, jt, zto, sto.")
-    outlets = serializers.ListField(child=code_of(Outlet), min_length=1, max_length=200,
-                                    help_text="Outlet codes of that carrier.")
+    outlets = serializers.ListField(
+        child=code_of(Outlet), min_length=1, max_length=200, help_text="Outlet codes of that carrier."
+    )
     mode = serializers.ChoiceField(choices=["online", "offline"])
-    fee = serializers.DecimalField(max_digits=14, decimal_places=6, required=False,
-                                   help_text="Yuan; required for offline, ignored for online.")
+    fee = serializers.DecimalField(
+        max_digits=14, decimal_places=6, required=False, help_text="Yuan; required for offline, ignored for online."
+    )
     charge_failed = serializers.BooleanField(default=False)
 
 
@@ -133,8 +150,20 @@ class ParcelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Parcel
-        fields = ["id", "tracking_number", "carrier", "outlet", "merchant", "platform", "order_number",
-                  "parcels_in_order", "logistics_status", "last_event_at", "goods", "created_at"]
+        fields = [
+            "id",
+            "tracking_number",
+            "carrier",
+            "outlet",
+            "merchant",
+            "platform",
+            "order_number",
+            "parcels_in_order",
+            "logistics_status",
+            "last_event_at",
+            "goods",
+            "created_at",
+        ]
 
     @extend_schema_field(serializers.ChoiceField(choices=LogisticsStatus.choices))
     def get_logistics_status(self, obj):
@@ -156,8 +185,22 @@ class AfterSaleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AfterSale
-        fields = ["id", "number", "merchant", "platform", "tracking_number", "kind", "amount", "reason", "state",
-                  "created_at", "intercepting_since", "window_ends_at", "decided_at", "decision_reason"]
+        fields = [
+            "id",
+            "number",
+            "merchant",
+            "platform",
+            "tracking_number",
+            "kind",
+            "amount",
+            "reason",
+            "state",
+            "created_at",
+            "intercepting_since",
+            "window_ends_at",
+            "decided_at",
+            "decision_reason",
+        ]
 
 
 class InterceptionCreateSerializer(serializers.Serializer):
@@ -171,9 +214,29 @@ class InterceptionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InterceptionOrder
-        fields = ["id", "tracking_number", "after_sale", "state", "merchant", "outlet", "carrier", "platform",
-                  "settlement_mode", "fee", "chargeable", "via", "requested_at", "submitted_at", "result_at",
-                  "result_source", "failure_code", "failure_text", "return_scan_at", "returned_at", "return_loss"]
+        fields = [
+            "id",
+            "tracking_number",
+            "after_sale",
+            "state",
+            "merchant",
+            "outlet",
+            "carrier",
+            "platform",
+            "settlement_mode",
+            "fee",
+            "chargeable",
+            "via",
+            "requested_at",
+            "submitted_at",
+            "result_at",
+            "result_source",
+            "failure_code",
+            "failure_text",
+            "return_scan_at",
+            "returned_at",
+            "return_loss",
+        ]
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -203,14 +266,17 @@ class CarrierEventSerializer(serializers.Serializer):
     event_id = column_text(CarrierEvent, "event_id")
     type = serializers.ChoiceField(choices=["tracking", "interception_result", "return_result"])
     tracking_number = column_text(CarrierEvent, "tracking_number")
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with its offset; at most CARRIER_CLOCK_SKEW_MINUTES "
-                                                      "ahead of our clock")
-    status = serializers.ChoiceField(choices=LogisticsStatus.choices, required=False,
-                                     help_text="tracking: the normalised logistics status")
+    occurred_at = serializers.DateTimeField(
+        help_text="ISO 8601 with its offset; at most CARRIER_CLOCK_SKEW_MINUTES ahead of our clock"
+    )
+    status = serializers.ChoiceField(
+        choices=LogisticsStatus.choices, required=False, help_text="tracking: the normalised logistics status"
+    )
     text = column_text(TrackingEvent, "raw_text", required=False, help_text="the carrier's own text")
-    result = serializers.ChoiceField(choices=[(r.value, r.label) for r in CarrierResult if r != CarrierResult.RETURNING],
-                                     required=False,
-                                     help_text="interception_result: succeeded | failed; "
-                                               "return_result: returned | lost | damaged")
+    result = serializers.ChoiceField(
+        choices=[(r.value, r.label) for r in CarrierResult if r != CarrierResult.RETURNING],
+        required=False,
+        help_text="interception_result: succeeded | failed; return_result: returned | lost | damaged",
+    )
     reason_code = column_text(InterceptionOrder, "failure_code", required=False)
     reason_text = column_text(InterceptionOrder, "failure_text", required=False)

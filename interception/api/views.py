@@ -82,9 +82,9 @@ def _merchant_for(request, code):
 def _get_or_400(queryset, what, **lookup):
     obj = queryset.filter(**lookup).first()
     if obj is None:
-        raise DomainError(f"{what}_unknown", _("Unknown %(what)s %(code)s.") % {"what": what,
-                                                                               "code": lookup.get("code")},
-                          status=400)
+        raise DomainError(
+            f"{what}_unknown", _("Unknown %(what)s %(code)s.") % {"what": what, "code": lookup.get("code")}, status=400
+        )
     return obj
 
 
@@ -95,7 +95,9 @@ class ContractViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
     serializer_class = serializers.ContractSerializer
     filterset_class = ContractFilter
 
-    @extend_schema(request=serializers.ContractApplySerializer, responses={201: serializers.ContractSerializer(many=True)})
+    @extend_schema(
+        request=serializers.ContractApplySerializer, responses={201: serializers.ContractSerializer(many=True)}
+    )
     def create(self, request, *args, **kwargs):
         data = serializers.ContractApplySerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -103,16 +105,23 @@ class ContractViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         merchant = _merchant_for(request, v.get("merchant"))
         platform = _get_or_400(Platform.objects.all(), "platform", code=v["platform"])
         carrier = _get_or_400(Carrier.objects.all(), "carrier", code=v["carrier"])
-        outlets = [_get_or_400(Outlet.objects.all(), "outlet", carrier=carrier, code=code)
-                   for code in v["outlets"]]
-        outcomes = services.contract_apply(merchant=merchant, platform=platform, outlets=outlets, mode=v["mode"],
-                                           fee=v.get("fee"), actor=request.user,
-                                           charge_failed=v["charge_failed"])
+        outlets = [_get_or_400(Outlet.objects.all(), "outlet", carrier=carrier, code=code) for code in v["outlets"]]
+        outcomes = services.contract_apply(
+            merchant=merchant,
+            platform=platform,
+            outlets=outlets,
+            mode=v["mode"],
+            fee=v.get("fee"),
+            actor=request.user,
+            charge_failed=v["charge_failed"],
+        )
         refused = [{"outlet": o.outlet.code, **p.as_dict()} for o in outcomes for p in o.problems]
         created = [serializers.ContractSerializer(o.contract).data for o in outcomes if o.ok]
         if not created:
-            return Response({"code": "application_refused", "detail": str(_("No application could be made.")),
-                             "errors": refused}, status=422)
+            return Response(
+                {"code": "application_refused", "detail": str(_("No application could be made.")), "errors": refused},
+                status=422,
+            )
         return Response({"created": created, "errors": refused}, status=201)
 
 
@@ -127,11 +136,14 @@ class AgreementView(APIView):
         code = data.validated_data["platform"]
         platform = _get_or_400(Platform.objects.all(), "platform", code=code)
         agreement, created = services.agreement_sign(merchant=merchant, platform=platform, actor=request.user)
-        return Response({"merchant": merchant.code, "platform": platform.code, "signed_at": agreement.signed_at},
-                        status=201 if created else 200)
+        return Response(
+            {"merchant": merchant.code, "platform": platform.code, "signed_at": agreement.signed_at},
+            status=201 if created else 200,
+        )
 
 
 # --- parcels, after-sales, interceptions -----------------------------------------------------------------------------
+
 
 def _outlet_of(carrier_code, outlet_code):
     carrier = _get_or_400(Carrier.objects.all(), "carrier", code=carrier_code)
@@ -154,9 +166,14 @@ class ParcelViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         parcel = services.parcel_create(
-            actor=request.user, merchant=_merchant_for(request, v.get("merchant")),
-            outlet=_outlet_of(v["carrier"], v["outlet"]), tracking_number=v["tracking_number"],
-            order_number=v["order_number"], parcels_in_order=v["parcels_in_order"], goods=v["goods"])
+            actor=request.user,
+            merchant=_merchant_for(request, v.get("merchant")),
+            outlet=_outlet_of(v["carrier"], v["outlet"]),
+            tracking_number=v["tracking_number"],
+            order_number=v["order_number"],
+            parcels_in_order=v["parcels_in_order"],
+            goods=v["goods"],
+        )
         return Response(serializers.ParcelSerializer(parcel).data, status=201)
 
 
@@ -182,13 +199,25 @@ class AfterSaleViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         data = serializers.AfterSaleCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        parcel = selectors.parcel_list(request.user).filter(
-            carrier__code=v["carrier"], tracking_number=v["tracking_number"].strip().upper()).first()
+        parcel = (
+            selectors.parcel_list(request.user)
+            .filter(carrier__code=v["carrier"], tracking_number=v["tracking_number"].strip().upper())
+            .first()
+        )
         if parcel is None:
-            raise DomainError("parcel_unknown", _("Unknown parcel %(t)s: send it to /api/v1/parcels/ first.")
-                              % {"t": v["tracking_number"]}, status=400)
-        after_sale, order = services.aftersale_create(actor=request.user, parcel=parcel, number=v["number"],
-                                                      kind=v["kind"], amount=v["amount"], reason=v["reason"])
+            raise DomainError(
+                "parcel_unknown",
+                _("Unknown parcel %(t)s: send it to /api/v1/parcels/ first.") % {"t": v["tracking_number"]},
+                status=400,
+            )
+        after_sale, order = services.aftersale_create(
+            actor=request.user,
+            parcel=parcel,
+            number=v["number"],
+            kind=v["kind"],
+            amount=v["amount"],
+            reason=v["reason"],
+        )
         body = serializers.AfterSaleSerializer(after_sale).data
         body["interception"] = serializers.InterceptionSerializer(order).data if order else None
         body["auto_intercept_refused"] = getattr(after_sale, "auto_intercept_problems", [])
@@ -207,13 +236,22 @@ class InterceptionFilter(django_filters.FilterSet):
     outlet = django_filters.NumberFilter(field_name="outlet_id")
     created_after = AwareDateTimeFilter(field_name="requested_at", lookup_expr="gte")
     created_before = AwareDateTimeFilter(field_name="requested_at", lookup_expr="lt")
-    tracking_number = django_filters.CharFilter(method="filter_tracking",
-                                                help_text="Exact, or a prefix ending with * (JT123*).")
+    tracking_number = django_filters.CharFilter(
+        method="filter_tracking", help_text="Exact, or a prefix ending with * (JT123*)."
+    )
 
     class Meta:
         model = InterceptionOrder
-        fields = ["state", "carrier", "platform", "mode", "outlet", "created_after", "created_before",
-                  "tracking_number"]
+        fields = [
+            "state",
+            "carrier",
+            "platform",
+            "mode",
+            "outlet",
+            "created_after",
+            "created_before",
+            "tracking_number",
+        ]
 
     def filter_tracking(self, queryset, name, value):
         return selectors.tracking_number_filter(queryset, value)
@@ -229,9 +267,15 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         return super().get_queryset().select_related("after_sale")
 
     def get_serializer_class(self):
-        return serializers.InterceptionDetailSerializer if self.action == "retrieve" else serializers.InterceptionSerializer
+        return (
+            serializers.InterceptionDetailSerializer
+            if self.action == "retrieve"
+            else serializers.InterceptionSerializer
+        )
 
-    @extend_schema(request=serializers.InterceptionCreateSerializer, responses={201: serializers.InterceptionSerializer})
+    @extend_schema(
+        request=serializers.InterceptionCreateSerializer, responses={201: serializers.InterceptionSerializer}
+    )
     def create(self, request, *args, **kwargs):
         data = serializers.InterceptionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -241,12 +285,16 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
             candidates = candidates.filter(platform__code=v["platform"])
         found = list(candidates[:2])
         if len(found) != 1:
-            raise DomainError("after_sale_unknown" if not found else "after_sale_ambiguous",
-                              _("Unknown after-sale %(n)s.") % {"n": v["after_sale"]} if not found else
-                              _("After-sale %(n)s exists on several platforms: name the platform.")
-                              % {"n": v["after_sale"]}, status=400)
-        order = services.interception_start(after_sale_id=found[0].pk, actor=request.user,
-                                            via=InterceptionOrder.Via.API)
+            raise DomainError(
+                "after_sale_unknown" if not found else "after_sale_ambiguous",
+                _("Unknown after-sale %(n)s.") % {"n": v["after_sale"]}
+                if not found
+                else _("After-sale %(n)s exists on several platforms: name the platform.") % {"n": v["after_sale"]},
+                status=400,
+            )
+        order = services.interception_start(
+            after_sale_id=found[0].pk, actor=request.user, via=InterceptionOrder.Via.API
+        )
         return Response(serializers.InterceptionSerializer(order).data, status=201)
 
 
@@ -262,10 +310,19 @@ class CarrierEventView(APIView):
 
     @extend_schema(
         request=serializers.CarrierEventSerializer,
-        parameters=[OpenApiParameter("X-Signature", str, OpenApiParameter.HEADER, required=True,
-                                     description='t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">')],
-        responses={200: None, 202: None, 400: None, 401: None, 404: None})
+        parameters=[
+            OpenApiParameter(
+                "X-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+            )
+        ],
+        responses={200: None, 202: None, 400: None, 401: None, 404: None},
+    )
     def post(self, request, code):
-        receipt = services.carrier_event_receive(carrier_code=code, body=request.body,
-                                                 signature=request.headers.get("X-Signature", ""))
+        receipt = services.carrier_event_receive(
+            carrier_code=code, body=request.body, signature=request.headers.get("X-Signature", "")
+        )
         return Response(receipt.body, status=receipt.status)

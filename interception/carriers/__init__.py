@@ -4,6 +4,7 @@ An adapter submits an interception, queries its result and turns the carrier's
 callback body into a CarrierMessage. Every result, whether it comes from a
 callback, a query or a member of staff, is applied by the same service.
 """
+
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -82,12 +83,16 @@ def parse_standard(body):
         data["event_id"] = str(data["event_id"])  # some carriers number their events
     if isinstance(data["tracking_number"], str):  # as parcels store it; upper() can lengthen a text
         data["tracking_number"] = data["tracking_number"].strip().upper()
-    columns = {"event_id": CarrierEvent._meta.get_field("event_id"),
-               "tracking_number": CarrierEvent._meta.get_field("tracking_number"),
-               "type": None, "status": None, "result": None,
-               "text": TrackingEvent._meta.get_field("raw_text"),
-               "reason_code": InterceptionOrder._meta.get_field("failure_code"),
-               "reason_text": InterceptionOrder._meta.get_field("failure_text")}
+    columns = {
+        "event_id": CarrierEvent._meta.get_field("event_id"),
+        "tracking_number": CarrierEvent._meta.get_field("tracking_number"),
+        "type": None,
+        "status": None,
+        "result": None,
+        "text": TrackingEvent._meta.get_field("raw_text"),
+        "reason_code": InterceptionOrder._meta.get_field("failure_code"),
+        "reason_text": InterceptionOrder._meta.get_field("failure_text"),
+    }
     problems = []
     for name, column in columns.items():
         problems += inputs.text_problems(data.get(name), name, column=column, max_length=None if column else 64)
@@ -99,9 +104,16 @@ def parse_standard(body):
     if kind not in RESULTS:
         raise _invalid(_("Unknown event type %(t)s.") % {"t": kind}, ["type"])
     message = CarrierMessage(
-        event_id=data["event_id"], kind=kind, tracking_number=data["tracking_number"], occurred_at=occurred_at,
-        status=data.get("status") or "", text=data.get("text") or "", result=data.get("result") or "",
-        reason_code=data.get("reason_code") or "", reason_text=data.get("reason_text") or "")
+        event_id=data["event_id"],
+        kind=kind,
+        tracking_number=data["tracking_number"],
+        occurred_at=occurred_at,
+        status=data.get("status") or "",
+        text=data.get("text") or "",
+        result=data.get("result") or "",
+        reason_code=data.get("reason_code") or "",
+        reason_text=data.get("reason_text") or "",
+    )
     if kind == "tracking":
         if message.status not in REPORTED_STATUSES:
             raise _invalid(_("Unknown logistics status %(s)s.") % {"s": message.status}, ["status"])
@@ -111,8 +123,9 @@ def parse_standard(body):
 
 
 def _invalid(message, fields=(), *, problems=()):
-    errors = [p.as_dict() for p in problems] or [{"code": "invalid", "field": f, "message": str(message)}
-                                                  for f in fields]
+    errors = [p.as_dict() for p in problems] or [
+        {"code": "invalid", "field": f, "message": str(message)} for f in fields
+    ]
     return DomainError("invalid_event", message, errors=errors, status=400)
 
 
@@ -135,8 +148,7 @@ def verify(secret, header, body, now):
     if not hmac.compare_digest(expected, parts.get("v1", "")):
         raise DomainError("bad_signature", _("The signature does not match the body."), status=401)
     if abs(now.timestamp() - t) > SIGNATURE_TOLERANCE:
-        raise DomainError("stale_signature", _("The signature's time is more than 300 seconds from ours."),
-                          status=401)
+        raise DomainError("stale_signature", _("The signature's time is more than 300 seconds from ours."), status=401)
 
 
 def adapter_for(carrier):

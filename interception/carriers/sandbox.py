@@ -7,6 +7,7 @@ logistics states; a success is followed by a return scan and then the return
 result (returned, or sometimes lost or damaged). `tick` sends every callback
 that is due, signed with the carrier's secret, to the callback receiver.
 """
+
 import json
 import random
 from dataclasses import dataclass
@@ -26,8 +27,11 @@ FAILURES = [
     ("return_address_unserved", "退回地址不在派送范围"),
 ]
 RETURN_OUTCOMES = [(CarrierResult.RETURNED, 0.9), (CarrierResult.LOST, 0.05), (CarrierResult.DAMAGED, 0.05)]
-RETURN_TEXTS = {CarrierResult.RETURNED: "已退回寄件人", CarrierResult.LOST: "退回途中遗失",
-                CarrierResult.DAMAGED: "退回途中破损"}
+RETURN_TEXTS = {
+    CarrierResult.RETURNED: "已退回寄件人",
+    CarrierResult.LOST: "退回途中遗失",
+    CarrierResult.DAMAGED: "退回途中破损",
+}
 
 
 @dataclass(frozen=True)
@@ -91,19 +95,47 @@ def due_messages(order, now):
         if plan.succeeds:
             return [_body(f"{ref}-result", Kind.INTERCEPTION_RESULT, order, at, result=CarrierResult.SUCCEEDED)]
         code, text = plan.failure
-        return [_body(f"{ref}-result", Kind.INTERCEPTION_RESULT, order, at, result=CarrierResult.FAILED,
-                      reason_code=code, reason_text=text)]
+        return [
+            _body(
+                f"{ref}-result",
+                Kind.INTERCEPTION_RESULT,
+                order,
+                at,
+                result=CarrierResult.FAILED,
+                reason_code=code,
+                reason_text=text,
+            )
+        ]
     if can_proceed(order.start_return) and order.result_at and now >= order.result_at + plan.return_scan_after:
         at = order.result_at + plan.return_scan_after
-        return [_body(f"{ref}-scan", Kind.TRACKING, order, at, status=LogisticsStatus.RETURNING,
-                      text="拦截成功，快件退回中")]
+        return [
+            _body(
+                f"{ref}-scan", Kind.TRACKING, order, at, status=LogisticsStatus.RETURNING, text="拦截成功，快件退回中"
+            )
+        ]
     if can_proceed(order.return_done) and order.return_scan_at and now >= order.return_scan_at + plan.return_after:
         at = order.return_scan_at + plan.return_after
-        return [_body(f"{ref}-return", Kind.RETURN_RESULT, order, at, result=plan.return_outcome,
-                      text=RETURN_TEXTS[plan.return_outcome])]
+        return [
+            _body(
+                f"{ref}-return",
+                Kind.RETURN_RESULT,
+                order,
+                at,
+                result=plan.return_outcome,
+                text=RETURN_TEXTS[plan.return_outcome],
+            )
+        ]
     return []
 
 
 def _body(event_id, kind, order, at, **fields):
-    return json.dumps({"event_id": event_id, "type": kind, "tracking_number": order.tracking_number,
-                       "occurred_at": timezone.localtime(at).isoformat(), **fields}, ensure_ascii=False).encode()
+    return json.dumps(
+        {
+            "event_id": event_id,
+            "type": kind,
+            "tracking_number": order.tracking_number,
+            "occurred_at": timezone.localtime(at).isoformat(),
+            **fields,
+        },
+        ensure_ascii=False,
+    ).encode()

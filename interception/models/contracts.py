@@ -1,4 +1,5 @@
 """Outlet contracts (R1-R6): a merchant's subscription to an outlet's interception service."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,16 +17,18 @@ from interception.models.network import (
 from kernel.permissions import requires
 from kernel.timeline import register_transitions
 
-register_transitions({
-    "apply": _("applied"),
-    "approve": _("approved"),
-    "reject": _("rejected"),
-    "close": _("closed"),
-    "request_fee_change": _("fee change requested"),
-    "approve_fee_change": _("fee change approved"),
-    "reject_fee_change": _("fee change rejected"),
-    "sign_agreement": _("agreement signed"),
-})
+register_transitions(
+    {
+        "apply": _("applied"),
+        "approve": _("approved"),
+        "reject": _("rejected"),
+        "close": _("closed"),
+        "request_fee_change": _("fee change requested"),
+        "approve_fee_change": _("fee change approved"),
+        "reject_fee_change": _("fee change rejected"),
+        "sign_agreement": _("agreement signed"),
+    }
+)
 
 
 class ContractState(models.TextChoices):
@@ -43,26 +46,47 @@ class Contract(FSMModelMixin, models.Model):
     State = ContractState
     LIVE_STATES = CONTRACT_LIVE_STATES
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="contracts",
-                                 verbose_name=_("merchant"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("merchant")
+    )
     outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("outlet"))
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="contracts",
-                                 verbose_name=_("platform"))
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("platform")
+    )
     settlement_mode = models.CharField(_("settlement mode"), max_length=8, choices=SettlementMode.choices)
-    fee = money_field(_("fee per interception (yuan)"),
-                      help_text=_("The fee in force. A change needs the outlet's approval (R6)."))
+    fee = money_field(
+        _("fee per interception (yuan)"), help_text=_("The fee in force. A change needs the outlet's approval (R6).")
+    )
     charge_succeeded = models.BooleanField(_("charge successful interceptions"), default=True)
     charge_failed = models.BooleanField(_("charge failed interceptions"), default=False)
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, protected=True)
-    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("applied by"))
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("applied by"),
+    )
     applied_at = models.DateTimeField(_("applied at"), default=timezone.now)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("decided by"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     reject_reason = models.TextField(_("reject reason"), blank=True)
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+", verbose_name=_("closed by"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("closed by"),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("close reason"), blank=True)
 
@@ -78,8 +102,11 @@ class Contract(FSMModelMixin, models.Model):
             ("sign_agreement", _("Can record the interception agreement")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "outlet", "platform"], condition=Q(state__in=CONTRACT_LIVE_STATES),
-                                    name="contract_one_live"),
+            models.UniqueConstraint(
+                fields=["merchant", "outlet", "platform"],
+                condition=Q(state__in=CONTRACT_LIVE_STATES),
+                name="contract_one_live",
+            ),
             models.CheckConstraint(condition=Q(fee__gte=0), name="contract_fee_not_negative"),
         ]
         indexes = [
@@ -91,18 +118,21 @@ class Contract(FSMModelMixin, models.Model):
     def __str__(self):
         return f"#{self.pk} {self.merchant} × {self.outlet}"
 
-    @transition(field=state, source=State.PENDING, target=State.ACTIVE,
-                permission=requires("interception.decide_contract"))
+    @transition(
+        field=state, source=State.PENDING, target=State.ACTIVE, permission=requires("interception.decide_contract")
+    )
     def approve(self, *, by, at):
         self.decided_by, self.decided_at = by, at
 
-    @transition(field=state, source=State.PENDING, target=State.REJECTED,
-                permission=requires("interception.decide_contract"))
+    @transition(
+        field=state, source=State.PENDING, target=State.REJECTED, permission=requires("interception.decide_contract")
+    )
     def reject(self, *, by, at, reason):
         self.decided_by, self.decided_at, self.reject_reason = by, at, reason
 
-    @transition(field=state, source=State.ACTIVE, target=State.CLOSED,
-                permission=requires("interception.close_contract"))
+    @transition(
+        field=state, source=State.ACTIVE, target=State.CLOSED, permission=requires("interception.close_contract")
+    )
     def close(self, *, by, at, reason):
         self.closed_by, self.closed_at, self.close_reason = by, at, reason
 
@@ -124,12 +154,14 @@ class Contract(FSMModelMixin, models.Model):
 class ContractFee(models.Model):
     """The history of a contract's fee: each fee with the time it took effect."""
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="fee_history",
-                                 verbose_name=_("contract"))
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="fee_history", verbose_name=_("contract")
+    )
     fee = money_field(_("fee (yuan)"))
     effective_from = models.DateTimeField(_("effective from"))
-    amendment = models.OneToOneField("FeeAmendment", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+", verbose_name=_("fee change"))
+    amendment = models.OneToOneField(
+        "FeeAmendment", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("fee change")
+    )
 
     class Meta:
         verbose_name = _("contract fee")
@@ -149,16 +181,29 @@ class FeeAmendment(FSMModelMixin, models.Model):
         APPROVED = "approved", _("approved")
         REJECTED = "rejected", _("rejected")
 
-    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="amendments",
-                                 verbose_name=_("contract"))
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="amendments", verbose_name=_("contract")
+    )
     old_fee = money_field(_("old fee (yuan)"))
     new_fee = money_field(_("new fee (yuan)"))
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, protected=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+", verbose_name=_("requested by"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("decided by"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     reject_reason = models.TextField(_("reject reason"), blank=True)
 
@@ -166,20 +211,23 @@ class FeeAmendment(FSMModelMixin, models.Model):
         verbose_name = _("fee change")
         verbose_name_plural = _("fee changes")
         ordering = ["-requested_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["contract"], condition=Q(state="pending"),
-                                               name="feeamendment_one_pending")]
+        constraints = [
+            models.UniqueConstraint(fields=["contract"], condition=Q(state="pending"), name="feeamendment_one_pending")
+        ]
         indexes = [models.Index(fields=["state", "requested_at"], name="feeamendment_state_idx")]
 
     def __str__(self):
         return f"#{self.pk} {self.old_fee} → {self.new_fee}"
 
-    @transition(field=state, source=State.PENDING, target=State.APPROVED,
-                permission=requires("interception.decide_contract"))
+    @transition(
+        field=state, source=State.PENDING, target=State.APPROVED, permission=requires("interception.decide_contract")
+    )
     def approve(self, *, by, at):
         self.decided_by, self.decided_at = by, at
 
-    @transition(field=state, source=State.PENDING, target=State.REJECTED,
-                permission=requires("interception.decide_contract"))
+    @transition(
+        field=state, source=State.PENDING, target=State.REJECTED, permission=requires("interception.decide_contract")
+    )
     def reject(self, *, by, at, reason):
         self.decided_by, self.decided_at, self.reject_reason = by, at, reason
 
@@ -187,13 +235,21 @@ class FeeAmendment(FSMModelMixin, models.Model):
 class InterceptionAgreement(models.Model):
     """The merchant signs the interception agreement once per platform (R5)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="agreements",
-                                 verbose_name=_("merchant"))
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="agreements",
-                                 verbose_name=_("platform"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="agreements", verbose_name=_("merchant")
+    )
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("platform")
+    )
     signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+", verbose_name=_("recorded by"))
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
 
     class Meta:
         verbose_name = _("interception agreement")

@@ -1,4 +1,5 @@
 """The interception network: platforms and their rules, carriers, outlets, merchants (R2); API clients."""
+
 import hashlib
 import secrets
 from datetime import timedelta
@@ -13,11 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel.timeline import register_transitions
 
-register_transitions({
-    "issue_token": _("API token issued"),
-    "rotate_token": _("API token rotated"),
-    "revoke_token": _("API token revoked"),
-})
+register_transitions(
+    {
+        "issue_token": _("API token issued"),
+        "rotate_token": _("API token rotated"),
+        "revoke_token": _("API token revoked"),
+    }
+)
 
 
 class SettlementMode(models.TextChoices):
@@ -33,8 +36,9 @@ class GoodsCategory(models.TextChoices):
 
 
 def money_field(verbose_name, **kwargs):
-    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2,
-                               validators=[MinValueValidator(Decimal("0.00"))], **kwargs)
+    return models.DecimalField(
+        verbose_name, max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))], **kwargs
+    )
 
 
 class Platform(models.Model):
@@ -47,13 +51,21 @@ class Platform(models.Model):
     claim_window_start_days = models.PositiveSmallIntegerField(_("claim arbitration from (days)"), default=7)
     claim_window_end_days = models.PositiveSmallIntegerField(_("claim arbitration until (days)"), default=30)
     claim_cap = money_field(_("claim cap (yuan)"), default=Decimal("1000.00"))
-    claim_candidate_days = models.PositiveSmallIntegerField(_("claim candidate after (days without return scan)"),
-                                                            default=7)
+    claim_candidate_days = models.PositiveSmallIntegerField(
+        _("claim candidate after (days without return scan)"), default=7
+    )
     refund_cap_applies = models.BooleanField(_("refund cap applies"), default=False)
-    refund_cap = money_field(_("refund cap (yuan)"), default=Decimal("500.00"),
-                             help_text=_("Refunds must be below this amount when the cap applies."))
-    blocked_categories = models.JSONField(_("blocked goods categories"), default=list, blank=True,
-                                          help_text=_("Goods categories that cannot be intercepted."))
+    refund_cap = money_field(
+        _("refund cap (yuan)"),
+        default=Decimal("500.00"),
+        help_text=_("Refunds must be below this amount when the cap applies."),
+    )
+    blocked_categories = models.JSONField(
+        _("blocked goods categories"),
+        default=list,
+        blank=True,
+        help_text=_("Goods categories that cannot be intercepted."),
+    )
     multi_parcel_allowed = models.BooleanField(_("multi-parcel orders allowed"), default=True)
     online_fee = money_field(_("online settlement fee (yuan)"), default=Decimal("3.00"))
 
@@ -68,8 +80,9 @@ class Platform(models.Model):
     def clean(self):
         unknown = set(self.blocked_categories or []) - set(GoodsCategory.values)
         if unknown:
-            raise ValidationError({"blocked_categories": _("Unknown goods categories: %(c)s")
-                                   % {"c": ", ".join(sorted(unknown))}})
+            raise ValidationError(
+                {"blocked_categories": _("Unknown goods categories: %(c)s") % {"c": ", ".join(sorted(unknown))}}
+            )
         if self.claim_window_start_days > self.claim_window_end_days:
             raise ValidationError({"claim_window_end_days": _("The window must end after it starts.")})
 
@@ -77,10 +90,15 @@ class Platform(models.Model):
 class Carrier(models.Model):
     code = models.SlugField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    adapter = models.CharField(_("adapter"), max_length=32, default="sandbox",
-                               help_text=_("Which carrier integration submits interceptions."))
-    callback_secret = models.CharField(_("callback secret"), max_length=128, blank=True,
-                                       help_text=_("Shared secret that signs the carrier's callbacks."))
+    adapter = models.CharField(
+        _("adapter"), max_length=32, default="sandbox", help_text=_("Which carrier integration submits interceptions.")
+    )
+    callback_secret = models.CharField(
+        _("callback secret"),
+        max_length=128,
+        blank=True,
+        help_text=_("Shared secret that signs the carrier's callbacks."),
+    )
 
     class Meta:
         verbose_name = _("carrier")
@@ -94,10 +112,12 @@ class Carrier(models.Model):
 class PlatformCarrier(models.Model):
     """What a platform offers with a carrier: interception, modes, whether outlets review (R2, R3)."""
 
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="carrier_terms",
-                                 verbose_name=_("platform"))
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="platform_terms",
-                                verbose_name=_("carrier"))
+    platform = models.ForeignKey(
+        Platform, on_delete=models.CASCADE, related_name="carrier_terms", verbose_name=_("platform")
+    )
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.CASCADE, related_name="platform_terms", verbose_name=_("carrier")
+    )
     interception_offered = models.BooleanField(_("interception offered"), default=True)
     online_mode = models.BooleanField(_("online settlement offered"), default=False)
     offline_mode = models.BooleanField(_("offline settlement offered"), default=False)
@@ -119,8 +139,7 @@ class PlatformCarrier(models.Model):
 
 
 class Outlet(models.Model):
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="outlets",
-                                verbose_name=_("carrier"))
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="outlets", verbose_name=_("carrier"))
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     region = models.CharField(_("region"), max_length=100, blank=True)
@@ -146,14 +165,18 @@ class Merchant(models.Model):
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="merchants",
-                                 verbose_name=_("platform"))
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="merchants", verbose_name=_("platform")
+    )
     cross_border = models.BooleanField(_("cross-border"), default=False)
-    operating_status = models.CharField(_("operating status"), max_length=16, choices=Status.choices,
-                                        default=Status.OPERATING)
+    operating_status = models.CharField(
+        _("operating status"), max_length=16, choices=Status.choices, default=Status.OPERATING
+    )
     auto_intercept = models.BooleanField(
-        _("auto-intercept"), default=False,
-        help_text=_("Intercept an eligible refund-only after-sale as soon as it arrives (R12)."))
+        _("auto-intercept"),
+        default=False,
+        help_text=_("Intercept an eligible refund-only after-sale as soon as it arrives (R12)."),
+    )
 
     class Meta:
         verbose_name = _("merchant")
@@ -168,12 +191,15 @@ class Merchant(models.Model):
 class EwaybillAccount(models.Model):
     """The merchant's e-waybill service with an outlet on a platform: prerequisite of a contract (R1)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="ewaybill_accounts",
-                                 verbose_name=_("merchant"))
-    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="ewaybill_accounts",
-                               verbose_name=_("outlet"))
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="ewaybill_accounts",
-                                 verbose_name=_("platform"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="ewaybill_accounts", verbose_name=_("merchant")
+    )
+    outlet = models.ForeignKey(
+        Outlet, on_delete=models.CASCADE, related_name="ewaybill_accounts", verbose_name=_("outlet")
+    )
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="ewaybill_accounts", verbose_name=_("platform")
+    )
     active = models.BooleanField(_("active"), default=True)
     opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
 
@@ -181,8 +207,7 @@ class EwaybillAccount(models.Model):
         verbose_name = _("e-waybill account")
         verbose_name_plural = _("e-waybill accounts")
         ordering = ["merchant", "outlet"]
-        constraints = [models.UniqueConstraint(fields=["merchant", "outlet", "platform"],
-                                               name="ewaybill_unique")]
+        constraints = [models.UniqueConstraint(fields=["merchant", "outlet", "platform"], name="ewaybill_unique")]
         indexes = [models.Index(fields=["outlet", "active"], name="ewaybill_outlet_idx")]
 
     def __str__(self):
@@ -196,10 +221,10 @@ class EwaybillAccount(models.Model):
 class OutletMembership(models.Model):
     """Which outlets an outlet-staff user works for; everything they see is scoped by it."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outlet_memberships",
-                             verbose_name=_("user"))
-    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="memberships",
-                               verbose_name=_("outlet"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outlet_memberships", verbose_name=_("user")
+    )
+    outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("outlet"))
 
     class Meta:
         verbose_name = _("outlet staff membership")
@@ -214,21 +239,34 @@ class OutletMembership(models.Model):
 class ApiClient(models.Model):
     """A merchant's or carrier's system calling the API; authenticates with its user's API token."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client",
-                                verbose_name=_("user"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_client", verbose_name=_("user")
+    )
     name = models.CharField(_("name"), max_length=100)
-    merchant = models.ForeignKey(Merchant, null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="api_clients", verbose_name=_("merchant"))
-    carrier = models.ForeignKey(Carrier, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="api_clients", verbose_name=_("carrier"))
+    merchant = models.ForeignKey(
+        Merchant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_clients",
+        verbose_name=_("merchant"),
+    )
+    carrier = models.ForeignKey(
+        Carrier, null=True, blank=True, on_delete=models.CASCADE, related_name="api_clients", verbose_name=_("carrier")
+    )
 
     class Meta:
         verbose_name = _("API client")
         verbose_name_plural = _("API clients")
-        constraints = [models.CheckConstraint(
-            condition=(models.Q(merchant__isnull=False, carrier__isnull=True)
-                       | models.Q(merchant__isnull=True, carrier__isnull=False)),
-            name="apiclient_one_owner")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(merchant__isnull=False, carrier__isnull=True)
+                    | models.Q(merchant__isnull=True, carrier__isnull=False)
+                ),
+                name="apiclient_one_owner",
+            )
+        ]
 
     def __str__(self):
         return self.name
@@ -246,13 +284,20 @@ class ApiToken(models.Model):
     # "Last used" is this precise: at most one write per token per minute, whatever the request rate.
     USE_RESOLUTION = timedelta(minutes=1)
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
-                             verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
     prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH)
     digest = models.CharField(_("SHA-256 of the key"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("created by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
@@ -264,8 +309,9 @@ class ApiToken(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["digest"], name="apitoken_digest_unique"),
             # Rotation revokes the old token and issues the new one in one transaction.
-            models.UniqueConstraint(fields=["user"], condition=models.Q(revoked_at__isnull=True),
-                                    name="apitoken_one_active_per_user"),
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(revoked_at__isnull=True), name="apitoken_one_active_per_user"
+            ),
         ]
 
     def __str__(self):

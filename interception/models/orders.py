@@ -1,4 +1,5 @@
 """Interception orders (R11, R13) and the carrier events that drive them."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -20,17 +21,19 @@ from interception.models.parcels import AfterSale, Parcel
 from kernel.permissions import requires
 from kernel.timeline import register_transitions
 
-register_transitions({
-    "request": _("interception requested"),
-    "submit": _("submitted to the carrier"),
-    "submit_failed": _("submission to the carrier failed"),
-    "poll_failed": _("asking the carrier for the result failed"),
-    "succeed": _("interception succeeded"),
-    "fail": _("interception failed"),
-    "start_return": _("return leg started"),
-    "return_done": _("returned to the sender"),
-    "return_fail": _("return failed"),
-})
+register_transitions(
+    {
+        "request": _("interception requested"),
+        "submit": _("submitted to the carrier"),
+        "submit_failed": _("submission to the carrier failed"),
+        "poll_failed": _("asking the carrier for the result failed"),
+        "succeed": _("interception succeeded"),
+        "fail": _("interception failed"),
+        "start_return": _("return leg started"),
+        "return_done": _("returned to the sender"),
+        "return_fail": _("return failed"),
+    }
+)
 
 
 class InterceptionState(models.TextChoices):
@@ -84,34 +87,46 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     # The carrier said "intercepted"; the return may have gone on since.
     SUCCESS_STATES = [State.SUCCEEDED, State.RETURNING, State.RETURNED, State.RETURN_FAILED]
 
-    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="interceptions",
-                               verbose_name=_("parcel"))
-    after_sale = models.ForeignKey(AfterSale, on_delete=models.PROTECT, related_name="interceptions",
-                                   verbose_name=_("after-sale"))
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="interceptions", verbose_name=_("parcel"))
+    after_sale = models.ForeignKey(
+        AfterSale, on_delete=models.PROTECT, related_name="interceptions", verbose_name=_("after-sale")
+    )
     # Copied from the parcel so the million-row list filters and searches without joins; the
     # composite indexes below start with these columns, so they need no index of their own.
     tracking_number = models.CharField(_("tracking number"), max_length=40)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant"),
-                                 db_index=False)
-    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="interceptions",
-                               verbose_name=_("outlet"), db_index=False)
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"),
-                                 db_index=False)
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="+", verbose_name=_("platform"),
-                                 db_index=False)
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="+", verbose_name=_("merchant"), db_index=False
+    )
+    outlet = models.ForeignKey(
+        Outlet, on_delete=models.PROTECT, related_name="interceptions", verbose_name=_("outlet"), db_index=False
+    )
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"), db_index=False
+    )
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="+", verbose_name=_("platform"), db_index=False
+    )
     # The fee snapshot (R6, R21): what was in force when the interception started.
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="interceptions",
-                                 verbose_name=_("contract"))
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="interceptions", verbose_name=_("contract")
+    )
     settlement_mode = models.CharField(_("settlement mode"), max_length=8, choices=SettlementMode.choices)
     fee = money_field(_("fee (yuan)"))
     charge_on_success = models.BooleanField(_("charged if it succeeds"), default=True)
     charge_on_failure = models.BooleanField(_("charged if it fails"), default=False)
-    chargeable = models.BooleanField(_("chargeable"), default=False,
-                                     help_text=_("Set when the result arrives, from the contract's terms (R21)."))
+    chargeable = models.BooleanField(
+        _("chargeable"), default=False, help_text=_("Set when the result arrives, from the contract's terms (R21).")
+    )
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.REQUESTED, protected=True)
     via = models.CharField(_("started"), max_length=8, choices=Via.choices, default=Via.MANUAL)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+", verbose_name=_("requested by"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     carrier_ref = models.CharField(_("carrier's reference"), max_length=64, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
@@ -138,14 +153,16 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             ("export_interceptions", _("Can export interception records")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["parcel"], condition=Q(state__in=LIVE_STATES),
-                                    name="interception_one_live_per_parcel"),
+            models.UniqueConstraint(
+                fields=["parcel"], condition=Q(state__in=LIVE_STATES), name="interception_one_live_per_parcel"
+            ),
             models.CheckConstraint(condition=Q(fee__gte=0), name="interception_fee_not_negative"),
         ]
         # Each list filter has an index that ends with the list's order (-id), so a page is an index range.
         indexes = [
-            models.Index(fields=["tracking_number"], name="interception_tracking_idx",
-                         opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["tracking_number"], name="interception_tracking_idx", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["state", "id"], name="interception_state_idx"),
             models.Index(fields=["carrier", "id"], name="interception_carrier_idx"),
             models.Index(fields=["platform", "id"], name="interception_platform_idx"),
@@ -155,15 +172,24 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(fields=["requested_at"], name="interception_requested_idx"),
             # The dashboard's figures and the "carrier result within" filter: results of the last hours or days.
             # It covers every column the dashboard's aggregates read, so they never touch the table.
-            models.Index(fields=["result_at"], condition=Q(result_at__isnull=False), name="interception_result_idx",
-                         include=["id", "carrier", "outlet", "state", "fee", "chargeable", "requested_at"]),
-            models.Index(fields=["next_submit_at"], condition=Q(state=InterceptionState.REQUESTED),
-                         name="interception_retry_idx"),
-            models.Index(fields=["submitted_at"], condition=Q(state=InterceptionState.INTERCEPTING),
-                         name="interception_poll_idx"),
+            models.Index(
+                fields=["result_at"],
+                condition=Q(result_at__isnull=False),
+                name="interception_result_idx",
+                include=["id", "carrier", "outlet", "state", "fee", "chargeable", "requested_at"],
+            ),
+            models.Index(
+                fields=["next_submit_at"], condition=Q(state=InterceptionState.REQUESTED), name="interception_retry_idx"
+            ),
+            models.Index(
+                fields=["submitted_at"], condition=Q(state=InterceptionState.INTERCEPTING), name="interception_poll_idx"
+            ),
             # Statement generation: one merchant × outlet's chargeable offline results of a period.
-            models.Index(fields=["outlet", "merchant", "result_at"],
-                         condition=Q(settlement_mode="offline", chargeable=True), name="interception_billable_idx"),
+            models.Index(
+                fields=["outlet", "merchant", "result_at"],
+                condition=Q(settlement_mode="offline", chargeable=True),
+                name="interception_billable_idx",
+            ),
         ]
 
     def __str__(self):
@@ -175,32 +201,49 @@ class InterceptionOrder(FSMModelMixin, models.Model):
         self.next_submit_at = None
 
     # A result can overtake our own submission's bookkeeping, so it is accepted from "requested" too.
-    @transition(field=state, source=[State.REQUESTED, State.INTERCEPTING], target=State.SUCCEEDED,
-                permission=requires("interception.record_result"))
+    @transition(
+        field=state,
+        source=[State.REQUESTED, State.INTERCEPTING],
+        target=State.SUCCEEDED,
+        permission=requires("interception.record_result"),
+    )
     def succeed(self, *, by, at, source, note=""):
         self.result_at, self.result_source, self.note = at, source, note or self.note
         self.chargeable = self.charge_on_success
 
-    @transition(field=state, source=[State.REQUESTED, State.INTERCEPTING], target=State.FAILED,
-                permission=requires("interception.record_result"))
+    @transition(
+        field=state,
+        source=[State.REQUESTED, State.INTERCEPTING],
+        target=State.FAILED,
+        permission=requires("interception.record_result"),
+    )
     def fail(self, *, by, at, source, reason_code, reason_text, note=""):
         self.result_at, self.result_source, self.note = at, source, note or self.note
         self.failure_code, self.failure_text = reason_code, reason_text
         self.chargeable = self.charge_on_failure
 
-    @transition(field=state, source=State.SUCCEEDED, target=State.RETURNING,
-                permission=requires("interception.record_result"))
+    @transition(
+        field=state, source=State.SUCCEEDED, target=State.RETURNING, permission=requires("interception.record_result")
+    )
     def start_return(self, *, by, at, source, note=""):
         self.return_scan_at = at
 
-    @transition(field=state, source=[State.SUCCEEDED, State.RETURNING], target=State.RETURNED,
-                permission=requires("interception.record_result"))
+    @transition(
+        field=state,
+        source=[State.SUCCEEDED, State.RETURNING],
+        target=State.RETURNED,
+        permission=requires("interception.record_result"),
+    )
     def return_done(self, *, by, at, source, note=""):
         self.returned_at, self.note = at, note or self.note
         self.return_scan_at = self.return_scan_at or at
 
-    @transition(field=state, source=[State.SUCCEEDED, State.RETURNING], target=State.RETURN_FAILED,
-                permission=requires("interception.record_result"))
+    @transition(
+        field=state,
+        source=[State.SUCCEEDED, State.RETURNING],
+        target=State.RETURN_FAILED,
+        permission=requires("interception.record_result"),
+    )
     def return_fail(self, *, by, at, source, loss, note=""):
         self.return_loss, self.note = loss, note or self.note
 
@@ -220,8 +263,9 @@ class CarrierEvent(models.Model):
         HELD = "held", _("out of order: held until the interception catches up")
         IGNORED = "ignored", _("no effect")
 
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="events", verbose_name=_("carrier"),
-                                db_index=False)  # the unique (carrier, event_id) leads with it
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="events", verbose_name=_("carrier"), db_index=False
+    )  # the unique (carrier, event_id) leads with it
     event_id = models.CharField(_("event id"), max_length=100)
     kind = models.CharField(_("type"), max_length=24, choices=Kind.choices)
     tracking_number = models.CharField(_("tracking number"), max_length=40)
@@ -237,11 +281,15 @@ class CarrierEvent(models.Model):
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["carrier", "event_id"], name="carrierevent_unique")]
         indexes = [
-            models.Index(fields=["carrier", "tracking_number"], condition=Q(outcome__in=["unknown_parcel", "held"]),
-                         name="carrierevent_waiting_idx"),
+            models.Index(
+                fields=["carrier", "tracking_number"],
+                condition=Q(outcome__in=["unknown_parcel", "held"]),
+                name="carrierevent_waiting_idx",
+            ),
             models.Index(fields=["outcome", "id"], name="carrierevent_outcome_idx"),
-            models.Index(fields=["tracking_number"], name="carrierevent_tracking_idx",
-                         opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["tracking_number"], name="carrierevent_tracking_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self):

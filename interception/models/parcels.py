@@ -1,4 +1,5 @@
 """Parcels, their goods and tracking events (R8), and after-sales (R7, R14-R17)."""
+
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,15 +21,17 @@ from interception.models.network import (
 from kernel.permissions import requires
 from kernel.timeline import register_transitions
 
-register_transitions({
-    "create_aftersale": _("after-sale received"),
-    "start_interception": _("interception started"),
-    "refund": _("refunded"),
-    "refuse": _("refund refused"),
-    "ask_platform": _("platform intervention requested"),
-    "close_aftersale": _("closed by the buyer"),
-    "auto_intercept_refused": _("automatic interception not possible"),
-})
+register_transitions(
+    {
+        "create_aftersale": _("after-sale received"),
+        "start_interception": _("interception started"),
+        "refund": _("refunded"),
+        "refuse": _("refund refused"),
+        "ask_platform": _("platform intervention requested"),
+        "close_aftersale": _("closed by the buyer"),
+        "auto_intercept_refused": _("automatic interception not possible"),
+    }
+)
 
 # A parcel without any event for longer than this is stagnant (包裹停滞超3天, R8).
 STAGNANT_AFTER = timedelta(days=3)
@@ -48,8 +51,9 @@ class LogisticsStatus(models.TextChoices):
 
 
 # Statuses a carrier reports; "no tracking" and "stagnant" are derived, never reported.
-REPORTED_STATUSES = [s for s in LogisticsStatus.values
-                     if s not in (LogisticsStatus.NO_TRACKING, LogisticsStatus.STAGNANT)]
+REPORTED_STATUSES = [
+    s for s in LogisticsStatus.values if s not in (LogisticsStatus.NO_TRACKING, LogisticsStatus.STAGNANT)
+]
 # Final statuses never turn stagnant.
 FINAL_STATUSES = {LogisticsStatus.SIGNED, LogisticsStatus.RETURNED}
 
@@ -57,21 +61,23 @@ FINAL_STATUSES = {LogisticsStatus.SIGNED, LogisticsStatus.RETURNED}
 class Parcel(models.Model):
     # No index of their own for carrier and outlet: the unique key and parcel_outlet_idx lead with them, and
     # every carrier callback that moves a parcel would pay for the extra ones.
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("carrier"),
-                                db_index=False)
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("carrier"), db_index=False
+    )
     tracking_number = models.CharField(_("tracking number"), max_length=40)
-    outlet = models.ForeignKey(Outlet, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("outlet"),
-                               db_index=False)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="parcels",
-                                 verbose_name=_("merchant"))
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="parcels",
-                                 verbose_name=_("platform"))
+    outlet = models.ForeignKey(
+        Outlet, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("outlet"), db_index=False
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("merchant"))
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="parcels", verbose_name=_("platform"))
     order_number = models.CharField(_("order number"), max_length=64)
-    parcels_in_order = models.PositiveSmallIntegerField(_("parcels in the order"), default=1,
-                                                        validators=[MinValueValidator(1)])
+    parcels_in_order = models.PositiveSmallIntegerField(
+        _("parcels in the order"), default=1, validators=[MinValueValidator(1)]
+    )
     # The latest event, kept on the row so lists and eligibility need no join (derived from the events).
-    last_status = models.CharField(_("last reported status"), max_length=32, choices=LogisticsStatus.choices,
-                                   default=LogisticsStatus.NO_TRACKING)
+    last_status = models.CharField(
+        _("last reported status"), max_length=32, choices=LogisticsStatus.choices, default=LogisticsStatus.NO_TRACKING
+    )
     last_event_at = models.DateTimeField(_("last event at"), null=True, blank=True)
     created_at = models.DateTimeField(_("received at"), default=timezone.now)
 
@@ -81,8 +87,9 @@ class Parcel(models.Model):
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["carrier", "tracking_number"], name="parcel_tracking_unique")]
         indexes = [
-            models.Index(fields=["tracking_number"], name="parcel_tracking_prefix_idx",
-                         opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["tracking_number"], name="parcel_tracking_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
             models.Index(fields=["merchant", "order_number"], name="parcel_order_idx"),
             models.Index(fields=["outlet", "id"], name="parcel_outlet_idx"),
         ]
@@ -102,8 +109,9 @@ class Parcel(models.Model):
 class GoodsLine(models.Model):
     parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="goods", verbose_name=_("parcel"))
     name = models.CharField(_("goods name"), max_length=200)
-    category = models.CharField(_("category"), max_length=16, choices=GoodsCategory.choices,
-                                default=GoodsCategory.GENERAL)
+    category = models.CharField(
+        _("category"), max_length=16, choices=GoodsCategory.choices, default=GoodsCategory.GENERAL
+    )
     quantity = models.PositiveIntegerField(_("quantity"), default=1, validators=[MinValueValidator(1)])
     specification = models.CharField(_("specification"), max_length=200, blank=True)
     value = money_field(_("value (yuan)"))
@@ -118,8 +126,9 @@ class GoodsLine(models.Model):
 
 
 class TrackingEvent(models.Model):
-    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="tracking_events",
-                               verbose_name=_("parcel"), db_index=False)  # tracking_parcel_idx leads with it
+    parcel = models.ForeignKey(
+        Parcel, on_delete=models.CASCADE, related_name="tracking_events", verbose_name=_("parcel"), db_index=False
+    )  # tracking_parcel_idx leads with it
     status = models.CharField(_("status"), max_length=32, choices=LogisticsStatus.choices)
     raw_text = models.CharField(_("carrier's text"), max_length=500, blank=True)
     at = models.DateTimeField(_("at"))
@@ -151,22 +160,33 @@ class AfterSale(FSMModelMixin, models.Model):
         CLOSED = "closed", _("closed by the buyer")
 
     number = models.CharField(_("after-sale number"), max_length=64)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="after_sales",
-                                 verbose_name=_("merchant"))
-    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="after_sales",
-                                 verbose_name=_("platform"))
-    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="after_sales",
-                               verbose_name=_("parcel"))
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("merchant")
+    )
+    platform = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("platform")
+    )
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("parcel"))
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
     amount = money_field(_("refund amount (yuan)"))
     reason = models.CharField(_("buyer's reason"), max_length=500, blank=True)
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.OPEN, protected=True)
     created_at = models.DateTimeField(_("received at"), default=timezone.now)
     intercepting_since = models.DateTimeField(_("intercepting since"), null=True, blank=True)
-    window_ends_at = models.DateTimeField(_("handling window ends"), null=True, blank=True,
-                                          help_text=_("Unhandled when it ends, the refund is granted (R15)."))
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("decided by"))
+    window_ends_at = models.DateTimeField(
+        _("handling window ends"),
+        null=True,
+        blank=True,
+        help_text=_("Unhandled when it ends, the refund is granted (R15)."),
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("decision reason"), blank=True)
 
@@ -186,28 +206,43 @@ class AfterSale(FSMModelMixin, models.Model):
     def __str__(self):
         return self.number
 
-    @transition(field=state, source=State.OPEN, target=State.INTERCEPTING,
-                permission=requires("interception.start_interception"))
+    @transition(
+        field=state,
+        source=State.OPEN,
+        target=State.INTERCEPTING,
+        permission=requires("interception.start_interception"),
+    )
     def start_interception(self, *, by, at, window_ends_at):
         self.intercepting_since, self.window_ends_at = at, window_ends_at
 
-    @transition(field=state, source=[State.OPEN, State.INTERCEPTING, State.PLATFORM_INTERVENTION],
-                target=State.REFUNDED, permission=requires("interception.handle_aftersale"))
+    @transition(
+        field=state,
+        source=[State.OPEN, State.INTERCEPTING, State.PLATFORM_INTERVENTION],
+        target=State.REFUNDED,
+        permission=requires("interception.handle_aftersale"),
+    )
     def refund(self, *, by, at, reason=""):
         self.decided_by, self.decided_at, self.decision_reason = by, at, reason
 
-    @transition(field=state, source=[State.INTERCEPTING, State.PLATFORM_INTERVENTION], target=State.REFUSED,
-                permission=requires("interception.handle_aftersale"))
+    @transition(
+        field=state,
+        source=[State.INTERCEPTING, State.PLATFORM_INTERVENTION],
+        target=State.REFUSED,
+        permission=requires("interception.handle_aftersale"),
+    )
     def refuse(self, *, by, at, reason):
         self.decided_by, self.decided_at, self.decision_reason = by, at, reason
 
-    @transition(field=state, source=State.INTERCEPTING, target=State.PLATFORM_INTERVENTION,
-                permission=requires("interception.handle_aftersale"))
+    @transition(
+        field=state,
+        source=State.INTERCEPTING,
+        target=State.PLATFORM_INTERVENTION,
+        permission=requires("interception.handle_aftersale"),
+    )
     def ask_platform(self, *, by, at, reason):
         self.decision_reason = reason
 
-    @transition(field=state, source=State.OPEN, target=State.CLOSED,
-                permission=requires("interception.add_aftersale"))
+    @transition(field=state, source=State.OPEN, target=State.CLOSED, permission=requires("interception.add_aftersale"))
     def close(self, *, by, at, reason=""):
         self.decided_at, self.decision_reason = at, reason
 

@@ -1,4 +1,5 @@
 """The interception app's domain actions, one module per concern; everything outside calls them from here."""
+
 from interception.services.aftersales import (  # noqa: F401
     aftersale_agree_refund,
     aftersale_ask_platform,

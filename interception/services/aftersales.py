@@ -13,8 +13,12 @@ def _refuse_problems(after_sale, now):
     """R16 holds while intercepting; under platform intervention the platform has ruled."""
     if not after_sale.intercepting:
         return []
-    return rules.refuse_problems(platform=after_sale.platform, started_at=after_sale.intercepting_since,
-                                 interception=after_sale.interceptions.order_by("-id").first(), now=now)
+    return rules.refuse_problems(
+        platform=after_sale.platform,
+        started_at=after_sale.intercepting_since,
+        interception=after_sale.interceptions.order_by("-id").first(),
+        now=now,
+    )
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
 """Carrier callbacks: verified, applied once per event id, held until they can be applied (R13)."""
+
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -51,17 +52,26 @@ def receive_message(carrier, message, now, *, source):
     An event dated ahead of our clock (beyond CARRIER_CLOCK_SKEW_MINUTES) is refused: kept as the newest, it
     would make every real event older than it, a signed parcel would look in transit (R8).
     """
-    if problems := inputs.future_problems(message.occurred_at, "occurred_at", now=now,
-                                          tolerance=timedelta(minutes=settings.CARRIER_CLOCK_SKEW_MINUTES)):
+    if problems := inputs.future_problems(
+        message.occurred_at, "occurred_at", now=now, tolerance=timedelta(minutes=settings.CARRIER_CLOCK_SKEW_MINUTES)
+    ):
         refuse(problems, status=400)
     tracking_number = message.tracking_number
     try:
         with transaction.atomic():
             outcome, detail, moved = _apply(carrier.pk, tracking_number, message, source=source)
             sql.insert(
-                CarrierEvent, carrier=carrier.pk, event_id=message.event_id, kind=message.kind,
-                tracking_number=tracking_number, occurred_at=message.occurred_at, payload=_payload(message),
-                received_at=now, outcome=outcome, detail=str(detail))
+                CarrierEvent,
+                carrier=carrier.pk,
+                event_id=message.event_id,
+                kind=message.kind,
+                tracking_number=tracking_number,
+                occurred_at=message.occurred_at,
+                payload=_payload(message),
+                received_at=now,
+                outcome=outcome,
+                detail=str(detail),
+            )
             if moved:
                 replay_waiting(carrier.pk, tracking_number)
     except IntegrityError:
@@ -74,8 +84,15 @@ def receive_message(carrier, message, now, *, source):
         CarrierEvent.Outcome.HELD: (202, "out_of_order"),
         CarrierEvent.Outcome.IGNORED: (200, "no_effect"),
     }[outcome]
-    return Receipt(status, {"code": code, "detail": str(detail or CarrierEvent.Outcome(outcome).label),
-                            "event_id": message.event_id, "duplicate": False})
+    return Receipt(
+        status,
+        {
+            "code": code,
+            "detail": str(detail or CarrierEvent.Outcome(outcome).label),
+            "event_id": message.event_id,
+            "duplicate": False,
+        },
+    )
 
 
 def _payload(message):
@@ -95,8 +112,11 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
     carrier's ordering or for parcels we do not know yet."""
     parcel = sql.get(Parcel, ["id"], carrier=carrier_id, tracking_number=tracking_number)
     if parcel is None:
-        return (CarrierEvent.Outcome.UNKNOWN_PARCEL,
-                _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number}, False)
+        return (
+            CarrierEvent.Outcome.UNKNOWN_PARCEL,
+            _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number},
+            False,
+        )
     if message.kind == CarrierEvent.Kind.TRACKING:
         return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel.pk, message)
     order = InterceptionOrder.objects.filter(parcel=parcel.pk).order_by("-id").first()
@@ -104,13 +124,24 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
         # A return's result before the interception's own (or before any interception) waits for it.
         if order is None or can_proceed(order.succeed):
             return CarrierEvent.Outcome.HELD, _("No interception is waiting for this result yet; held."), False
-        return (CarrierEvent.Outcome.IGNORED, _("Interception #%(n)s is %(s)s already.")
-                % {"n": order.pk, "s": order.get_state_display()}, False)
+        return (
+            CarrierEvent.Outcome.IGNORED,
+            _("Interception #%(n)s is %(s)s already.") % {"n": order.pk, "s": order.get_state_display()},
+            False,
+        )
     try:
         with transaction.atomic():
-            interception_record_result(order_id=order.pk, actor=None, result=message.result, at=message.occurred_at,
-                                       reason_code=message.reason_code, reason_text=message.reason_text,
-                                       note=message.text, source=source, scoped=False)
+            interception_record_result(
+                order_id=order.pk,
+                actor=None,
+                result=message.result,
+                at=message.occurred_at,
+                reason_code=message.reason_code,
+                reason_text=message.reason_text,
+                note=message.text,
+                source=source,
+                scoped=False,
+            )
     except DomainError as exc:
         return CarrierEvent.Outcome.IGNORED, exc.message, False
     return CarrierEvent.Outcome.APPLIED, "", True
@@ -118,11 +149,18 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
 
 def _apply_tracking(parcel_id, message):
     """Record a tracking event; True when it started an interception's return leg."""
-    sql.insert(TrackingEvent, parcel=parcel_id, status=message.status, raw_text=message.text,
-                      at=message.occurred_at, received_at=timezone.now())
+    sql.insert(
+        TrackingEvent,
+        parcel=parcel_id,
+        status=message.status,
+        raw_text=message.text,
+        at=message.occurred_at,
+        received_at=timezone.now(),
+    )
     # Events can arrive out of order: only a newer one changes the parcel's current status.
-    sql.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=message.status,
-                                   last_event_at=message.occurred_at)
+    sql.update_unless_newer(
+        Parcel, parcel_id, "last_event_at", last_status=message.status, last_event_at=message.occurred_at
+    )
     if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
         return False
     order = InterceptionOrder.objects.filter(parcel=parcel_id, state=InterceptionOrder.State.SUCCEEDED).first()
@@ -130,9 +168,15 @@ def _apply_tracking(parcel_id, message):
         return False
     try:
         with transaction.atomic():
-            interception_record_result(order_id=order.pk, actor=None, result=CarrierResult.RETURNING,
-                                       at=message.occurred_at,
-                                       note=message.text, source=InterceptionOrder.Source.CALLBACK, scoped=False)
+            interception_record_result(
+                order_id=order.pk,
+                actor=None,
+                result=CarrierResult.RETURNING,
+                at=message.occurred_at,
+                note=message.text,
+                source=InterceptionOrder.Source.CALLBACK,
+                scoped=False,
+            )
     except DomainError:
         return False  # the order moved on meanwhile; the tracking event itself is recorded
     return True
@@ -141,10 +185,15 @@ def _apply_tracking(parcel_id, message):
 def replay_waiting(carrier_id, tracking_number):
     """Apply the events that waited for this parcel or for its interception to catch up, oldest first."""
     for _round in range(3):  # a replayed result can unblock the next held one (result, then return)
-        waiting = list(CarrierEvent.objects.select_for_update(skip_locked=True)
-                       .filter(carrier=carrier_id, tracking_number=tracking_number,
-                               outcome__in=[CarrierEvent.Outcome.UNKNOWN_PARCEL, CarrierEvent.Outcome.HELD])
-                       .order_by("occurred_at", "id"))
+        waiting = list(
+            CarrierEvent.objects.select_for_update(skip_locked=True)
+            .filter(
+                carrier=carrier_id,
+                tracking_number=tracking_number,
+                outcome__in=[CarrierEvent.Outcome.UNKNOWN_PARCEL, CarrierEvent.Outcome.HELD],
+            )
+            .order_by("occurred_at", "id")
+        )
         applied = 0
         for event in waiting:
             outcome, detail, _moved = _apply(carrier_id, tracking_number, _message(event))

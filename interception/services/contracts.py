@@ -1,4 +1,5 @@
 """Domain actions on outlet contracts (R1-R6). Admin, API, file imports and automation call these."""
+
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -50,36 +51,66 @@ def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_fail
         fee = platform.online_fee
     outcomes = []
     for outlet in outlets:
-        outcomes.append(_apply_one(merchant=merchant, platform=platform, outlet=outlet, mode=mode, fee=fee,
-                                   actor=actor, charge_failed=charge_failed))
+        outcomes.append(
+            _apply_one(
+                merchant=merchant,
+                platform=platform,
+                outlet=outlet,
+                mode=mode,
+                fee=fee,
+                actor=actor,
+                charge_failed=charge_failed,
+            )
+        )
     return outcomes
 
 
 def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed):
     terms = PlatformCarrier.objects.filter(platform=platform, carrier=outlet.carrier_id).first()
     problems = rules.contract_application_problems(
-        merchant=merchant, outlet=outlet, platform=platform, mode=mode, fee=fee, terms=terms,
-        has_ewaybill=EwaybillAccount.objects.filter(merchant=merchant, outlet=outlet, platform=platform,
-                                                    active=True).exists(),
-        has_live_contract=Contract.objects.filter(merchant=merchant, outlet=outlet, platform=platform,
-                                                  state__in=Contract.LIVE_STATES).exists())
+        merchant=merchant,
+        outlet=outlet,
+        platform=platform,
+        mode=mode,
+        fee=fee,
+        terms=terms,
+        has_ewaybill=EwaybillAccount.objects.filter(
+            merchant=merchant, outlet=outlet, platform=platform, active=True
+        ).exists(),
+        has_live_contract=Contract.objects.filter(
+            merchant=merchant, outlet=outlet, platform=platform, state__in=Contract.LIVE_STATES
+        ).exists(),
+    )
     if problems:
         return OutletOutcome(outlet, problems=problems)
     now = timezone.now()
     try:
         with transaction.atomic():
             contract = Contract.objects.create(
-                merchant=merchant, outlet=outlet, platform=platform, settlement_mode=mode,
-                fee=Decimal(fee).quantize(Decimal("0.01")), charge_failed=charge_failed,
-                applied_by=actor, applied_at=now)
+                merchant=merchant,
+                outlet=outlet,
+                platform=platform,
+                settlement_mode=mode,
+                fee=Decimal(fee).quantize(Decimal("0.01")),
+                charge_failed=charge_failed,
+                applied_by=actor,
+                applied_at=now,
+            )
             timeline.record(contract, actor=actor, transition="apply", to_state=Contract.State.PENDING, at=now)
             if not terms.approval_required:
                 _approve(contract, actor=None, at=now, reason=AUTO_APPROVED)
     except IntegrityError:
         # Another application for the same merchant × outlet × platform won the race.
-        return OutletOutcome(outlet, problems=[Problem(
-            "contract_exists", _("A pending or active contract with outlet %(o)s exists already.") % {"o": outlet},
-            "outlets")])
+        return OutletOutcome(
+            outlet,
+            problems=[
+                Problem(
+                    "contract_exists",
+                    _("A pending or active contract with outlet %(o)s exists already.") % {"o": outlet},
+                    "outlets",
+                )
+            ],
+        )
     return OutletOutcome(outlet, contract=contract)
 
 
@@ -109,8 +140,15 @@ def contract_close(*, contract_id, actor, reason):
     at = take(contract, "close", actor=actor, reason=reason, reason_for=_("close a contract"))
     # A fee change waiting for approval dies with the contract.
     for amendment in contract.amendments.filter(state=FeeAmendment.State.PENDING).select_for_update():
-        take(amendment, "reject", actor=actor, event="reject_fee_change", reason=_("contract closed"),
-             reason_for=_("reject a fee change"), at=at)
+        take(
+            amendment,
+            "reject",
+            actor=actor,
+            event="reject_fee_change",
+            reason=_("contract closed"),
+            reason_for=_("reject a fee change"),
+            at=at,
+        )
     return contract
 
 
@@ -128,12 +166,23 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
         raise DomainError("fee_unchanged", _("The new fee equals the fee in force."), status=400)
     if contract.amendments.filter(state=FeeAmendment.State.PENDING).exists():
         raise DomainError("amendment_pending", _("A fee change is already waiting for the outlet's approval."))
-    amendment = FeeAmendment.objects.create(contract=contract, old_fee=contract.fee, new_fee=new_fee,
-                                            requested_by=actor)
-    timeline.record(contract, actor=actor, transition="request_fee_change",
-                    reason=f"{contract.fee} → {new_fee}", at=amendment.requested_at)
-    timeline.record(amendment, actor=actor, transition="request_fee_change", to_state=FeeAmendment.State.PENDING,
-                    at=amendment.requested_at)
+    amendment = FeeAmendment.objects.create(
+        contract=contract, old_fee=contract.fee, new_fee=new_fee, requested_by=actor
+    )
+    timeline.record(
+        contract,
+        actor=actor,
+        transition="request_fee_change",
+        reason=f"{contract.fee} → {new_fee}",
+        at=amendment.requested_at,
+    )
+    timeline.record(
+        amendment,
+        actor=actor,
+        transition="request_fee_change",
+        to_state=FeeAmendment.State.PENDING,
+        at=amendment.requested_at,
+    )
     return amendment
 
 
@@ -147,18 +196,29 @@ def amendment_approve(*, amendment_id, actor, reason=""):
     contract.fee = amendment.new_fee
     contract.save(update_fields=["fee"])
     ContractFee.objects.create(contract=contract, fee=amendment.new_fee, effective_from=at, amendment=amendment)
-    timeline.record(contract, actor=actor, transition="approve_fee_change",
-                    reason=f"{amendment.old_fee} → {amendment.new_fee}", at=at)
+    timeline.record(
+        contract,
+        actor=actor,
+        transition="approve_fee_change",
+        reason=f"{amendment.old_fee} → {amendment.new_fee}",
+        at=at,
+    )
     return amendment
 
 
 @transaction.atomic
 def amendment_reject(*, amendment_id, actor, reason):
     amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
-    at = take(amendment, "reject", actor=actor, event="reject_fee_change", reason=reason,
-              reason_for=_("reject a fee change"))
-    timeline.record(amendment.contract, actor=actor, transition="reject_fee_change",
-                    reason=f"{amendment.old_fee} → {amendment.new_fee}: {amendment.reject_reason}", at=at)
+    at = take(
+        amendment, "reject", actor=actor, event="reject_fee_change", reason=reason, reason_for=_("reject a fee change")
+    )
+    timeline.record(
+        amendment.contract,
+        actor=actor,
+        transition="reject_fee_change",
+        reason=f"{amendment.old_fee} → {amendment.new_fee}: {amendment.reject_reason}",
+        at=at,
+    )
     return amendment
 
 
@@ -168,11 +228,14 @@ def agreement_sign(*, merchant, platform, actor):
     require(actor, "interception.sign_agreement")
     selectors.require_own_merchant(actor, merchant)
     if merchant.platform_id != platform.pk:
-        raise DomainError("wrong_platform", _("The merchant's shop is on %(p)s.") % {"p": merchant.platform},
-                          status=400)
-    agreement, created = InterceptionAgreement.objects.get_or_create(merchant=merchant, platform=platform,
-                                                                     defaults={"signed_by": actor})
+        raise DomainError(
+            "wrong_platform", _("The merchant's shop is on %(p)s.") % {"p": merchant.platform}, status=400
+        )
+    agreement, created = InterceptionAgreement.objects.get_or_create(
+        merchant=merchant, platform=platform, defaults={"signed_by": actor}
+    )
     if created:
-        timeline.record(merchant, actor=actor, transition="sign_agreement", reason=str(platform),
-                        at=agreement.signed_at)
+        timeline.record(
+            merchant, actor=actor, transition="sign_agreement", reason=str(platform), at=agreement.signed_at
+        )
     return agreement, created

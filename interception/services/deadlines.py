@@ -1,4 +1,5 @@
 """What is due by time: ended handling windows (R15), submissions to retry, silent carriers to ask."""
+
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,16 +37,21 @@ def deadlines_process(*, now=None, batch=200):
     report = DeadlineReport()
     while True:
         with transaction.atomic():
-            due = list(AfterSale.objects.select_for_update(skip_locked=True)
-                       .filter(state=AfterSale.State.INTERCEPTING, window_ends_at__lte=now)
-                       .order_by("window_ends_at")[:batch])
+            due = list(
+                AfterSale.objects.select_for_update(skip_locked=True)
+                .filter(state=AfterSale.State.INTERCEPTING, window_ends_at__lte=now)
+                .order_by("window_ends_at")[:batch]
+            )
             for after_sale in due:
                 take(after_sale, "refund", actor=None, reason=REFUNDED_WINDOW_ENDED, at=now)
             report.refunded += len(due)
         if len(due) < batch:
             break
-    retry = list(InterceptionOrder.objects.filter(state=InterceptionOrder.State.REQUESTED, next_submit_at__lte=now)
-                 .order_by("next_submit_at").values_list("pk", flat=True)[:batch * 5])
+    retry = list(
+        InterceptionOrder.objects.filter(state=InterceptionOrder.State.REQUESTED, next_submit_at__lte=now)
+        .order_by("next_submit_at")
+        .values_list("pk", flat=True)[: batch * 5]
+    )
     for order_id in retry:
         if interception_submit(order_id=order_id, now=now) is not None:
             report.submitted += 1
@@ -61,9 +67,10 @@ def _poll_claims(now, batch):
     Each claim is one conditional UPDATE, so two runners never ask about the same order in one round.
     """
     cutoff = now - timedelta(hours=settings.CARRIER_POLL_HOURS)
-    silent = (InterceptionOrder.objects.filter(state=InterceptionOrder.State.INTERCEPTING, submitted_at__lte=cutoff)
-              .filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=cutoff)))
-    for order_id in list(silent.order_by("submitted_at").values_list("pk", flat=True)[:batch * 5]):
+    silent = InterceptionOrder.objects.filter(
+        state=InterceptionOrder.State.INTERCEPTING, submitted_at__lte=cutoff
+    ).filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lte=cutoff))
+    for order_id in list(silent.order_by("submitted_at").values_list("pk", flat=True)[: batch * 5]):
         if silent.filter(pk=order_id).update(last_polled_at=now):
             yield order_id
 
@@ -78,7 +85,11 @@ def interception_poll(*, order_id, now=None):
     order = InterceptionOrder.objects.select_related("carrier").get(pk=order_id)
     try:
         message = carriers.adapter_for(order.carrier).query(order)
-        return None if message is None else receive_message(order.carrier, message, now, source=InterceptionOrder.Source.POLL)
+        return (
+            None
+            if message is None
+            else receive_message(order.carrier, message, now, source=InterceptionOrder.Source.POLL)
+        )
     except (carriers.CarrierUnavailable, DomainError) as exc:  # unreachable, or an answer we refuse
         timeline.record(order, actor=None, transition="poll_failed", reason=str(getattr(exc, "message", exc)), at=now)
         return None

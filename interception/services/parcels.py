@@ -1,4 +1,5 @@
 """Parcels and after-sales as they arrive (R7, R12): registered, recorded, withdrawn by the buyer."""
+
 from decimal import Decimal
 
 from django.db import transaction
@@ -31,22 +32,46 @@ def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, par
     if not goods:
         problems.append(Problem("goods_required", _("A parcel needs at least one goods line."), "goods"))
     for index, line in enumerate(goods):
-        problems.extend(Problem(p.code, _("Goods line %(n)s: %(m)s") % {"n": index + 1, "m": p.message},
-                                f"goods[{index}].value") for p in rules.fee_problems(line.get("value"), "value"))
-        problems.extend(Problem(p.code, p.message, f"goods[{index}].{p.field}") for p in inputs.columns_problems(
-            GoodsLine, name=line.get("name"), specification=line.get("specification") or ""))
+        problems.extend(
+            Problem(p.code, _("Goods line %(n)s: %(m)s") % {"n": index + 1, "m": p.message}, f"goods[{index}].value")
+            for p in rules.fee_problems(line.get("value"), "value")
+        )
+        problems.extend(
+            Problem(p.code, p.message, f"goods[{index}].{p.field}")
+            for p in inputs.columns_problems(
+                GoodsLine, name=line.get("name"), specification=line.get("specification") or ""
+            )
+        )
     if problems:
         refuse(problems, status=400)
     if Parcel.objects.filter(carrier=outlet.carrier_id, tracking_number=tracking_number).exists():
-        raise DomainError("parcel_exists", _("Parcel %(t)s of %(c)s exists already.")
-                          % {"t": tracking_number, "c": outlet.carrier}, status=409)
-    parcel = Parcel.objects.create(carrier_id=outlet.carrier_id, outlet=outlet, merchant=merchant,
-                                   platform_id=merchant.platform_id, tracking_number=tracking_number,
-                                   order_number=order_number, parcels_in_order=parcels_in_order or 1)
-    GoodsLine.objects.bulk_create([
-        GoodsLine(parcel=parcel, name=line["name"], category=line.get("category") or "general",
-                  quantity=line.get("quantity") or 1, specification=line.get("specification") or "",
-                  value=Decimal(str(line["value"])).quantize(Decimal("0.01"))) for line in goods])
+        raise DomainError(
+            "parcel_exists",
+            _("Parcel %(t)s of %(c)s exists already.") % {"t": tracking_number, "c": outlet.carrier},
+            status=409,
+        )
+    parcel = Parcel.objects.create(
+        carrier_id=outlet.carrier_id,
+        outlet=outlet,
+        merchant=merchant,
+        platform_id=merchant.platform_id,
+        tracking_number=tracking_number,
+        order_number=order_number,
+        parcels_in_order=parcels_in_order or 1,
+    )
+    GoodsLine.objects.bulk_create(
+        [
+            GoodsLine(
+                parcel=parcel,
+                name=line["name"],
+                category=line.get("category") or "general",
+                quantity=line.get("quantity") or 1,
+                specification=line.get("specification") or "",
+                value=Decimal(str(line["value"])).quantize(Decimal("0.01")),
+            )
+            for line in goods
+        ]
+    )
     replay_waiting(parcel.carrier_id, tracking_number)
     return parcel
 
@@ -56,19 +81,27 @@ def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
     """Record a buyer's after-sale; with the merchant's auto-intercept rule on, intercept at once (R12)."""
     require(actor, "interception.add_aftersale")
     selectors.require_own_merchant(actor, parcel.merchant)
-    problems = rules.fee_problems(amount, "amount") + inputs.columns_problems(AfterSale, number=number,
-                                                                             reason=reason or "")
+    problems = rules.fee_problems(amount, "amount") + inputs.columns_problems(
+        AfterSale, number=number, reason=reason or ""
+    )
     if kind not in AfterSale.Kind.values:
         problems.append(Problem("kind_invalid", _("Unknown after-sale type %(k)s.") % {"k": kind}, "kind"))
     if problems:
         refuse(problems, status=400)
     if AfterSale.objects.filter(platform=parcel.platform_id, number=number).exists():
         raise DomainError("after_sale_exists", _("After-sale %(n)s exists already.") % {"n": number}, status=409)
-    after_sale = AfterSale.objects.create(number=number, merchant_id=parcel.merchant_id, platform_id=parcel.platform_id,
-                                          parcel=parcel, kind=kind, amount=Decimal(str(amount)).quantize(Decimal("0.01")),
-                                          reason=reason)
-    timeline.record(after_sale, actor=actor, transition="create_aftersale", to_state=after_sale.state,
-                    at=after_sale.created_at)
+    after_sale = AfterSale.objects.create(
+        number=number,
+        merchant_id=parcel.merchant_id,
+        platform_id=parcel.platform_id,
+        parcel=parcel,
+        kind=kind,
+        amount=Decimal(str(amount)).quantize(Decimal("0.01")),
+        reason=reason,
+    )
+    timeline.record(
+        after_sale, actor=actor, transition="create_aftersale", to_state=after_sale.state, at=after_sale.created_at
+    )
     order = None
     if parcel.merchant.auto_intercept and kind == AfterSale.Kind.REFUND_ONLY:
         try:
@@ -76,8 +109,12 @@ def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
                 order = interception_start(after_sale_id=after_sale.pk, actor=None, via=InterceptionOrder.Via.AUTO)
             after_sale.refresh_from_db()
         except DomainError as exc:
-            timeline.record(after_sale, actor=None, transition="auto_intercept_refused",
-                            reason=", ".join(e["code"] for e in exc.errors) or exc.code)
+            timeline.record(
+                after_sale,
+                actor=None,
+                transition="auto_intercept_refused",
+                reason=", ".join(e["code"] for e in exc.errors) or exc.code,
+            )
             after_sale.auto_intercept_problems = exc.errors
     return after_sale, order
 

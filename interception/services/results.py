@@ -32,12 +32,23 @@ RESULT_TRANSITIONS = {
 def result_recordable(order, user):
     """For the admin: may `user` record a result on `order` now? (the machine decides; this only shows the button)"""
     return actor_may(user, "interception.record_result") and any(
-        can_proceed(getattr(order, name)) for name in set(RESULT_TRANSITIONS.values()))
+        can_proceed(getattr(order, name)) for name in set(RESULT_TRANSITIONS.values())
+    )
 
 
 @transaction.atomic
-def interception_record_result(*, order_id, actor, result, at=None, reason_code="", reason_text="", note="",
-                               source=InterceptionOrder.Source.MANUAL, scoped=True):
+def interception_record_result(
+    *,
+    order_id,
+    actor,
+    result,
+    at=None,
+    reason_code="",
+    reason_text="",
+    note="",
+    source=InterceptionOrder.Source.MANUAL,
+    scoped=True,
+):
     """Apply a carrier's result, whoever brings it: callback, query or staff by phone (R13, R14)."""
     require(actor, "interception.record_result")
     if result not in RESULT_TRANSITIONS:
@@ -45,13 +56,16 @@ def interception_record_result(*, order_id, actor, result, at=None, reason_code=
     if result == CarrierResult.FAILED and not (reason_code or reason_text):
         raise DomainError("reason_required", _("A failed interception needs the carrier's reason."), status=400)
     column = InterceptionOrder._meta.get_field
-    if problems := (inputs.text_problems(reason_code, "reason_code", column=column("failure_code"))
-                    + inputs.text_problems(reason_text, "reason_text", column=column("failure_text"))
-                    + inputs.text_problems(note, "note")):
+    if problems := (
+        inputs.text_problems(reason_code, "reason_code", column=column("failure_code"))
+        + inputs.text_problems(reason_text, "reason_text", column=column("failure_text"))
+        + inputs.text_problems(note, "note")
+    ):
         refuse(problems, status=400)
     if source == InterceptionOrder.Source.MANUAL and not (note or "").strip():
-        raise DomainError("note_required", _("Say how the result was confirmed (e.g. phone call with whom)."),
-                          status=400)
+        raise DomainError(
+            "note_required", _("Say how the result was confirmed (e.g. phone call with whom)."), status=400
+        )
     orders = selectors.interception_list(actor if scoped else None)
     after_sale_id = orders.filter(pk=order_id).values_list("after_sale_id", flat=True).first()
     if after_sale_id is None:

@@ -1,4 +1,5 @@
 """Eligibility and the start of an interception (R5, R7-R12), and its hand-over to the carrier."""
+
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -50,17 +51,24 @@ def interception_preview(after_sale, *, now=None):
     parcel, merchant, platform = after_sale.parcel, after_sale.merchant, after_sale.platform
     now = now or timezone.now()
     status = parcel.logistics_status(now)
-    contract = selectors.active_contract_for(merchant_id=merchant.pk, outlet_id=parcel.outlet_id,
-                                             platform_id=platform.pk)
+    contract = selectors.active_contract_for(
+        merchant_id=merchant.pk, outlet_id=parcel.outlet_id, platform_id=platform.pk
+    )
     problems = rules.interception_problems(
-        after_sale=after_sale, parcel=parcel, logistics_status=status, merchant=merchant, platform=platform,
+        after_sale=after_sale,
+        parcel=parcel,
+        logistics_status=status,
+        merchant=merchant,
+        platform=platform,
         terms=PlatformCarrier.objects.filter(platform=platform, carrier=parcel.carrier_id).first(),
         contract=contract,
-        has_ewaybill=EwaybillAccount.objects.filter(merchant=merchant, outlet=parcel.outlet_id, platform=platform,
-                                                    active=True).exists(),
+        has_ewaybill=EwaybillAccount.objects.filter(
+            merchant=merchant, outlet=parcel.outlet_id, platform=platform, active=True
+        ).exists(),
         agreement_signed=InterceptionAgreement.objects.filter(merchant=merchant, platform=platform).exists(),
         goods_categories=set(parcel.goods.values_list("category", flat=True)),
-        live_interception=parcel.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES).first())
+        live_interception=parcel.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES).first(),
+    )
     return Preview(after_sale, parcel, status, contract, problems)
 
 
@@ -73,31 +81,56 @@ def interception_start(*, after_sale_id, actor, via=InterceptionOrder.Via.MANUAL
     require(actor, "interception.start_interception")
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
     # Serialise starts on one parcel (two after-sales can name it); the partial unique index is the last word.
-    after_sale.parcel = Parcel.objects.select_for_update(of=("self",)).select_related("carrier", "outlet").get(
-        pk=after_sale.parcel_id)
+    after_sale.parcel = (
+        Parcel.objects.select_for_update(of=("self",)).select_related("carrier", "outlet").get(pk=after_sale.parcel_id)
+    )
     preview = interception_preview(after_sale)
     if preview.problems:
-        refuse(preview.problems, code="not_eligible", message=_("This parcel cannot be intercepted: %(r)s")
-               % {"r": "; ".join(str(p.message) for p in preview.problems)}, status=422)
+        refuse(
+            preview.problems,
+            code="not_eligible",
+            message=_("This parcel cannot be intercepted: %(r)s")
+            % {"r": "; ".join(str(p.message) for p in preview.problems)},
+            status=422,
+        )
     contract, parcel, now = preview.contract, preview.parcel, timezone.now()
     try:
         with transaction.atomic():
             order = InterceptionOrder.objects.create(
-                parcel=parcel, after_sale=after_sale, tracking_number=parcel.tracking_number,
-                merchant_id=after_sale.merchant_id, outlet_id=parcel.outlet_id, carrier_id=parcel.carrier_id,
-                platform_id=after_sale.platform_id, contract=contract, settlement_mode=contract.settlement_mode,
-                fee=contract.fee, charge_on_success=contract.charge_succeeded,
-                charge_on_failure=contract.charge_failed, via=via, requested_by=actor, requested_at=now,
-                next_submit_at=now + SUBMIT_RETRY[0])
+                parcel=parcel,
+                after_sale=after_sale,
+                tracking_number=parcel.tracking_number,
+                merchant_id=after_sale.merchant_id,
+                outlet_id=parcel.outlet_id,
+                carrier_id=parcel.carrier_id,
+                platform_id=after_sale.platform_id,
+                contract=contract,
+                settlement_mode=contract.settlement_mode,
+                fee=contract.fee,
+                charge_on_success=contract.charge_succeeded,
+                charge_on_failure=contract.charge_failed,
+                via=via,
+                requested_by=actor,
+                requested_at=now,
+                next_submit_at=now + SUBMIT_RETRY[0],
+            )
     except IntegrityError:
-        raise DomainError("interception_exists", _("This parcel is being intercepted already (R11)."),
-                          errors=[{"code": "interception_exists", "message": _("This parcel is being intercepted "
-                                                                               "already (R11).")}],
-                          status=422) from None
-    timeline.record(order, actor=actor, transition="request", to_state=order.state, at=now,
-                    reason=order.get_via_display())
-    take(after_sale, "start_interception", actor=actor, at=now,
-         window_ends_at=rules.handling_window_end(after_sale.platform, now))
+        raise DomainError(
+            "interception_exists",
+            _("This parcel is being intercepted already (R11)."),
+            errors=[{"code": "interception_exists", "message": _("This parcel is being intercepted already (R11).")}],
+            status=422,
+        ) from None
+    timeline.record(
+        order, actor=actor, transition="request", to_state=order.state, at=now, reason=order.get_via_display()
+    )
+    take(
+        after_sale,
+        "start_interception",
+        actor=actor,
+        at=now,
+        window_ends_at=rules.handling_window_end(after_sale.platform, now),
+    )
     transaction.on_commit(lambda: interception_submit(order_id=order.pk))
     return order
 
@@ -107,8 +140,12 @@ def interception_submit(*, order_id, now=None):
     now = now or timezone.now()
     with transaction.atomic():
         # Only the order's row: a lock on the shared carrier row would make concurrent submissions skip each other.
-        order = (InterceptionOrder.objects.select_for_update(skip_locked=True, of=("self",)).select_related("carrier")
-                 .filter(pk=order_id, state=InterceptionOrder.State.REQUESTED).first())
+        order = (
+            InterceptionOrder.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("carrier")
+            .filter(pk=order_id, state=InterceptionOrder.State.REQUESTED)
+            .first()
+        )
         if order is None:  # submitted already, resolved, or another worker has it right now
             return None
         try:

@@ -1,4 +1,5 @@
 """API tokens: issued, rotated and revoked by supervisors; the key is returned once and never stored."""
+
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -27,8 +28,9 @@ def api_token_issue(*, client, actor):
         if _current(client.user_id) is not None:
             raise DomainError("token_exists", _("This API client already has a token: rotate or revoke it."))
         issued = _create(client.user_id, actor)
-        timeline.record(client, actor=actor, transition="issue_token", reason=issued.token.prefix,
-                        at=issued.token.created_at)
+        timeline.record(
+            client, actor=actor, transition="issue_token", reason=issued.token.prefix, at=issued.token.created_at
+        )
     return issued
 
 
@@ -43,8 +45,9 @@ def api_token_rotate(*, client, actor):
         now = timezone.now()
         _revoke(old, now)
         issued = _create(client.user_id, actor, at=now)
-        timeline.record(client, actor=actor, transition="rotate_token",
-                        reason=f"{old.prefix} → {issued.token.prefix}", at=now)
+        timeline.record(
+            client, actor=actor, transition="rotate_token", reason=f"{old.prefix} → {issued.token.prefix}", at=now
+        )
     return issued
 
 
@@ -79,9 +82,13 @@ def _current(user_id):
 
 def _create(user_id, actor, at=None):
     key = ApiToken.new_key()
-    token = ApiToken.objects.create(user_id=user_id, prefix=key[:ApiToken.PREFIX_LENGTH],
-                                    digest=ApiToken.digest_of(key), created_by=actor,
-                                    created_at=at or timezone.now())
+    token = ApiToken.objects.create(
+        user_id=user_id,
+        prefix=key[: ApiToken.PREFIX_LENGTH],
+        digest=ApiToken.digest_of(key),
+        created_by=actor,
+        created_at=at or timezone.now(),
+    )
     return IssuedToken(token=token, key=key)
 
 

@@ -1,4 +1,5 @@
 """Locale-aware formatting for our templates: durations and money."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,9 +24,11 @@ def portal_duration(value):
     if value is None or value == "":
         return "—"
     days, hours, minutes = split_seconds(value.total_seconds() if isinstance(value, timedelta) else float(value))
-    parts = [ngettext("%d day", "%d days", days) % days if days else "",
-             ngettext("%d hour", "%d hours", hours) % hours if hours else "",
-             ngettext("%d minute", "%d minutes", minutes) % minutes if minutes and not days else ""]
+    parts = [
+        ngettext("%d day", "%d days", days) % days if days else "",
+        ngettext("%d hour", "%d hours", hours) % hours if hours else "",
+        ngettext("%d minute", "%d minutes", minutes) % minutes if minutes and not days else "",
+    ]
     parts = [p for p in parts if p][:2]
     return " ".join(parts) if parts else _("under a minute")
 

@@ -3,6 +3,7 @@
 Interceptions whose return failed are made through the services and moved back in time, so the
 arbitration window (day 7 to day 30) is open for the ones that need it.
 """
+
 import io
 from datetime import timedelta
 
@@ -46,22 +47,28 @@ def seed(world):
         interception_services.interception_submit(order_id=order.pk)
         InterceptionOrder.objects.filter(pk=order.pk).update(carrier_ref=f"DEMO{order.pk:08d}")
         for result in ("succeeded", "returning", loss) if loss else ("succeeded",):
-            interception_services.interception_record_result(order_id=order.pk, actor=None, result=result,
-                                                             source="callback")
+            interception_services.interception_record_result(
+                order_id=order.pk, actor=None, result=result, source="callback"
+            )
         _move_back(order, after_sale, timedelta(days=days_ago))
         return order
 
     def filed(loss="lost", days_ago=10):
         order = returned(loss, days_ago)
         kind = "loss" if loss == "lost" else "damage"
-        return services.claim_file(actor=cs, interception_id=order.pk, kind=kind,
-                                   description="退回途中" + ("遗失" if kind == "loss" else "破损"),
-                                   photos=[_photo()] if kind == "damage" else ())
+        return services.claim_file(
+            actor=cs,
+            interception_id=order.pk,
+            kind=kind,
+            description="退回途中" + ("遗失" if kind == "loss" else "破损"),
+            photos=[_photo()] if kind == "damage" else (),
+        )
 
     def negotiating(days_ago=10):
         claim = filed(days_ago=days_ago)
-        return services.claim_propose(claim_id=claim.pk, actor=outlet_user, amount=claim.claimed_amount / 2,
-                                      note="按商品价值的一半赔付")
+        return services.claim_propose(
+            claim_id=claim.pk, actor=outlet_user, amount=claim.claimed_amount / 2, note="按商品价值的一半赔付"
+        )
 
     filed("lost", days_ago=3)
     filed("damaged", days_ago=4)
@@ -70,8 +77,12 @@ def seed(world):
     services.claim_accept(claim_id=agreed.pk, actor=cs, note="同意")
     paid = negotiating(days_ago=20)
     services.claim_accept(claim_id=paid.pk, actor=cs)
-    services.claim_pay(claim_id=paid.pk, actor=finance, payment_reference="ALIPAY-2026111500123",
-                       paid_at=timezone.now() - timedelta(days=5))
+    services.claim_pay(
+        claim_id=paid.pk,
+        actor=finance,
+        payment_reference="ALIPAY-2026111500123",
+        paid_at=timezone.now() - timedelta(days=5),
+    )
     for outcome in ("escalated", "awarded", "dismissed"):
         claim = negotiating(days_ago=15)
         services.claim_escalate(claim_id=claim.pk, actor=cs, reason="网点不同意赔付，申请平台仲裁")

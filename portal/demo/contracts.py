@@ -1,4 +1,5 @@
 """Demo contracts in every state, fee changes, and pending applications of different ages. Idempotent."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,15 +15,19 @@ def seed(world):
     rng = world["rng"]
     users = world["users"]
     cs, outlet_user = users["cs"], users["outlet"]
-    accounts = list(EwaybillAccount.objects.filter(active=True).select_related("merchant", "outlet", "outlet__carrier",
-                                                                              "platform").order_by("id"))
+    accounts = list(
+        EwaybillAccount.objects.filter(active=True)
+        .select_related("merchant", "outlet", "outlet__carrier", "platform")
+        .order_by("id")
+    )
     now = timezone.now()
     for index, account in enumerate(accounts):
         merchant, outlet = account.merchant, account.outlet
         mode = "offline" if outlet.carrier.code in ("yto", "jt") or merchant.platform.code == "kuaishou" else "online"
         fee = Decimal(rng.choice(["2.50", "3.00", "3.50", "4.00", "5.00"]))
-        outcomes = services.contract_apply(merchant=merchant, platform=merchant.platform, outlets=[outlet],
-                                           mode=mode, fee=fee, actor=cs)
+        outcomes = services.contract_apply(
+            merchant=merchant, platform=merchant.platform, outlets=[outlet], mode=mode, fee=fee, actor=cs
+        )
         contract = outcomes[0].contract
         if contract is None:
             continue
@@ -44,8 +49,9 @@ def seed(world):
     # Fee changes go first to the outlet login's outlets, so its queue shows both kinds.
     mine = set(outlet_user.outlet_memberships.values_list("outlet_id", flat=True))
     for contract in sorted(active[3:], key=lambda c: c.outlet_id not in mine)[:6]:
-        amendment = services.contract_amend_fee(contract_id=contract.pk, new_fee=contract.fee + Decimal("0.50"),
-                                                actor=cs)
+        amendment = services.contract_amend_fee(
+            contract_id=contract.pk, new_fee=contract.fee + Decimal("0.50"), actor=cs
+        )
         if contract.pk % 3 == 0:
             services.amendment_approve(amendment_id=amendment.pk, actor=None)
     for merchant in world["merchants"][:30]:
@@ -54,4 +60,5 @@ def seed(world):
 
 def summary():
     return {state: Contract.objects.filter(state=state).count() for state in Contract.State.values} | {
-        "fee changes pending": FeeAmendment.objects.filter(state="pending").count()}
+        "fee changes pending": FeeAmendment.objects.filter(state="pending").count()
+    }

@@ -3,6 +3,7 @@
 The history is made now and then moved back in time; interceptions started "now" are left to the
 sandbox carrier (`manage.py sandbox_carrier --loop`, started by `make demo`), which resolves them.
 """
+
 from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
@@ -21,17 +22,38 @@ from interception.models import (
 )
 from kernel.models import TimelineEntry
 
-GOODS = [("羊毛围巾", "灰色 180cm", "89.00"), ("保温杯", "500ml 白色", "59.90"), ("蓝牙耳机", "黑色", "199.00"),
-         ("儿童卫衣", "130码 蓝色", "79.00"), ("茶叶礼盒", "250g", "168.00"), ("手机壳", "iPhone 15", "29.90"),
-         ("连衣裙", "M 碎花", "139.00"), ("帆布鞋", "39码", "119.00")]
+GOODS = [
+    ("羊毛围巾", "灰色 180cm", "89.00"),
+    ("保温杯", "500ml 白色", "59.90"),
+    ("蓝牙耳机", "黑色", "199.00"),
+    ("儿童卫衣", "130码 蓝色", "79.00"),
+    ("茶叶礼盒", "250g", "168.00"),
+    ("手机壳", "iPhone 15", "29.90"),
+    ("连衣裙", "M 碎花", "139.00"),
+    ("帆布鞋", "39码", "119.00"),
+]
 ROUTE = [("picked_up", "快件已揽收"), ("in_transit", "到达杭州转运中心"), ("in_transit", "离开杭州转运中心，发往广州")]
 
 # (scenario, how many)
 SCENARIOS = [
-    ("open", 8), ("open_signed", 2), ("open_out_for_delivery", 2), ("open_awaiting_pickup", 1), ("open_stagnant", 2),
-    ("open_no_tracking", 1), ("open_return_refund", 2),
-    ("in_flight", 6), ("failed", 4), ("failed_overdue", 2), ("succeeded", 3), ("returning", 4), ("returned", 6),
-    ("lost", 2), ("damaged", 2), ("refused", 2), ("platform", 2), ("agreed", 1),
+    ("open", 8),
+    ("open_signed", 2),
+    ("open_out_for_delivery", 2),
+    ("open_awaiting_pickup", 1),
+    ("open_stagnant", 2),
+    ("open_no_tracking", 1),
+    ("open_return_refund", 2),
+    ("in_flight", 6),
+    ("failed", 4),
+    ("failed_overdue", 2),
+    ("succeeded", 3),
+    ("returning", 4),
+    ("returned", 6),
+    ("lost", 2),
+    ("damaged", 2),
+    ("refused", 2),
+    ("platform", 2),
+    ("agreed", 1),
 ]
 
 
@@ -42,10 +64,16 @@ def seed(world):
     cs = users["cs"]
     Merchant.objects.filter(code="M0001").update(auto_intercept=True)
     signed = set(InterceptionAgreement.objects.values_list("merchant_id", flat=True))
-    contracts = [c for c in Contract.objects.filter(state=Contract.State.ACTIVE)
-                 .select_related("merchant", "outlet", "outlet__carrier", "platform").order_by("id")
-                 if c.merchant_id in signed and not c.merchant.cross_border and not c.merchant.auto_intercept
-                 and c.merchant.operating_status == Merchant.Status.OPERATING]
+    contracts = [
+        c
+        for c in Contract.objects.filter(state=Contract.State.ACTIVE)
+        .select_related("merchant", "outlet", "outlet__carrier", "platform")
+        .order_by("id")
+        if c.merchant_id in signed
+        and not c.merchant.cross_border
+        and not c.merchant.auto_intercept
+        and c.merchant.operating_status == Merchant.Status.OPERATING
+    ]
     # The outlet login's outlets first, so its lists are not empty.
     mine = set(users["outlet"].outlet_memberships.values_list("outlet_id", flat=True))
     contracts.sort(key=lambda c: (c.outlet_id not in mine, c.pk))
@@ -62,19 +90,31 @@ def outlet_login_contracts(world):
     """Active offline contracts at the outlet login's outlets whose merchant can intercept: what it sees."""
     mine = set(world["users"]["outlet"].outlet_memberships.values_list("outlet_id", flat=True))
     signed = set(InterceptionAgreement.objects.values_list("merchant_id", flat=True))
-    return list(Contract.objects.filter(state=Contract.State.ACTIVE, settlement_mode="offline", outlet__in=mine,
-                                        merchant__in=signed, merchant__cross_border=False,
-                                        merchant__operating_status=Merchant.Status.OPERATING,
-                                        merchant__auto_intercept=False)
-                .select_related("merchant", "outlet", "outlet__carrier").order_by("id"))
+    return list(
+        Contract.objects.filter(
+            state=Contract.State.ACTIVE,
+            settlement_mode="offline",
+            outlet__in=mine,
+            merchant__in=signed,
+            merchant__cross_border=False,
+            merchant__operating_status=Merchant.Status.OPERATING,
+            merchant__auto_intercept=False,
+        )
+        .select_related("merchant", "outlet", "outlet__carrier")
+        .order_by("id")
+    )
 
 
 def _parcel(contract, n, now, *, last=None, last_at=None, route=True):
     name, spec, value = GOODS[n % len(GOODS)]
     parcel = services.parcel_create(
-        actor=None, merchant=contract.merchant, outlet=contract.outlet,
-        tracking_number=f"{contract.outlet.carrier.code.upper()}7{n:011d}", order_number=f"DY{n:012d}",
-        goods=[{"name": name, "category": "general", "quantity": 1, "specification": spec, "value": value}])
+        actor=None,
+        merchant=contract.merchant,
+        outlet=contract.outlet,
+        tracking_number=f"{contract.outlet.carrier.code.upper()}7{n:011d}",
+        order_number=f"DY{n:012d}",
+        goods=[{"name": name, "category": "general", "quantity": 1, "specification": spec, "value": value}],
+    )
     events = []
     if route:
         start = (last_at or now) - timedelta(hours=30)
@@ -90,8 +130,14 @@ def _parcel(contract, n, now, *, last=None, last_at=None, route=True):
 
 
 def _after_sale(parcel, n, kind="refund_only"):
-    after_sale, _order = services.aftersale_create(actor=None, parcel=parcel, number=f"AS{n:010d}", kind=kind,
-                                                   amount=parcel.goods.first().value, reason="买家不想要了")
+    after_sale, _order = services.aftersale_create(
+        actor=None,
+        parcel=parcel,
+        number=f"AS{n:010d}",
+        kind=kind,
+        amount=parcel.goods.first().value,
+        reason="买家不想要了",
+    )
     return after_sale
 
 
@@ -121,16 +167,32 @@ def _scenario(name, contract, n, cs, now):
         return  # the sandbox carrier answers these while the demo runs
     InterceptionOrder.objects.filter(pk=order.pk).update(carrier_ref=f"DEMO{order.pk:08d}")
     result = {"failed": "failed", "failed_overdue": "failed", "refused": "failed", "platform": "failed"}.get(
-        name, "succeeded")
-    days_ago = {"failed": 2, "failed_overdue": 6, "succeeded": 1, "returning": 3, "returned": 10, "lost": 12,
-                "damaged": 9, "refused": 4, "platform": 3, "agreed": 1}[name]
+        name, "succeeded"
+    )
+    days_ago = {
+        "failed": 2,
+        "failed_overdue": 6,
+        "succeeded": 1,
+        "returning": 3,
+        "returned": 10,
+        "lost": 12,
+        "damaged": 9,
+        "refused": 4,
+        "platform": 3,
+        "agreed": 1,
+    }[name]
     if name == "agreed":
         services.aftersale_agree_refund(after_sale_id=after_sale.pk, actor=cs, reason="老客户，先行退款")
     else:
         services.interception_record_result(
-            order_id=order.pk, actor=None, result=result, source="callback",
+            order_id=order.pk,
+            actor=None,
+            result=result,
+            source="callback",
             reason_code="out_for_delivery" if result == "failed" else "",
-            reason_text="快件已派送，拦截失败" if result == "failed" else "", note="")
+            reason_text="快件已派送，拦截失败" if result == "failed" else "",
+            note="",
+        )
     if name in ("returning", "returned", "lost", "damaged"):
         services.interception_record_result(order_id=order.pk, actor=None, result="returning", source="callback")
     if name in ("returned", "lost", "damaged"):
@@ -144,13 +206,16 @@ def _scenario(name, contract, n, cs, now):
 
 def _move_back(order, after_sale, delta):
     """Make the history look `delta` old."""
-    InterceptionOrder.objects.filter(pk=order.pk).update(**{
-        f: F(f) - delta for f in ("requested_at", "submitted_at", "result_at", "return_scan_at", "returned_at")})
-    AfterSale.objects.filter(pk=after_sale.pk).update(**{
-        f: F(f) - delta for f in ("created_at", "intercepting_since", "window_ends_at", "decided_at")})
+    InterceptionOrder.objects.filter(pk=order.pk).update(
+        **{f: F(f) - delta for f in ("requested_at", "submitted_at", "result_at", "return_scan_at", "returned_at")}
+    )
+    AfterSale.objects.filter(pk=after_sale.pk).update(
+        **{f: F(f) - delta for f in ("created_at", "intercepting_since", "window_ends_at", "decided_at")}
+    )
     for obj in (order, after_sale):
         TimelineEntry.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk).update(
-            at=F("at") - delta)
+            at=F("at") - delta
+        )
     Parcel.objects.filter(pk=order.parcel_id).update(last_event_at=F("last_event_at") - delta)
     TrackingEvent.objects.filter(parcel=order.parcel_id).update(at=F("at") - delta)
 

@@ -2,6 +2,7 @@
 
 Interceptions are made through the services now and moved back into the months they settle.
 """
+
 from datetime import datetime, time, timedelta
 
 from django.core.files.base import ContentFile
@@ -45,23 +46,42 @@ def seed(world):
         start, end = month(offset)
         for index, result in enumerate(results):
             _intercepted(contract, next(counter), cs, result, min(start + timedelta(days=2 + 3 * index), today))
-        return services.statement_generate(actor=finance, merchant=contract.merchant, outlet=contract.outlet,
-                                           period_start=start, period_end=min(end, today)).statement
+        return services.statement_generate(
+            actor=finance,
+            merchant=contract.merchant,
+            outlet=contract.outlet,
+            period_start=start,
+            period_end=min(end, today),
+        ).statement
 
     def issue(s):
         return services.statement_issue(statement_id=s.pk, actor=finance)
 
     settled = issue(statement(first, 4))
     services.statement_confirm(statement_id=settled.pk, actor=outlet_user)
-    services.statement_settle(statement_id=settled.pk, actor=finance, payment_reference="ICBC-20260815-0042",
-                              paid_at=timezone.now() - timedelta(days=80), paid_amount=settled.total)
+    services.statement_settle(
+        statement_id=settled.pk,
+        actor=finance,
+        payment_reference="ICBC-20260815-0042",
+        paid_at=timezone.now() - timedelta(days=80),
+        paid_amount=settled.total,
+    )
     confirmed = issue(statement(first, 3))
     services.statement_confirm(statement_id=confirmed.pk, actor=outlet_user)
     revised = issue(statement(first, 2))
     services.statement_dispute(statement_id=revised.pk, actor=outlet_user, reason="第二单我方只收 4.00 元")
-    services.statement_revise(statement_id=revised.pk, actor=finance, reason="按网点意见调整",
-                              adjustments=[{"tracking_number": revised.lines.order_by("id")[1].tracking_number,
-                                            "amount": "-1.00", "reason": "协商后该单按 4.00 元计"}])
+    services.statement_revise(
+        statement_id=revised.pk,
+        actor=finance,
+        reason="按网点意见调整",
+        adjustments=[
+            {
+                "tracking_number": revised.lines.order_by("id")[1].tracking_number,
+                "amount": "-1.00",
+                "reason": "协商后该单按 4.00 元计",
+            }
+        ],
+    )
     disputed = issue(statement(second, 1))
     services.statement_dispute(statement_id=disputed.pk, actor=outlet_user, reason="有一单拦截失败不应计费")
     void = statement(second, 2)
@@ -79,16 +99,22 @@ def _intercepted(contract, n, cs, result, day):
     interception_services.interception_submit(order_id=order.pk)
     InterceptionOrder.objects.filter(pk=order.pk).update(carrier_ref=f"DEMO{order.pk:08d}")
     interception_services.interception_record_result(
-        order_id=order.pk, actor=None, result=result, source="callback",
+        order_id=order.pk,
+        actor=None,
+        result=result,
+        source="callback",
         reason_code="out_for_delivery" if result == "failed" else "",
-        reason_text="快件已派送，拦截失败" if result == "failed" else "")
+        reason_text="快件已派送，拦截失败" if result == "failed" else "",
+    )
     if result == "succeeded":  # back with the sender: no claim candidate
         for leg in ("returning", "returned"):
-            interception_services.interception_record_result(order_id=order.pk, actor=None, result=leg,
-                                                             source="callback")
+            interception_services.interception_record_result(
+                order_id=order.pk, actor=None, result=leg, source="callback"
+            )
     order.refresh_from_db()
-    when = min(datetime.combine(day, time(15, 0), tzinfo=timezone.get_default_timezone()),
-               timezone.now() - timedelta(hours=1))
+    when = min(
+        datetime.combine(day, time(15, 0), tzinfo=timezone.get_default_timezone()), timezone.now() - timedelta(hours=1)
+    )
     _move_back(order, after_sale, order.result_at - when)
 
 
@@ -96,20 +122,31 @@ def _reconcile(statement, finance):
     """The outlet's bill: one line matched, one fee different, one billed twice, one we never had, one failed
     interception billed, one of ours missing."""
     lines = list(statement.lines.order_by("id").values_list("tracking_number", "amount", "occurred_at"))
-    failed = InterceptionOrder.objects.filter(merchant=statement.merchant, outlet=statement.outlet,
-                                              state=InterceptionOrder.State.FAILED).order_by("-id").first()
+    failed = (
+        InterceptionOrder.objects.filter(
+            merchant=statement.merchant, outlet=statement.outlet, state=InterceptionOrder.State.FAILED
+        )
+        .order_by("-id")
+        .first()
+    )
 
     def row(tracking, amount, at):
         return f"{tracking},{timezone.localtime(at):%Y-%m-%d},{amount}"
 
     (a, fee_a, at_a), (b, fee_b, at_b), (c, fee_c, at_c) = lines[:3]
-    rows = [row(a, fee_a, at_a), row(b, fee_b + 1, at_b), row(b, fee_b + 1, at_b),
-            row(c, fee_c, at_c), row("ZTO9900000001", fee_a, at_a)]
+    rows = [
+        row(a, fee_a, at_a),
+        row(b, fee_b + 1, at_b),
+        row(b, fee_b + 1, at_b),
+        row(c, fee_c, at_c),
+        row("ZTO9900000001", fee_a, at_a),
+    ]
     if failed is not None:
         rows.append(row(failed.tracking_number, fee_a, failed.result_at))
     content = ("tracking_number,date,fee\n" + "\n".join(rows) + "\n").encode()
-    services.reconciliation_run(statement_id=statement.pk, actor=finance,
-                                uploaded=ContentFile(content, name="网点账单.csv"))
+    services.reconciliation_run(
+        statement_id=statement.pk, actor=finance, uploaded=ContentFile(content, name="网点账单.csv")
+    )
 
 
 def _online_fee_months():

@@ -16,9 +16,28 @@ class StatementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Statement
-        fields = ["id", "number", "reference", "version", "previous", "state", "merchant", "outlet", "carrier",
-                  "period_start", "period_end", "line_count", "total", "issued_at", "answered_at", "dispute_reason",
-                  "payment_reference", "paid_at", "paid_amount", "difference_reason"]
+        fields = [
+            "id",
+            "number",
+            "reference",
+            "version",
+            "previous",
+            "state",
+            "merchant",
+            "outlet",
+            "carrier",
+            "period_start",
+            "period_end",
+            "line_count",
+            "total",
+            "issued_at",
+            "answered_at",
+            "dispute_reason",
+            "payment_reference",
+            "paid_at",
+            "paid_amount",
+            "difference_reason",
+        ]
         read_only_fields = fields
 
 
@@ -47,12 +66,16 @@ class StatementViewSet(viewsets.ReadOnlyModelViewSet):
         # ?format= names the file here, not one of the API's renderers.
         return super().perform_content_negotiation(request, force=force or self.action == "export")
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), default="csv")],
-                   responses={(200, "text/csv"): OpenApiTypes.BINARY,
-                              (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
-                                  OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), default="csv")],
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        },
+    )
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
         """The statement as a file: header information, every line, the total (streamed)."""
-        return exports.statement_export(statement_id=pk, actor=request.user,
-                                        file_format=request.query_params.get("format", "csv"))
+        return exports.statement_export(
+            statement_id=pk, actor=request.user, file_format=request.query_params.get("format", "csv")
+        )

@@ -4,6 +4,7 @@ Part of `make bench` (tests/bench/run.py, see the README); alone:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python tests/bench/bench_interceptions.py
 Prints figures; asserts nothing.
 """
+
 import http.client
 import json
 import os
@@ -36,8 +37,9 @@ def changelists():
         "interceptions, state=failed": base + "?state__exact=failed",
         "interceptions, outlet": base + f"?outlet__id__exact={outlet.pk}",
         "interceptions, carrier + offline": base + f"?carrier__id__exact={outlet.carrier_id}"
-                                                   "&settlement_mode__exact=offline",
-        "interceptions, created 1 week": base + "?requested_at__range__gte=2026-06-01&requested_at__range__lte=2026-06-07",
+        "&settlement_mode__exact=offline",
+        "interceptions, created 1 week": base
+        + "?requested_at__range__gte=2026-06-01&requested_at__range__lte=2026-06-07",
         "interceptions, result 24 h": base + "?result_within=24h",
         "interceptions, tracking exact": base + f"?q={sample}",
         "interceptions, tracking prefix": base + f"?q={sample[:9]}",
@@ -49,21 +51,34 @@ def changelists():
     rows = []
     for label, url in urls.items():
         p50, _p95, queries, kib = timed_get(client, url)
-        rows.append(Row(f"changelist: {label}", f"p50 {p50:.0f} ms, {queries} queries, {kib:.0f} KiB",
-                        f"≤ {LIST_GOAL_MS} ms, ≤ {LIST_GOAL_QUERIES} queries",
-                        p50 <= LIST_GOAL_MS and queries <= LIST_GOAL_QUERIES))
+        rows.append(
+            Row(
+                f"changelist: {label}",
+                f"p50 {p50:.0f} ms, {queries} queries, {kib:.0f} KiB",
+                f"≤ {LIST_GOAL_MS} ms, ≤ {LIST_GOAL_QUERIES} queries",
+                p50 <= LIST_GOAL_MS and queries <= LIST_GOAL_QUERIES,
+            )
+        )
     return rows
 
 
 def dashboards():
     outlet = Outlet.objects.filter(code__startswith="S-").order_by("id").first()
     rows = []
-    for label, client in [("supervisor", client_for("bench-supervisor", roles.SUPERVISOR)),
-                          ("customer service", client_for("bench-cs", roles.CUSTOMER_SERVICE)),
-                          ("outlet staff, 1 outlet", client_for("bench-outlet", roles.OUTLET_STAFF, [outlet]))]:
+    for label, client in [
+        ("supervisor", client_for("bench-supervisor", roles.SUPERVISOR)),
+        ("customer service", client_for("bench-cs", roles.CUSTOMER_SERVICE)),
+        ("outlet staff, 1 outlet", client_for("bench-outlet", roles.OUTLET_STAFF, [outlet])),
+    ]:
         p50, _p95, queries, kib = timed_get(client, "/admin/")
-        rows.append(Row(f"dashboard: {label}", f"p50 {p50:.0f} ms, {queries} queries, {kib:.0f} KiB",
-                        f"≤ {DASHBOARD_GOAL_MS} ms", p50 <= DASHBOARD_GOAL_MS))
+        rows.append(
+            Row(
+                f"dashboard: {label}",
+                f"p50 {p50:.0f} ms, {queries} queries, {kib:.0f} KiB",
+                f"≤ {DASHBOARD_GOAL_MS} ms",
+                p50 <= DASHBOARD_GOAL_MS,
+            )
+        )
     return rows
 
 
@@ -81,9 +96,21 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
         carrier.save(update_fields=["callback_secret"])
     numbers = list(InterceptionOrder.objects.filter(carrier=carrier).values_list("tracking_number", flat=True)[:5000])
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", str(workers),
-         "--log-level", "warning"],
-        cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false"})
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false"},
+    )
     try:
         for _ in range(100):
             try:
@@ -111,14 +138,19 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
     # CPU per callback says what the machine can carry: cores × 1000 / (app + database ms).
     per_call = {k: sum(run["cpu"][k] for run in runs) * 1000 / max(sent, 1) for k in result["cpu"]}
     cost = f"; CPU per callback: gunicorn {per_call['gunicorn']:.1f} ms" + (
-        f", PostgreSQL {per_call['postgres']:.1f} ms" if per_call.get("postgres") else "")
+        f", PostgreSQL {per_call['postgres']:.1f} ms" if per_call.get("postgres") else ""
+    )
     spread = f" (runs {runs[0]['rate']:.0f}–{runs[-1]['rate']:.0f})" if rounds > 1 else ""
-    return [Row(f"carrier callbacks: gunicorn {workers} sync workers, wrk {connections} connections, "
-                f"median of {rounds} × {seconds} s",
-                f"{rate:.0f} req/s{spread}, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
-                f"({applied:,} of {sent:,} applied, {errors:,} errors){cost}",
-                "≥ 300 req/s, p99 ≤ 100 ms",
-                rate >= 300 and p99 <= 100 and applied == sent and not errors)]
+    return [
+        Row(
+            f"carrier callbacks: gunicorn {workers} sync workers, wrk {connections} connections, "
+            f"median of {rounds} × {seconds} s",
+            f"{rate:.0f} req/s{spread}, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+            f"({applied:,} of {sent:,} applied, {errors:,} errors){cost}",
+            "≥ 300 req/s, p99 ≤ 100 ms",
+            rate >= 300 and p99 <= 100 and applied == sent and not errors,
+        )
+    ]
 
 
 class CpuMeter:
@@ -161,8 +193,13 @@ def _processes():
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        kind = ("gunicorn" if f"127.0.0.1:{PORT}" in command and "gunicorn" in command
-                else "postgres" if command.startswith("postgres") else None)
+        kind = (
+            "gunicorn"
+            if f"127.0.0.1:{PORT}" in command and "gunicorn" in command
+            else "postgres"
+            if command.startswith("postgres")
+            else None
+        )
         if kind:
             found[pid] = (kind, (int(fields[11]) + int(fields[12])) / tick)
     return found
@@ -173,16 +210,38 @@ def _wrk(wrk, carrier, numbers, seconds, connections, *, events):
     run, rng, threads = f"bench-{time.time_ns()}", random.Random(1), 2
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as lines:
         for i in range(events):
-            body = json.dumps({"event_id": f"{run}-{i}", "type": "tracking", "tracking_number": rng.choice(numbers),
-                               "status": "in_transit", "occurred_at": "2026-11-20T10:00:00+08:00",
-                               "text": "到达转运中心"}, ensure_ascii=False)
+            body = json.dumps(
+                {
+                    "event_id": f"{run}-{i}",
+                    "type": "tracking",
+                    "tracking_number": rng.choice(numbers),
+                    "status": "in_transit",
+                    "occurred_at": "2026-11-20T10:00:00+08:00",
+                    "text": "到达转运中心",
+                },
+                ensure_ascii=False,
+            )
             lines.write(f"{carriers.sign(carrier.callback_secret, body.encode(), time.time())}\t{body}\n")
     try:
         out = subprocess.run(
-            [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-             "-s", str(Path(__file__).with_name("callbacks.lua")), f"http://127.0.0.1:{PORT}/api/v1/carriers/jt/events/",
-             "--", lines.name, str(threads)],
-            capture_output=True, text=True, check=True).stdout
+            [
+                wrk,
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(Path(__file__).with_name("callbacks.lua")),
+                f"http://127.0.0.1:{PORT}/api/v1/carriers/jt/events/",
+                "--",
+                lines.name,
+                str(threads),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     finally:
         os.unlink(lines.name)
     return json.loads(out.split("RESULT ", 1)[1])

@@ -7,6 +7,7 @@ script runs it when there are fewer). Each export runs in a fresh process that d
 through the admin view as finance would, so the peak RSS is the whole Django process's. Prints
 figures; asserts nothing.
 """
+
 import os
 import subprocess
 import sys
@@ -31,13 +32,32 @@ def bench_statement():
     if InterceptionOrder.objects.count() < LINES:
         call_command("scale_data", rows=LINES, prefix="BX")
     first = InterceptionOrder.objects.select_related("merchant", "outlet").order_by("id").first()
-    statement = Statement.objects.create(merchant=first.merchant, outlet=first.outlet, reference="BENCH-100K",
-                                         period_start="2026-01-01", period_end="2026-12-31", state="void")
-    rows = InterceptionOrder.objects.order_by("id").values_list("pk", "tracking_number", "result_at", "state",
-                                                                "fee")[:LINES]
+    statement = Statement.objects.create(
+        merchant=first.merchant,
+        outlet=first.outlet,
+        reference="BENCH-100K",
+        period_start="2026-01-01",
+        period_end="2026-12-31",
+        state="void",
+    )
+    rows = InterceptionOrder.objects.order_by("id").values_list("pk", "tracking_number", "result_at", "state", "fee")[
+        :LINES
+    ]
     StatementLine.objects.bulk_create(
-        (StatementLine(statement=statement, interception_id=pk, tracking_number=t, occurred_at=at, result=s, amount=fee,
-                       live=False) for pk, t, at, s, fee in rows.iterator(chunk_size=5000)), batch_size=5000)
+        (
+            StatementLine(
+                statement=statement,
+                interception_id=pk,
+                tracking_number=t,
+                occurred_at=at,
+                result=s,
+                amount=fee,
+                live=False,
+            )
+            for pk, t, at, s, fee in rows.iterator(chunk_size=5000)
+        ),
+        batch_size=5000,
+    )
     from django.db.models import Count, Sum
 
     totals = statement.lines.aggregate(n=Count("id"), total=Sum("amount"))
@@ -71,12 +91,22 @@ def exports():
     goals = {"csv": (5, 100), "xlsx": (20, 150)}
     rows = []
     for file_format, (goal_s, goal_mib) in goals.items():
-        out = subprocess.run([sys.executable, __file__, str(statement.pk), file_format], capture_output=True,
-                             text=True, check=True, env=os.environ).stdout.split()
+        out = subprocess.run(
+            [sys.executable, __file__, str(statement.pk), file_format],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ,
+        ).stdout.split()
         seconds, size, before, peak = float(out[0]), int(out[1]), float(out[2]), float(out[3])
-        rows.append(Row(f"statement export: {statement.line_count:,} lines, {file_format.upper()} "
-                        f"({size / 2**20:.1f} MiB)", f"{seconds:.1f} s, peak RSS {peak:.0f} MiB ({before:.0f} before)",
-                        f"≤ {goal_s} s, ≤ {goal_mib} MiB", seconds <= goal_s and peak <= goal_mib))
+        rows.append(
+            Row(
+                f"statement export: {statement.line_count:,} lines, {file_format.upper()} ({size / 2**20:.1f} MiB)",
+                f"{seconds:.1f} s, peak RSS {peak:.0f} MiB ({before:.0f} before)",
+                f"≤ {goal_s} s, ≤ {goal_mib} MiB",
+                seconds <= goal_s and peak <= goal_mib,
+            )
+        )
     return rows
 
 

@@ -1,4 +1,5 @@
 """What the benchmarks share: Django set up on DATABASE_URL, a signed-in client per role, timing, the table."""
+
 import os
 import platform
 import statistics
@@ -59,13 +60,21 @@ def timed_get(client, url, rounds=ROUNDS):
 
 def machine():
     cpu = os.cpu_count()
-    memory = next((int(line.split()[1]) // 2**20 for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal")), 0)
+    memory = next(
+        (
+            int(line.split()[1]) // 2**20
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
         version = cursor.fetchone()[0]
-    return (f"{cpu} CPU, {memory} GiB, {connection.vendor} {version.split()[0]} ({connection.settings_dict['NAME']}); "
-            f"Python {platform.python_version()} at {python_speed():.0f} M loop steps/s")
+    return (
+        f"{cpu} CPU, {memory} GiB, {connection.vendor} {version.split()[0]} ({connection.settings_dict['NAME']}); "
+        f"Python {platform.python_version()} at {python_speed():.0f} M loop steps/s"
+    )
 
 
 def python_speed(steps=5_000_000):
@@ -80,8 +89,10 @@ def python_speed(steps=5_000_000):
 def print_table(rows, title=""):
     if title:
         print(f"\n{title}")
-    widths = [max(len(getattr(r, f)) for r in rows + [Row("benchmark", "figure", "goal")]) for f in
-              ("benchmark", "figure", "goal")]
+    widths = [
+        max(len(getattr(r, f)) for r in rows + [Row("benchmark", "figure", "goal")])
+        for f in ("benchmark", "figure", "goal")
+    ]
     print(f"| {'benchmark':<{widths[0]}} | {'figure':<{widths[1]}} | {'goal':<{widths[2]}} | met |")
     print(f"| {'-' * widths[0]} | {'-' * widths[1]} | {'-' * widths[2]} | --- |")
     for r in rows:

@@ -3,6 +3,7 @@
 Runs against DATABASE_URL (make bench passes BENCH_DATABASE_URL), which `scale_data` has filled; the
 interception figures are only meaningful at 1,000,000 rows. Prints figures; asserts nothing.
 """
+
 from bench_decision_import import decision_import
 from bench_interceptions import callbacks, changelists, dashboards
 from bench_statement_export import exports

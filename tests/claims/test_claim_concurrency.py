@@ -1,4 +1,5 @@
 """Two people filing a claim on one interception at once (R23: one open claim per interception)."""
+
 import pytest
 
 from claims import services

@@ -1,4 +1,5 @@
 """Claims (R23-R26): who may claim, evidence, the cap, the arbitration window, uploads and scoping."""
+
 import contextlib
 import io
 import random
@@ -45,8 +46,9 @@ def returned_badly(loss="lost", platform_code="douyin", value="120.00"):
         interception_services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
     order = factories.started(factories.after_sale_for(factories.parcel_for(contract, value=value)))
     for result in ("succeeded", "returning", loss):
-        interception_services.interception_record_result(order_id=order.pk, actor=None, result=result,
-                                                         at=SUCCEEDED, source="callback")
+        interception_services.interception_record_result(
+            order_id=order.pk, actor=None, result=result, at=SUCCEEDED, source="callback"
+        )
     order.refresh_from_db()
     return order
 
@@ -69,8 +71,9 @@ def test_r23_a_loss_claim_on_a_lost_return_prefills_the_parcels_goods(cs):
 def test_r23_no_claim_while_the_return_is_fine_or_the_interception_failed(cs):
     contract = factories.active_contract(carrier_code="zto")
     returned = factories.intercepted(contract)
-    interception_services.interception_record_result(order_id=returned.pk, actor=None, result="returning",
-                                                     source="callback")
+    interception_services.interception_record_result(
+        order_id=returned.pk, actor=None, result="returning", source="callback"
+    )
     failed = factories.intercepted(contract, result="failed")
     for order in (returned, failed):
         with pytest.raises(DomainError) as refused:
@@ -111,10 +114,18 @@ def test_r24_damage_needs_photos(cs):
 def test_r24_loss_needs_name_quantity_specification_and_value(cs):
     order = returned_badly("lost")
     with pytest.raises(DomainError) as refused:
-        services.claim_file(actor=cs, interception_id=order.pk, kind="loss",
-                            goods=[{"name": "", "quantity": 0, "specification": "", "value": "abc"}])
-    assert {e["code"] for e in refused.value.errors} == {"name_required", "quantity_invalid",
-                                                         "specification_required", "value_invalid"}
+        services.claim_file(
+            actor=cs,
+            interception_id=order.pk,
+            kind="loss",
+            goods=[{"name": "", "quantity": 0, "specification": "", "value": "abc"}],
+        )
+    assert {e["code"] for e in refused.value.errors} == {
+        "name_required",
+        "quantity_invalid",
+        "specification_required",
+        "value_invalid",
+    }
 
 
 def test_r26_amount_above_the_goods_value_or_the_cap_is_refused_with_the_reason(cs):
@@ -155,8 +166,9 @@ def test_r25_negotiation_outlet_proposes_merchant_accepts(cs):
     claim.refresh_from_db()
     assert claim.state == Claim.State.AGREED and claim.final_amount == Decimal("90.00")
     finance = factories.user("fin", roles.FINANCE)
-    services.claim_pay(claim_id=claim.pk, actor=finance, payment_reference="ALIPAY-1",
-                       paid_at=SUCCEEDED + timedelta(days=9))
+    services.claim_pay(
+        claim_id=claim.pk, actor=finance, payment_reference="ALIPAY-1", paid_at=SUCCEEDED + timedelta(days=9)
+    )
     claim.refresh_from_db()
     assert claim.state == Claim.State.PAID
     assert [e.transition for e in timeline.entries_for(claim)] == ["file", "propose", "accept", "pay"]
@@ -166,12 +178,15 @@ def escalate_at(cs, claim, at):
     return services.claim_escalate(claim_id=claim.pk, actor=cs, reason="no agreement", now=at)
 
 
-@pytest.mark.parametrize("at,allowed", [
-    (datetime(2026, 11, 7, 23, 59, tzinfo=SH), False),  # day 6 23:59
-    (datetime(2026, 11, 8, 0, 0, tzinfo=SH), True),  # day 7
-    (datetime(2026, 12, 1, 23, 59, tzinfo=SH), True),  # day 30
-    (datetime(2026, 12, 2, 0, 0, tzinfo=SH), False),  # day 31
-])
+@pytest.mark.parametrize(
+    "at,allowed",
+    [
+        (datetime(2026, 11, 7, 23, 59, tzinfo=SH), False),  # day 6 23:59
+        (datetime(2026, 11, 8, 0, 0, tzinfo=SH), True),  # day 7
+        (datetime(2026, 12, 1, 23, 59, tzinfo=SH), True),  # day 30
+        (datetime(2026, 12, 2, 0, 0, tzinfo=SH), False),  # day 31
+    ],
+)
 def test_r25_arbitration_only_from_day_7_to_day_30_in_shanghai_time(cs, at, allowed):
     order = returned_badly("lost")
     claim = services.claim_file(actor=cs, interception_id=order.pk, kind="loss")
@@ -199,8 +214,9 @@ def test_r25_arbitration_outcomes_award_then_pay_or_dismiss(cs):
                 services.claim_award(claim_id=claim.pk, actor=cs, amount="130.00")
             assert refused.value.code == "amount_over_value"
             services.claim_award(claim_id=claim.pk, actor=cs, amount="100.00")
-            services.claim_pay(claim_id=claim.pk, actor=finance, payment_reference="B-9",
-                               paid_at=SUCCEEDED + timedelta(days=20))
+            services.claim_pay(
+                claim_id=claim.pk, actor=finance, payment_reference="B-9", paid_at=SUCCEEDED + timedelta(days=20)
+            )
         else:
             services.claim_dismiss(claim_id=claim.pk, actor=cs, reason="平台判定证据不足")
         claim.refresh_from_db()
@@ -228,25 +244,33 @@ def test_claim_candidates_and_the_action_that_opens_loss_claims(cs):
     old = factories.intercepted(contract, at=datetime.now(SH) - timedelta(days=8))
     factories.intercepted(contract, at=datetime.now(SH) - timedelta(days=6))  # not yet
     scanned = factories.intercepted(contract, at=datetime.now(SH) - timedelta(days=9))
-    interception_services.interception_record_result(order_id=scanned.pk, actor=None, result="returning",
-                                                     source="callback")
+    interception_services.interception_record_result(
+        order_id=scanned.pk, actor=None, result="returning", source="callback"
+    )
     assert [o.pk for o in services.claim_candidates(cs)] == [old.pk]
     ((interception_id, claim),) = services.candidates_open(actor=cs, interception_ids=[old.pk])
     assert claim.kind == "loss" and claim.interception_id == old.pk
     assert list(services.claim_candidates(cs)) == []
 
 
-@pytest.mark.parametrize("name,content,code", [
-    ("shell.jpg", b"<?php system($_GET['c']); ?>", "not_an_image"),
-    ("empty.jpg", b"", "file_empty"),
-    ("huge.jpg", b"\xff\xd8\xff" + b"0" * (11 * 1024 * 1024), "file_too_large"),
-    ("fake.png", b"\x89PNG\r\n\x1a\n" + b"<?php ?>" * 10, "not_an_image"),
-])
+@pytest.mark.parametrize(
+    "name,content,code",
+    [
+        ("shell.jpg", b"<?php system($_GET['c']); ?>", "not_an_image"),
+        ("empty.jpg", b"", "file_empty"),
+        ("huge.jpg", b"\xff\xd8\xff" + b"0" * (11 * 1024 * 1024), "file_too_large"),
+        ("fake.png", b"\x89PNG\r\n\x1a\n" + b"<?php ?>" * 10, "not_an_image"),
+    ],
+)
 def test_uploads_are_judged_by_content(cs, name, content, code):
     order = returned_badly("damaged")
     with pytest.raises(DomainError) as refused:
-        services.claim_file(actor=cs, interception_id=order.pk, kind="damage",
-                            photos=[SimpleUploadedFile(name, content, content_type="image/jpeg")])
+        services.claim_file(
+            actor=cs,
+            interception_id=order.pk,
+            kind="damage",
+            photos=[SimpleUploadedFile(name, content, content_type="image/jpeg")],
+        )
     assert code in {e["code"] for e in refused.value.errors}
     assert not Evidence.objects.exists() and not Claim.objects.exists()
 
@@ -301,10 +325,20 @@ def test_file_page_and_candidates_page_for_customer_service(cs, client):
     client.force_login(cs)
     page = client.get(f"/admin/claims/claim/file/?tracking_number={order.tracking_number}").content.decode()
     assert "羊毛围巾" in page
-    form = {"tracking_number": order.tracking_number, "kind": "loss", "amount": "", "description": "",
-            "goods-TOTAL_FORMS": "1", "goods-INITIAL_FORMS": "0", "goods-MIN_NUM_FORMS": "0",
-            "goods-MAX_NUM_FORMS": "30", "goods-0-name": "羊毛围巾", "goods-0-quantity": "1",
-            "goods-0-specification": "灰色", "goods-0-value": "120.00"}
+    form = {
+        "tracking_number": order.tracking_number,
+        "kind": "loss",
+        "amount": "",
+        "description": "",
+        "goods-TOTAL_FORMS": "1",
+        "goods-INITIAL_FORMS": "0",
+        "goods-MIN_NUM_FORMS": "0",
+        "goods-MAX_NUM_FORMS": "30",
+        "goods-0-name": "羊毛围巾",
+        "goods-0-quantity": "1",
+        "goods-0-specification": "灰色",
+        "goods-0-value": "120.00",
+    }
     response = client.post("/admin/claims/claim/file/", form)
     claim = Claim.objects.get()
     assert response.status_code == 302 and claim.claimed_amount == Decimal("120.00")
@@ -314,8 +348,9 @@ def test_file_page_and_candidates_page_for_customer_service(cs, client):
 def test_api_lists_scoped_claims_and_files_one(api, cs):
     order = returned_badly("lost")
     merchant_client = factories.api_client_for(merchant=order.merchant)
-    response = api(merchant_client).post("/api/v1/claims/", {"tracking_number": order.tracking_number,
-                                                             "kind": "loss", "amount": "99.00"}, format="json")
+    response = api(merchant_client).post(
+        "/api/v1/claims/", {"tracking_number": order.tracking_number, "kind": "loss", "amount": "99.00"}, format="json"
+    )
     assert response.status_code == 201 and response.json()["claimed_amount"] == "99.00"
     assert [c["id"] for c in api(merchant_client).get("/api/v1/claims/").json()["results"]] == [response.json()["id"]]
     other = factories.api_client_for(merchant=factories.MerchantFactory())
@@ -327,8 +362,9 @@ def test_api_lists_scoped_claims_and_files_one(api, cs):
 def test_api_damage_claim_with_photos_by_multipart(api):
     order = returned_badly("damaged")
     merchant_client = factories.api_client_for(merchant=order.merchant)
-    response = api(merchant_client).post("/api/v1/claims/", {"interception": order.pk, "kind": "damage",
-                                                             "photos": [png()]}, format="multipart")
+    response = api(merchant_client).post(
+        "/api/v1/claims/", {"interception": order.pk, "kind": "damage", "photos": [png()]}, format="multipart"
+    )
     assert response.status_code == 201 and response.json()["photos"] == 1
 
 
@@ -359,8 +395,7 @@ class CountingTemporaryUpload(Counting, TemporaryUploadedFile):
 def noise_png(megabytes):
     side = int((megabytes * 1e6 / 3) ** 0.5)
     buffer = io.BytesIO()
-    Image.frombytes("RGB", (side, side), random.randbytes(side * side * 3)).save(buffer, format="PNG",
-                                                                                compress_level=0)
+    Image.frombytes("RGB", (side, side), random.randbytes(side * side * 3)).save(buffer, format="PNG", compress_level=0)
     return buffer.getvalue()
 
 
@@ -400,8 +435,12 @@ def test_a_photo_is_checked_and_stored_without_being_read_whole(cs):
 def test_a_decompression_bomb_photo_is_refused_as_not_an_image(cs, width, height):
     order = returned_badly("damaged")
     bomb = SimpleUploadedFile("bomb.png", png_claiming(width, height), content_type="image/png")
-    with pytest.warns(Image.DecompressionBombWarning) if width * height < 2 * Image.MAX_IMAGE_PIXELS \
-            else contextlib.nullcontext(), pytest.raises(DomainError) as refused:
+    with (
+        pytest.warns(Image.DecompressionBombWarning)
+        if width * height < 2 * Image.MAX_IMAGE_PIXELS
+        else contextlib.nullcontext(),
+        pytest.raises(DomainError) as refused,
+    ):
         services.claim_file(actor=cs, interception_id=order.pk, kind="damage", photos=[bomb])
     assert refused.value.errors[0]["code"] == "not_an_image"
     assert not Evidence.objects.exists()
@@ -411,8 +450,9 @@ def test_api_refuses_an_oversize_photo_with_400_and_the_field(api):
     order = returned_badly("damaged")
     merchant_client = factories.api_client_for(merchant=order.merchant)
     huge = SimpleUploadedFile("huge.png", b"\x89PNG\r\n\x1a\n" + b"0" * (11 * 1024 * 1024), content_type="image/png")
-    response = api(merchant_client).post("/api/v1/claims/", {"interception": order.pk, "kind": "damage",
-                                                             "photos": [png(), huge]}, format="multipart")
+    response = api(merchant_client).post(
+        "/api/v1/claims/", {"interception": order.pk, "kind": "damage", "photos": [png(), huge]}, format="multipart"
+    )
     assert response.status_code == 400
     assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [("file_too_large", "photos")]
     assert not Claim.objects.exists()

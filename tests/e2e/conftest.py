@@ -4,6 +4,7 @@ No browser is downloaded. Where Chromium is missing (and `make test` could not i
 skipped with one line saying so; CI installs it, so CI always runs them. Screenshots of every step go to
 tests/e2e/screenshots/<test name>/.
 """
+
 import os
 import re
 import shutil
@@ -14,8 +15,15 @@ import pytest
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
 # Chromium's background services try the internet at start; this machine's network is closed.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _skip_reason():
@@ -84,8 +92,9 @@ def steps(browser, live_server, request, settings, tmp_path):
     folder = SHOTS / request.node.name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True,
-                                  locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, accept_downloads=True, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield Steps(page, folder, live_server.url)

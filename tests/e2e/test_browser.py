@@ -1,4 +1,5 @@
 """Three daily journeys in a real browser, in the Chinese UI (issue 7)."""
+
 import time
 import urllib.request
 from datetime import datetime, timedelta
@@ -34,9 +35,14 @@ def _carrier_calls_back(base_url, order):
     assert bodies, "the sandbox has nothing due"
     for body in bodies:
         request = urllib.request.Request(
-            f"{base_url}/api/v1/carriers/{order.carrier.code}/events/", data=body, method="POST",
-            headers={"Content-Type": "application/json",
-                     "X-Signature": sign(order.carrier.callback_secret, body, now.timestamp())})
+            f"{base_url}/api/v1/carriers/{order.carrier.code}/events/",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Signature": sign(order.carrier.callback_secret, body, now.timestamp()),
+            },
+        )
         with urllib.request.urlopen(request) as response:
             assert response.status == 200
 

@@ -1,4 +1,5 @@
 """API tokens: issued, rotated and revoked on the API client's admin page, stored only as a hash."""
+
 import importlib
 import io
 import re
@@ -123,8 +124,9 @@ def test_rotating_asks_first_then_the_old_key_answers_401_and_the_new_one_works(
     assert refused.json() == {"code": "token_revoked", "detail": "该 API 令牌已被吊销。", "errors": []}
     assert with_key(new_key).get("/api/v1/outlets/").status_code == 200
     assert tables_holding(new_key) == [] and tables_holding(old_key) == []
-    assert TimelineEntry.objects.filter(transition="rotate_token", object_id=erp.pk,
-                                        reason=f"{old_key[:8]} → {new_key[:8]}").exists()
+    assert TimelineEntry.objects.filter(
+        transition="rotate_token", object_id=erp.pk, reason=f"{old_key[:8]} → {new_key[:8]}"
+    ).exists()
 
 
 def test_revoking_asks_first_then_the_key_answers_401_in_the_error_shape(client, supervisor, erp):
@@ -183,8 +185,14 @@ def test_the_client_page_lists_its_tokens_with_prefix_creator_last_use_and_revoc
     local = timezone.localtime
     assert rows == [
         (second.token.prefix, "使用中", f"{local(second.token.created_at):%Y-%m-%d %H:%M:%S}", "sup", "从未使用", "—"),
-        (first.token.prefix, "已吊销", f"{local(first.token.created_at):%Y-%m-%d %H:%M:%S}", "sup",
-         f"{local(first.token.last_used_at):%Y-%m-%d %H:%M}", f"{local(first.token.revoked_at):%Y-%m-%d %H:%M:%S}"),
+        (
+            first.token.prefix,
+            "已吊销",
+            f"{local(first.token.created_at):%Y-%m-%d %H:%M:%S}",
+            "sup",
+            f"{local(first.token.last_used_at):%Y-%m-%d %H:%M}",
+            f"{local(first.token.revoked_at):%Y-%m-%d %H:%M:%S}",
+        ),
     ]
 
 
@@ -213,8 +221,9 @@ def test_only_the_supervisor_role_holds_the_token_permissions(db):
 
 
 def test_an_api_client_cannot_issue_tokens_through_the_service(erp):
-    other = ApiClient.objects.create(user=factories.User.objects.create_user("other"), name="other",
-                                     merchant=factories.MerchantFactory())
+    other = ApiClient.objects.create(
+        user=factories.User.objects.create_user("other"), name="other", merchant=factories.MerchantFactory()
+    )
     with pytest.raises(DomainError) as refused:
         services.api_token_issue(client=other, actor=erp.user)
     assert refused.value.code == "forbidden" and not ApiToken.objects.exists()
@@ -248,11 +257,14 @@ def test_the_data_migration_hashes_a_plain_token_and_the_same_key_keeps_working(
     """The plain-text table of rest_framework.authtoken as it stood, with one token in it."""
     plain_key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
     with connection.cursor() as cursor:
-        cursor.execute('CREATE TABLE "authtoken_token" ("key" varchar(40) PRIMARY KEY, '
-                       '"created" timestamp with time zone NOT NULL, '
-                       '"user_id" integer NOT NULL UNIQUE REFERENCES "auth_user" ("id"))')
-        cursor.execute('INSERT INTO "authtoken_token" VALUES (%s, %s, %s)',
-                       [plain_key, "2026-01-05 09:30:00+08:00", erp.user_id])
+        cursor.execute(
+            'CREATE TABLE "authtoken_token" ("key" varchar(40) PRIMARY KEY, '
+            '"created" timestamp with time zone NOT NULL, '
+            '"user_id" integer NOT NULL UNIQUE REFERENCES "auth_user" ("id"))'
+        )
+        cursor.execute(
+            'INSERT INTO "authtoken_token" VALUES (%s, %s, %s)', [plain_key, "2026-01-05 09:30:00+08:00", erp.user_id]
+        )
         cursor.execute("INSERT INTO django_migrations (app, name, applied) VALUES ('authtoken', '0001_initial', now())")
     migration = importlib.import_module("interception.migrations.0010_api_tokens")
 
@@ -289,8 +301,9 @@ def test_the_demo_prints_a_working_merchant_token_each_run_and_the_previous_one_
 
 @pytest.mark.django_db(transaction=True)
 def test_two_supervisors_issuing_at_once_make_one_token():
-    client_obj = ApiClient.objects.create(user=factories.User.objects.create_user("erp-race"), name="race",
-                                          merchant=factories.MerchantFactory())
+    client_obj = ApiClient.objects.create(
+        user=factories.User.objects.create_user("erp-race"), name="race", merchant=factories.MerchantFactory()
+    )
     supervisors = [factories.user(f"sup{n}", roles.SUPERVISOR) for n in range(2)]
     barrier, outcomes = threading.Barrier(2), []
 

@@ -5,6 +5,7 @@ included), event-shaped objects whose fields hold any of those, and JSON nested 
 deep: the parser returns a CarrierMessage whose every field fits the column it is stored in, or refuses
 with DomainError `invalid_event` (400). Anything else would be a 500 for the carrier.
 """
+
 import json
 import os
 from datetime import datetime, timedelta, timezone
@@ -27,8 +28,12 @@ COLUMNS = {
 }
 # A fixed seed in `make test`; `make fuzz` passes a random one and more examples.
 SEED = int(os.environ.get("PORTAL_FUZZ_SEED", "20261123"))
-EXAMPLES = settings(max_examples=10 * int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "20")), deadline=None,
-                    database=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = settings(
+    max_examples=10 * int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "20")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # Every code point, lone surrogates included (hypothesis leaves them out by default), short and long.
 characters = st.characters(exclude_categories=())
@@ -36,11 +41,15 @@ any_text = st.text(characters) | st.text(characters, min_size=30, max_size=600)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | any_text,
     lambda children: st.lists(children) | st.dictionaries(any_text, children),
-    max_leaves=20)
+    max_leaves=20,
+)
 offsets = st.integers(min_value=-24 * 60 + 1, max_value=24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
 time_shaped = st.from_regex(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?([+-]\d\d(:?\d\d)?|Z)", fullmatch=True)
-RESULTS = {"tracking": [], "interception_result": ["succeeded", "failed"],
-           "return_result": ["returned", "lost", "damaged"]}
+RESULTS = {
+    "tracking": [],
+    "interception_result": ["succeeded", "failed"],
+    "return_result": ["returned", "lost", "damaged"],
+}
 
 
 def mostly(likely, other):
@@ -56,9 +65,13 @@ def events(draw):
         "event_id": draw(mostly(any_text, json_values)),
         "type": kind,
         "tracking_number": draw(mostly(any_text | st.sampled_from(["JT0001", " jt0001 ", "ß" * 40]), json_values)),
-        "occurred_at": draw(mostly(st.datetimes(timezones=offsets).map(datetime.isoformat),
-                                   # no offset; shaped like a time, but month 13, hour 25 or offset +99:99; anything
-                                   st.datetimes().map(datetime.isoformat) | time_shaped | json_values)),
+        "occurred_at": draw(
+            mostly(
+                st.datetimes(timezones=offsets).map(datetime.isoformat),
+                # no offset; shaped like a time, but month 13, hour 25 or offset +99:99; anything
+                st.datetimes().map(datetime.isoformat) | time_shaped | json_values,
+            )
+        ),
     }
     if kind == "tracking" or draw(st.booleans()):
         event["status"] = draw(mostly(st.sampled_from(REPORTED_STATUSES), json_values))
@@ -73,8 +86,9 @@ def events(draw):
 
 def encodings(value):
     """The JSON text as a carrier could send it: escaped to ASCII, or raw UTF-8 (lone surrogates as they are)."""
-    return st.sampled_from([json.dumps(value).encode(),
-                            json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")])
+    return st.sampled_from(
+        [json.dumps(value).encode(), json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")]
+    )
 
 
 def sent_as(value):
@@ -111,8 +125,7 @@ def parsed_or_refused(body, sent=None):
         if name in COLUMNS and isinstance(value, str):
             got = getattr(message, name)
             uncut = got == (value.strip().upper() if name == "tracking_number" else value)
-            assert uncut, f"{name} came back as {len(got)} characters, not as the {len(value)} sent: refuse, " \
-                          f"never cut"
+            assert uncut, f"{name} came back as {len(got)} characters, not as the {len(value)} sent: refuse, never cut"
     offset = message.occurred_at.utcoffset()
     takes = offset is not None and abs(offset) < timedelta(hours=16)
     assert takes, f"occurred_at's offset {offset} is not one PostgreSQL takes (up to 15:59)"
@@ -134,8 +147,14 @@ def test_any_json_value_is_a_message_or_invalid_event(body):
 
 
 def sent(**fields):
-    event = {"event_id": "E1", "type": "tracking", "tracking_number": "JT0001", "status": "in_transit",
-             "occurred_at": "2026-11-23T10:00:00+08:00", **fields}
+    event = {
+        "event_id": "E1",
+        "type": "tracking",
+        "tracking_number": "JT0001",
+        "status": "in_transit",
+        "occurred_at": "2026-11-23T10:00:00+08:00",
+        **fields,
+    }
     return event, json.dumps(event).encode()
 
 
@@ -158,8 +177,9 @@ def test_event_shaped_objects_with_any_field_values_are_a_message_or_invalid_eve
 
 @seed(SEED)
 @settings(max_examples=30, deadline=None, database=None)
-@given(st.integers(min_value=1, max_value=100_000), st.sampled_from(["[", '{"a":']),
-       st.sampled_from(["", '{"event_id": ']))
+@given(
+    st.integers(min_value=1, max_value=100_000), st.sampled_from(["[", '{"a":']), st.sampled_from(["", '{"event_id": '])
+)
 def test_json_nested_thousands_of_levels_deep_is_invalid_event(depth, opener, prefix):
     closer = {"[": "]", '{"a":': "}"}[opener]
     body = (prefix + opener * depth + "1" + closer * depth + ("}" if prefix else "")).encode()
@@ -168,7 +188,16 @@ def test_json_nested_thousands_of_levels_deep_is_invalid_event(depth, opener, pr
 
 def test_a_well_formed_event_is_parsed():
     """The properties above hold for messages too, not only for refusals: the parser does accept a good event."""
-    message = parsed_or_refused(json.dumps({
-        "event_id": "E1", "type": "tracking", "tracking_number": " jt0001 ", "status": "in_transit",
-        "occurred_at": "2026-11-23T10:00:00+08:00", "text": "到达杭州转运中心"}).encode())
+    message = parsed_or_refused(
+        json.dumps(
+            {
+                "event_id": "E1",
+                "type": "tracking",
+                "tracking_number": " jt0001 ",
+                "status": "in_transit",
+                "occurred_at": "2026-11-23T10:00:00+08:00",
+                "text": "到达杭州转运中心",
+            }
+        ).encode()
+    )
     assert (message.event_id, message.tracking_number, message.status) == ("E1", "JT0001", "in_transit")

@@ -12,8 +12,13 @@ def queue(db):
     a, b = factories.OutletFactory(code="A-1"), factories.OutletFactory(code="B-1")
     ma, _ = factories.contract_setup(outlet=a)
     mb, _ = factories.contract_setup(outlet=b)
-    return {"a": a, "b": b, "ca": factories.apply(ma, a), "cb": factories.apply(mb, b),
-            "staff_a": factories.outlet_staff("staff_a", a)}
+    return {
+        "a": a,
+        "b": b,
+        "ca": factories.apply(ma, a),
+        "cb": factories.apply(mb, b),
+        "staff_a": factories.outlet_staff("staff_a", a),
+    }
 
 
 def change_url(contract):
@@ -64,24 +69,30 @@ def test_bulk_approve_confirms_then_reports_each_application(client, queue):
     confirm = client.post("/admin/interception/contract/", {"action": "bulk_approve", "_selected_action": ids})
     assert confirm.status_code == 200 and "confirmed" in confirm.content.decode()
     assert Contract.objects.get(pk=ids[0]).state == "pending"  # nothing before the confirmation
-    result = client.post("/admin/interception/contract/", {"action": "bulk_approve", "_selected_action": ids,
-                                                            "confirmed": "yes", "reason": ""})
+    result = client.post(
+        "/admin/interception/contract/",
+        {"action": "bulk_approve", "_selected_action": ids, "confirmed": "yes", "reason": ""},
+    )
     body = result.content.decode()
     assert "2" in body and Contract.objects.filter(pk__in=ids, state="active").count() == 2
 
 
 def test_bulk_action_cannot_reach_another_outlet(client, queue):
     client.force_login(queue["staff_a"])
-    client.post("/admin/interception/contract/", {"action": "bulk_approve", "_selected_action": [queue["cb"].pk],
-                                                  "confirmed": "yes", "reason": ""})
+    client.post(
+        "/admin/interception/contract/",
+        {"action": "bulk_approve", "_selected_action": [queue["cb"].pk], "confirmed": "yes", "reason": ""},
+    )
     queue["cb"].refresh_from_db()
     assert queue["cb"].state == "pending"
 
 
 def test_bulk_reject_without_reason_applies_nothing(client, queue):
     client.force_login(queue["staff_a"])
-    response = client.post("/admin/interception/contract/", {
-        "action": "bulk_reject", "_selected_action": [queue["ca"].pk], "confirmed": "yes", "reason": ""})
+    response = client.post(
+        "/admin/interception/contract/",
+        {"action": "bulk_reject", "_selected_action": [queue["ca"].pk], "confirmed": "yes", "reason": ""},
+    )
     assert response.status_code == 200
     queue["ca"].refresh_from_db()
     assert queue["ca"].state == "pending"
@@ -90,14 +101,30 @@ def test_bulk_reject_without_reason_applies_nothing(client, queue):
 def test_cs_applies_through_the_admin_form(client):
     merchant, outlet = factories.contract_setup()
     client.force_login(factories.user("cs", roles.CUSTOMER_SERVICE))
-    response = client.post("/admin/interception/contract/apply/", {
-        "merchant": merchant.pk, "platform": merchant.platform.pk, "carrier": outlet.carrier.pk,
-        "outlets": [outlet.pk], "mode": "offline", "fee": "4.00"})
+    response = client.post(
+        "/admin/interception/contract/apply/",
+        {
+            "merchant": merchant.pk,
+            "platform": merchant.platform.pk,
+            "carrier": outlet.carrier.pk,
+            "outlets": [outlet.pk],
+            "mode": "offline",
+            "fee": "4.00",
+        },
+    )
     assert response.status_code == 200
     assert Contract.objects.get(merchant=merchant).state == "pending"
-    again = client.post("/admin/interception/contract/apply/", {
-        "merchant": merchant.pk, "platform": merchant.platform.pk, "carrier": outlet.carrier.pk,
-        "outlets": [outlet.pk], "mode": "offline", "fee": "4.00"}).content.decode()
+    again = client.post(
+        "/admin/interception/contract/apply/",
+        {
+            "merchant": merchant.pk,
+            "platform": merchant.platform.pk,
+            "carrier": outlet.carrier.pk,
+            "outlets": [outlet.pk],
+            "mode": "offline",
+            "fee": "4.00",
+        },
+    ).content.decode()
     assert "exists already" in again or "已存在" in again
 
 

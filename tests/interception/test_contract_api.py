@@ -14,9 +14,11 @@ def merchant_client(api):
 
 def test_merchant_client_applies_for_its_own_merchant(merchant_client):
     m = merchant_client
-    response = m["client"].post("/api/v1/contracts/", {
-        "platform": "kuaishou", "carrier": "jt", "outlets": [m["outlet"].code], "mode": "offline", "fee": "4.20"},
-        format="json")
+    response = m["client"].post(
+        "/api/v1/contracts/",
+        {"platform": "kuaishou", "carrier": "jt", "outlets": [m["outlet"].code], "mode": "offline", "fee": "4.20"},
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     created = response.json()["created"]
     assert [(c["merchant"], c["state"], c["fee"]) for c in created] == [(m["merchant"].code, "pending", "4.20")]
@@ -25,9 +27,11 @@ def test_merchant_client_applies_for_its_own_merchant(merchant_client):
 def test_refused_application_gets_422_with_every_code(merchant_client):
     m = merchant_client
     stranger = factories.OutletFactory()
-    response = m["client"].post("/api/v1/contracts/", {
-        "platform": "kuaishou", "carrier": "jt", "outlets": [stranger.code], "mode": "offline", "fee": "-1"},
-        format="json")
+    response = m["client"].post(
+        "/api/v1/contracts/",
+        {"platform": "kuaishou", "carrier": "jt", "outlets": [stranger.code], "mode": "offline", "fee": "-1"},
+        format="json",
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "application_refused"
@@ -43,9 +47,18 @@ def test_bad_payload_gets_400_with_field_errors(merchant_client):
 
 def test_merchant_client_cannot_apply_for_another_merchant(merchant_client):
     other, outlet = factories.contract_setup()
-    response = merchant_client["client"].post("/api/v1/contracts/", {
-        "merchant": other.code, "platform": "kuaishou", "carrier": "jt", "outlets": [outlet.code],
-        "mode": "offline", "fee": "1.00"}, format="json")
+    response = merchant_client["client"].post(
+        "/api/v1/contracts/",
+        {
+            "merchant": other.code,
+            "platform": "kuaishou",
+            "carrier": "jt",
+            "outlets": [outlet.code],
+            "mode": "offline",
+            "fee": "1.00",
+        },
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["code"] == "merchant_unknown"
     assert not Contract.objects.filter(merchant=other).exists()
 
@@ -59,9 +72,23 @@ def test_contract_list_is_scoped_and_filtered(api, merchant_client):
     assert ids == {mine.pk}
     assert m["client"].get(f"/api/v1/contracts/{theirs.pk}/").status_code == 404
     assert m["client"].get("/api/v1/contracts/", {"state": "active"}).json()["results"] == []
-    assert len(m["client"].get("/api/v1/contracts/", {"state": "pending", "carrier": "jt", "mode": "offline",
-                                                       "platform": "kuaishou",
-                                                       "outlet": m["outlet"].code}).json()["results"]) == 1
+    assert (
+        len(
+            m["client"]
+            .get(
+                "/api/v1/contracts/",
+                {
+                    "state": "pending",
+                    "carrier": "jt",
+                    "mode": "offline",
+                    "platform": "kuaishou",
+                    "outlet": m["outlet"].code,
+                },
+            )
+            .json()["results"]
+        )
+        == 1
+    )
 
 
 def test_outlet_a_staff_cannot_list_or_open_outlet_b_contracts_by_api(api):

@@ -53,8 +53,16 @@ def test_concurrent_applications_create_one_live_contract():
     def apply():
         try:
             barrier.wait()
-            outcomes.extend(services.contract_apply(merchant=merchant, platform=merchant.platform, outlets=[outlet],
-                                                    mode="offline", fee="3.00", actor=None))
+            outcomes.extend(
+                services.contract_apply(
+                    merchant=merchant,
+                    platform=merchant.platform,
+                    outlets=[outlet],
+                    mode="offline",
+                    fee="3.00",
+                    actor=None,
+                )
+            )
         finally:
             connection.close()
 

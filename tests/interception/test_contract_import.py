@@ -1,4 +1,5 @@
 """The outlet staff's decision file: export, fill, preview, import (through the same services)."""
+
 import io
 
 import openpyxl
@@ -72,8 +73,20 @@ def states(contracts):
 def test_export_lists_pending_applications_with_empty_decision_columns(client, outlet_a):
     client.force_login(outlet_a["staff"])
     data = exported(client)
-    assert data.headers == ["kind", "id", "merchant", "merchant_name", "carrier", "outlet", "platform", "mode",
-                            "fee", "applied_at", "decision", "reason"]
+    assert data.headers == [
+        "kind",
+        "id",
+        "merchant",
+        "merchant_name",
+        "carrier",
+        "outlet",
+        "platform",
+        "mode",
+        "fee",
+        "applied_at",
+        "decision",
+        "reason",
+    ]
     assert sorted(int(i) for i in data["id"]) == sorted(c.pk for c in outlet_a["contracts"])
     assert set(data["decision"]) == {""}
 
@@ -108,8 +121,9 @@ def test_one_bad_row_among_good_ones_refuses_the_whole_file_with_every_error(cli
     foreign = factories.apply(merchant_b, other)
     data = decide(exported(client), {0: ("approve", ""), 1: ("reject", ""), 2: ("maybe", "")})
     rows = [list(r) for r in data]
-    rows.append(["application", str(foreign.pk), merchant_b.code, "", "", "", "", "", f"{foreign.fee}", "",
-                 "approve", ""])
+    rows.append(
+        ["application", str(foreign.pk), merchant_b.code, "", "", "", "", "", f"{foreign.fee}", "", "approve", ""]
+    )
     rows.append(["application", "999999", "M0", "", "", "", "", "", "1.00", "", "approve", ""])
     rows[0][data.headers.index("fee")] = "0.01"
     bad = tablib.Dataset(*rows, headers=data.headers)
@@ -136,12 +150,15 @@ def test_same_file_twice_changes_nothing_the_second_time_and_says_so(client, out
     content = to_bytes(decide(exported(client), {0: ("approve", ""), 1: ("reject", "full")}))
     upload(client, content)
     first = states(outlet_a["contracts"])
-    decided_at = list(Contract.objects.filter(pk__in=[c.pk for c in outlet_a["contracts"]])
-                      .values_list("decided_at", flat=True))
+    decided_at = list(
+        Contract.objects.filter(pk__in=[c.pk for c in outlet_a["contracts"]]).values_list("decided_at", flat=True)
+    )
     preview, done = upload(client, content)
     assert states(outlet_a["contracts"]) == first
-    assert list(Contract.objects.filter(pk__in=[c.pk for c in outlet_a["contracts"]])
-                .values_list("decided_at", flat=True)) == decided_at
+    assert (
+        list(Contract.objects.filter(pk__in=[c.pk for c in outlet_a["contracts"]]).values_list("decided_at", flat=True))
+        == decided_at
+    )
     text = preview.content.decode()
     assert "changes nothing" in text or "没有任何变更" in text
 
@@ -160,10 +177,23 @@ def test_decision_file_cannot_decide_another_outlets_application_even_if_crafted
     merchant_b, _ = factories.contract_setup(outlet=other)
     foreign = factories.apply(merchant_b, other)
     client.force_login(outlet_a["staff"])
-    crafted = tablib.Dataset(["application", foreign.pk, merchant_b.code, "", "", "", "", "", f"{foreign.fee}",
-                              "", "approve", ""], headers=["kind", "id", "merchant", "merchant_name", "carrier",
-                                                          "outlet", "platform", "mode", "fee", "applied_at",
-                                                          "decision", "reason"])
+    crafted = tablib.Dataset(
+        ["application", foreign.pk, merchant_b.code, "", "", "", "", "", f"{foreign.fee}", "", "approve", ""],
+        headers=[
+            "kind",
+            "id",
+            "merchant",
+            "merchant_name",
+            "carrier",
+            "outlet",
+            "platform",
+            "mode",
+            "fee",
+            "applied_at",
+            "decision",
+            "reason",
+        ],
+    )
     upload(client, to_bytes(crafted))
     assert Contract.objects.get(pk=foreign.pk).state == "pending"
     exported_ids = {int(i) for i in exported(client)["id"]}
@@ -173,28 +203,31 @@ def test_decision_file_cannot_decide_another_outlets_application_even_if_crafted
 def test_formula_in_a_text_cell_is_kept_as_text_and_escaped_on_export(client, outlet_a):
     client.force_login(outlet_a["staff"])
     merchant = outlet_a["contracts"][0].merchant
-    merchant.name = "=HYPERLINK(\"http://evil\",\"x\")"
+    merchant.name = '=HYPERLINK("http://evil","x")'
     merchant.save()
     data = exported(client, "xlsx")
     names = list(data["merchant_name"])
-    assert "'=HYPERLINK(\"http://evil\",\"x\")" in names
+    assert '\'=HYPERLINK("http://evil","x")' in names
     raw = client.get(EXPORT, {"format": "xlsx"}).content
     sheet = openpyxl.load_workbook(io.BytesIO(raw)).active
     assert not any(isinstance(c.value, str) and c.value.startswith("=") for row in sheet.iter_rows() for c in row)
     reason = "=cmd|'/c calc'!A1"
-    index = names.index("'=HYPERLINK(\"http://evil\",\"x\")")
+    index = names.index('\'=HYPERLINK("http://evil","x")')
     # A CSV keeps what the user typed as text; we store it as text, never evaluate it.
     upload(client, to_bytes(decide(data, {index: ("reject", reason)}), "csv"), name="d.csv")
     rejected = Contract.objects.get(pk=outlet_a["contracts"][0].pk)
     assert (rejected.state, rejected.reject_reason) == ("rejected", reason)
 
 
-@pytest.mark.parametrize("content, name, words", [
-    (b"", "empty.csv", ["empty", "为空", "空文件"]),
-    (b"\xff\xfe\x00\x00garbage\x00", "bin.csv", ["UTF-8", "CSV"]),
-    ("kind,id\napplication,1\n".encode(), "short.csv", ["Columns missing", "缺少列"]),
-    (b"PK\x03\x04broken", "broken.xlsx", ["XLSX"]),
-])
+@pytest.mark.parametrize(
+    "content, name, words",
+    [
+        (b"", "empty.csv", ["empty", "为空", "空文件"]),
+        (b"\xff\xfe\x00\x00garbage\x00", "bin.csv", ["UTF-8", "CSV"]),
+        ("kind,id\napplication,1\n".encode(), "short.csv", ["Columns missing", "缺少列"]),
+        (b"PK\x03\x04broken", "broken.xlsx", ["XLSX"]),
+    ],
+)
 def test_hostile_files_are_refused_with_a_clear_message(client, outlet_a, content, name, words):
     client.force_login(outlet_a["staff"])
     body = upload(client, content, name=name, confirm=False).content.decode()
@@ -236,10 +269,15 @@ def pending_in_bulk(outlet, count):
     from interception.models import Merchant, Platform
 
     platform = Platform.objects.get(code="kuaishou")
-    merchants = Merchant.objects.bulk_create([Merchant(code=f"BULK{n:06d}", name=f"批量店铺{n}", platform=platform)
-                                              for n in range(count)])
-    Contract.objects.bulk_create([Contract(merchant=m, outlet=outlet, platform=platform, settlement_mode="offline",
-                                           fee=Decimal("3.00")) for m in merchants])
+    merchants = Merchant.objects.bulk_create(
+        [Merchant(code=f"BULK{n:06d}", name=f"批量店铺{n}", platform=platform) for n in range(count)]
+    )
+    Contract.objects.bulk_create(
+        [
+            Contract(merchant=m, outlet=outlet, platform=platform, settlement_mode="offline", fee=Decimal("3.00"))
+            for m in merchants
+        ]
+    )
 
 
 def test_refusal_lists_the_first_200_errors_and_the_total(client, outlet_a):

@@ -27,8 +27,13 @@ def codes(outcome):
 def apply_outcome(merchant, outlet, **kwargs):
     kwargs.setdefault("mode", "offline")
     kwargs.setdefault("fee", "4.50")
-    (outcome,) = services.contract_apply(merchant=merchant, platform=kwargs.pop("platform", merchant.platform),
-                                         outlets=[outlet], actor=kwargs.pop("actor", None), **kwargs)
+    (outcome,) = services.contract_apply(
+        merchant=merchant,
+        platform=kwargs.pop("platform", merchant.platform),
+        outlets=[outlet],
+        actor=kwargs.pop("actor", None),
+        **kwargs,
+    )
     return outcome
 
 
@@ -117,8 +122,9 @@ def test_fee_must_be_non_negative_with_two_decimals(fee, code):
 def test_apply_reports_each_outlet_separately():
     merchant, good = factories.contract_setup()
     bad = factories.OutletFactory()
-    outcomes = services.contract_apply(merchant=merchant, platform=merchant.platform, outlets=[good, bad],
-                                       mode="offline", fee="3.00", actor=None)
+    outcomes = services.contract_apply(
+        merchant=merchant, platform=merchant.platform, outlets=[good, bad], mode="offline", fee="3.00", actor=None
+    )
     assert [o.ok for o in outcomes] == [True, False]
     assert codes(outcomes[1]) == {"no_ewaybill"}
 
@@ -178,7 +184,9 @@ def test_r6_fee_change_needs_outlet_approval_old_fee_applies_until_then():
     assert contract.fee_at(before) == Decimal("5.00")
     assert contract.fee_at(timezone.now()) == Decimal("6.50")
     assert list(ContractFee.objects.filter(contract=contract).values_list("fee", flat=True)) == [
-        Decimal("5.00"), Decimal("6.50")]
+        Decimal("5.00"),
+        Decimal("6.50"),
+    ]
 
 
 def test_r6_rejected_fee_change_leaves_fee_and_needs_reason():

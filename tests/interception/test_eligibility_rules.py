@@ -1,4 +1,5 @@
 """R5, R7-R11: every failed check has its own code; pure rule tests on unsaved objects (no database)."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,8 +22,14 @@ from interception.models.parcels import STAGNANT_AFTER
 
 
 def kuaishou():
-    return Platform(code="kuaishou", name="快手", refund_cap_applies=True, refund_cap=Decimal("500.00"),
-                    blocked_categories=["fresh", "virtual", "whole_vehicle"], multi_parcel_allowed=False)
+    return Platform(
+        code="kuaishou",
+        name="快手",
+        refund_cap_applies=True,
+        refund_cap=Decimal("500.00"),
+        blocked_categories=["fresh", "virtual", "whole_vehicle"],
+        multi_parcel_allowed=False,
+    )
 
 
 def facts(platform=None, state="open", **over):
@@ -30,16 +37,32 @@ def facts(platform=None, state="open", **over):
     carrier = Carrier(code="jt", name="极兔")
     outlet = Outlet(carrier=carrier, code="JT-1", name="网点")
     merchant = Merchant(code="M1", name="店铺", platform=platform)
-    parcel = Parcel(carrier=carrier, outlet=outlet, merchant=merchant, platform=platform, tracking_number="JT1",
-                    parcels_in_order=1)
-    after_sale = AfterSale(kind=AfterSale.Kind.REFUND_ONLY, amount=Decimal("99.00"), parcel=parcel,
-                           merchant=merchant, platform=platform, state=state)
-    args = dict(after_sale=after_sale, parcel=parcel, logistics_status="in_transit", merchant=merchant,
-                platform=platform,
-                terms=PlatformCarrier(platform=platform, carrier=carrier, interception_offered=True, offline_mode=True),
-                contract=Contract(merchant=merchant, outlet=outlet, platform=platform, fee=Decimal("5.00"),
-                                  state=Contract.State.ACTIVE),
-                has_ewaybill=True, agreement_signed=True, goods_categories={"general"}, live_interception=None)
+    parcel = Parcel(
+        carrier=carrier, outlet=outlet, merchant=merchant, platform=platform, tracking_number="JT1", parcels_in_order=1
+    )
+    after_sale = AfterSale(
+        kind=AfterSale.Kind.REFUND_ONLY,
+        amount=Decimal("99.00"),
+        parcel=parcel,
+        merchant=merchant,
+        platform=platform,
+        state=state,
+    )
+    args = dict(
+        after_sale=after_sale,
+        parcel=parcel,
+        logistics_status="in_transit",
+        merchant=merchant,
+        platform=platform,
+        terms=PlatformCarrier(platform=platform, carrier=carrier, interception_offered=True, offline_mode=True),
+        contract=Contract(
+            merchant=merchant, outlet=outlet, platform=platform, fee=Decimal("5.00"), state=Contract.State.ACTIVE
+        ),
+        has_ewaybill=True,
+        agreement_signed=True,
+        goods_categories={"general"},
+        live_interception=None,
+    )
     args.update(over)
     return args
 
@@ -64,8 +87,9 @@ def test_r7_after_sale_must_be_open(state):
     assert [p.code for p in rules.interception_problems(**args)] == ["after_sale_closed"]
 
 
-@pytest.mark.parametrize("status", ["no_tracking", "out_for_delivery", "signed", "awaiting_pickup", "stagnant",
-                                    "return_address_unserved"])
+@pytest.mark.parametrize(
+    "status", ["no_tracking", "out_for_delivery", "signed", "awaiting_pickup", "stagnant", "return_address_unserved"]
+)
 def test_r8_blocking_logistics_states(status):
     assert codes(logistics_status=status) == [status]
 
@@ -90,7 +114,11 @@ def test_r9_merchant_cross_border_not_operating_no_contract_no_ewaybill():
     args["merchant"].cross_border = True
     args["merchant"].operating_status = Merchant.Status.RESTRICTED
     assert [p.code for p in rules.interception_problems(**args)] == [
-        "cross_border_merchant", "merchant_not_operating", "no_ewaybill", "no_active_contract"]
+        "cross_border_merchant",
+        "merchant_not_operating",
+        "no_ewaybill",
+        "no_active_contract",
+    ]
 
 
 def test_r5_agreement_not_signed():
@@ -124,8 +152,14 @@ def test_r10_multi_parcel_order():
 
 
 def test_r10_limits_come_from_the_platform_settings():
-    douyin = Platform(code="douyin", name="抖音", refund_cap_applies=False, refund_cap=Decimal("500.00"),
-                      blocked_categories=[], multi_parcel_allowed=True)
+    douyin = Platform(
+        code="douyin",
+        name="抖音",
+        refund_cap_applies=False,
+        refund_cap=Decimal("500.00"),
+        blocked_categories=[],
+        multi_parcel_allowed=True,
+    )
     args = facts(platform=douyin, goods_categories={"fresh"})
     args["after_sale"].amount = Decimal("3000.00")
     args["parcel"].parcels_in_order = 3
@@ -142,8 +176,14 @@ def test_every_failed_check_is_returned_at_once_with_a_message():
     args["after_sale"].kind = AfterSale.Kind.RETURN_AND_REFUND
     args["after_sale"].amount = Decimal("800.00")
     problems = rules.interception_problems(**args)
-    assert [p.code for p in problems] == ["not_refund_only", "signed", "no_active_contract", "agreement_not_signed",
-                                          "refund_over_cap", "goods_category_blocked"]
+    assert [p.code for p in problems] == [
+        "not_refund_only",
+        "signed",
+        "no_active_contract",
+        "agreement_not_signed",
+        "refund_over_cap",
+        "goods_category_blocked",
+    ]
     assert all(str(p.message) for p in problems)
 
 
@@ -151,17 +191,33 @@ def test_r16_refuse_needs_failure_or_three_days():
     platform = Platform(refuse_after_days=3)
     started = timezone.now() - timedelta(days=3)
     in_flight = InterceptionOrder(state=InterceptionOrder.State.INTERCEPTING)
-    assert rules.refuse_problems(platform=platform, started_at=started, interception=in_flight,
-                                 now=started + timedelta(days=3)) == []
-    early = rules.refuse_problems(platform=platform, started_at=started, interception=in_flight,
-                                  now=started + timedelta(days=2, hours=23, minutes=59))
+    assert (
+        rules.refuse_problems(
+            platform=platform, started_at=started, interception=in_flight, now=started + timedelta(days=3)
+        )
+        == []
+    )
+    early = rules.refuse_problems(
+        platform=platform,
+        started_at=started,
+        interception=in_flight,
+        now=started + timedelta(days=2, hours=23, minutes=59),
+    )
     assert [p.code for p in early] == ["refuse_too_early"]
     failed = InterceptionOrder(state=InterceptionOrder.State.FAILED)
-    assert rules.refuse_problems(platform=platform, started_at=started, interception=failed,
-                                 now=started + timedelta(minutes=5)) == []
+    assert (
+        rules.refuse_problems(
+            platform=platform, started_at=started, interception=failed, now=started + timedelta(minutes=5)
+        )
+        == []
+    )
     succeeded = InterceptionOrder(state=InterceptionOrder.State.SUCCEEDED)
-    assert [p.code for p in rules.refuse_problems(platform=platform, started_at=started, interception=succeeded,
-                                                  now=started + timedelta(days=9))] == ["interception_succeeded"]
+    assert [
+        p.code
+        for p in rules.refuse_problems(
+            platform=platform, started_at=started, interception=succeeded, now=started + timedelta(days=9)
+        )
+    ] == ["interception_succeeded"]
 
 
 def test_r18_handling_window_is_platform_configuration_in_shanghai_time():

@@ -1,4 +1,5 @@
 """Customer service's screens: the interception page, bulk start, buttons, the big list and its export (R12-R20)."""
+
 import pytest
 from django.utils import timezone
 
@@ -49,8 +50,9 @@ def test_r12_bulk_start_confirms_then_reports_each_after_sale(client, cs):
     ids = [ok.pk, refused.pk]
     confirm = client.post("/admin/interception/aftersale/", {"action": "bulk_intercept", "_selected_action": ids})
     assert confirm.status_code == 200 and not InterceptionOrder.objects.exists()
-    result = client.post("/admin/interception/aftersale/", {"action": "bulk_intercept", "_selected_action": ids,
-                                                            "confirmed": "yes"})
+    result = client.post(
+        "/admin/interception/aftersale/", {"action": "bulk_intercept", "_selected_action": ids, "confirmed": "yes"}
+    )
     body = result.content.decode()
     assert InterceptionOrder.objects.get().after_sale_id == ok.pk
     assert InterceptionOrder.objects.get().via == "bulk"
@@ -71,8 +73,11 @@ def test_r16_refuse_button_is_hidden_too_early_and_a_forged_post_is_refused(clie
 def test_r15_countdown_on_list_and_change_page(client, cs):
     order = factories.started()
     client.force_login(cs)
-    for url in ["/admin/interception/aftersale/", aftersale_url(order.after_sale),
-                "/admin/interception/interceptionorder/"]:
+    for url in [
+        "/admin/interception/aftersale/",
+        aftersale_url(order.after_sale),
+        "/admin/interception/interceptionorder/",
+    ]:
         page = client.get(url).content.decode()
         assert "4d 23h" in page or "4天23小时" in page, url
 
@@ -93,14 +98,29 @@ def test_cs_records_an_after_sale_in_the_admin(client, cs):
     contract = factories.active_contract()
     parcel = factories.parcel_for(contract)
     client.force_login(cs)
-    response = client.post("/admin/interception/aftersale/add/", {
-        "number": "KS-ADMIN-1", "carrier": parcel.carrier_id, "tracking_number": parcel.tracking_number.lower(),
-        "kind": "refund_only", "amount": "12.00", "reason": ""})
+    response = client.post(
+        "/admin/interception/aftersale/add/",
+        {
+            "number": "KS-ADMIN-1",
+            "carrier": parcel.carrier_id,
+            "tracking_number": parcel.tracking_number.lower(),
+            "kind": "refund_only",
+            "amount": "12.00",
+            "reason": "",
+        },
+    )
     after_sale = AfterSale.objects.get(number="KS-ADMIN-1")
     assert response.status_code == 302 and response["Location"].endswith("/intercept/")
-    missing = client.post("/admin/interception/aftersale/add/", {
-        "number": "KS-ADMIN-2", "carrier": parcel.carrier_id, "tracking_number": "NOPE", "kind": "refund_only",
-        "amount": "12.00"})
+    missing = client.post(
+        "/admin/interception/aftersale/add/",
+        {
+            "number": "KS-ADMIN-2",
+            "carrier": parcel.carrier_id,
+            "tracking_number": "NOPE",
+            "kind": "refund_only",
+            "amount": "12.00",
+        },
+    )
     assert missing.status_code == 200 and not AfterSale.objects.filter(number="KS-ADMIN-2").exists()
     assert after_sale.parcel == parcel
 
@@ -109,8 +129,14 @@ def test_cs_records_an_after_sale_in_the_admin(client, cs):
 def records(db):
     one = factories.started()
     two = factories.started()
-    services.interception_record_result(order_id=two.pk, actor=None, result="failed", reason_code="signed",
-                                        reason_text="=HYPERLINK(\"http://x\")", source="callback")
+    services.interception_record_result(
+        order_id=two.pk,
+        actor=None,
+        result="failed",
+        reason_code="signed",
+        reason_text='=HYPERLINK("http://x")',
+        source="callback",
+    )
     return one, two
 
 
@@ -140,8 +166,9 @@ def test_interception_list_renders_in_few_queries(client, cs, records, django_as
     client.force_login(cs)
     client.get("/admin/interception/interceptionorder/")  # warm the session and content-type caches
     with django_assert_max_num_queries(10):
-        response = client.get(f"/admin/interception/interceptionorder/?outlet__id__exact={records[0].outlet_id}"
-                              "&state__exact=intercepting")
+        response = client.get(
+            f"/admin/interception/interceptionorder/?outlet__id__exact={records[0].outlet_id}&state__exact=intercepting"
+        )
     assert response.status_code == 200
 
 
@@ -154,8 +181,9 @@ def test_r20_export_streams_the_filtered_records_with_cells_made_safe(client, cs
     lines = text.strip().splitlines()
     assert len(lines) == 3 and one.tracking_number in text and two.tracking_number in text
     assert "5.00" in text
-    online = b"".join(client.get("/admin/interception/interceptionorder/export/?settlement_mode__exact=online")
-                      .streaming_content).decode("utf-8-sig")
+    online = b"".join(
+        client.get("/admin/interception/interceptionorder/export/?settlement_mode__exact=online").streaming_content
+    ).decode("utf-8-sig")
     assert len(online.strip().splitlines()) == 1
 
 
@@ -166,13 +194,19 @@ def test_outlet_a_cannot_reach_outlet_b_interceptions(client, records):
     page = client.get("/admin/interception/interceptionorder/").content.decode()
     assert f"/interceptionorder/{one.pk}/change/" in page and f"/interceptionorder/{two.pk}/change/" not in page
     assert client.get(f"/admin/interception/interceptionorder/{two.pk}/change/").status_code == 302
-    assert client.post(f"/admin/interception/interceptionorder/{two.pk}/do/result/",
-                       {"result": "succeeded", "note": "x"}).status_code == 404
+    assert (
+        client.post(
+            f"/admin/interception/interceptionorder/{two.pk}/do/result/", {"result": "succeeded", "note": "x"}
+        ).status_code
+        == 404
+    )
     export = b"".join(client.get("/admin/interception/interceptionorder/export/").streaming_content).decode()
     assert one.tracking_number in export and two.tracking_number not in export
     assert client.get(f"/admin/interception/interceptionorder/?outlet__id__exact={two.outlet_id}").status_code == 200
-    assert two.tracking_number not in client.get(
-        f"/admin/interception/interceptionorder/?outlet__id__exact={two.outlet_id}").content.decode()
+    assert (
+        two.tracking_number
+        not in client.get(f"/admin/interception/interceptionorder/?outlet__id__exact={two.outlet_id}").content.decode()
+    )
     assert client.get("/admin/interception/aftersale/").status_code == 403
     assert client.get(f"/admin/interception/aftersale/{one.after_sale_id}/intercept/").status_code == 404
     parcels = client.get("/admin/interception/parcel/").content.decode()

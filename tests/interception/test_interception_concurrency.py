@@ -1,4 +1,5 @@
 """Races with real threads and real transactions (R11, R14, R15, callbacks)."""
+
 import json
 import threading
 import time
@@ -61,10 +62,10 @@ def test_r14_r17_carrier_success_racing_manual_agree_makes_one_refund():
 
         def work(i, order=order, cs=cs):
             if i == 0:
-                return services.interception_record_result(order_id=order.pk, actor=None, result="succeeded",
-                                                           source="callback").state
-            return services.aftersale_agree_refund(after_sale_id=order.after_sale_id, actor=cs,
-                                                   reason="客户要求").state
+                return services.interception_record_result(
+                    order_id=order.pk, actor=None, result="succeeded", source="callback"
+                ).state
+            return services.aftersale_agree_refund(after_sale_id=order.after_sale_id, actor=cs, reason="客户要求").state
 
         results = race(2, work)
         order.refresh_from_db()
@@ -80,13 +81,21 @@ def test_fifty_copies_of_one_callback_have_one_effect():
     carrier.callback_secret = "race-secret"
     carrier.save()
     order = factories.started()
-    body = json.dumps({"event_id": "same-1", "type": "interception_result", "tracking_number": order.tracking_number,
-                       "occurred_at": timezone.localtime().isoformat(), "result": "succeeded"}).encode()
+    body = json.dumps(
+        {
+            "event_id": "same-1",
+            "type": "interception_result",
+            "tracking_number": order.tracking_number,
+            "occurred_at": timezone.localtime().isoformat(),
+            "result": "succeeded",
+        }
+    ).encode()
     tracking = TrackingEvent.objects.count()
 
     def send(i):
-        receipt = services.carrier_event_receive(carrier_code="jt", body=body,
-                                                 signature=carriers.sign("race-secret", body, time.time()))
+        receipt = services.carrier_event_receive(
+            carrier_code="jt", body=body, signature=carriers.sign("race-secret", body, time.time())
+        )
         return receipt.body.get("duplicate")
 
     results = race(50, send)

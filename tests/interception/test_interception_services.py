@@ -1,4 +1,5 @@
 """R6, R11-R18 through the services: start, results, the after-sale outcome, windows and deadlines."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -28,7 +29,11 @@ def test_r12_start_snapshots_the_fee_and_submits_after_commit(django_capture_on_
     assert order.state == InterceptionOrder.State.INTERCEPTING
     assert order.carrier_ref.startswith("SBX")
     assert (order.fee, order.settlement_mode, order.charge_on_success, order.charge_on_failure) == (
-        Decimal("6.50"), "offline", True, False)
+        Decimal("6.50"),
+        "offline",
+        True,
+        False,
+    )
     assert order.tracking_number == after_sale.parcel.tracking_number
     assert after_sale.state == AfterSale.State.INTERCEPTING
     assert after_sale.window_ends_at == after_sale.intercepting_since + timedelta(days=5)
@@ -62,7 +67,9 @@ def test_r9_no_active_contract_and_r5_agreement_with_real_rows():
 def test_r10_kuaishou_limits_with_real_rows():
     after_sale = factories.interceptable(category="fresh", parcels_in_order=2)
     assert [p.code for p in services.interception_preview(after_sale).problems] == [
-        "goods_category_blocked", "multi_parcel_order"]
+        "goods_category_blocked",
+        "multi_parcel_order",
+    ]
 
 
 def test_r11_second_start_on_the_parcel_is_refused_and_nothing_cancels_an_interception():
@@ -73,8 +80,9 @@ def test_r11_second_start_on_the_parcel_is_refused_and_nothing_cancels_an_interc
     assert "interception_exists" in [e["code"] for e in exc.value.errors]
     names = {t.name for t in order.get_available_state_transitions()}
     assert names == {"succeed", "fail"}
-    assert not any("cancel" in t.name for t in InterceptionOrder._meta.get_field("state").get_all_transitions(
-        InterceptionOrder))
+    assert not any(
+        "cancel" in t.name for t in InterceptionOrder._meta.get_field("state").get_all_transitions(InterceptionOrder)
+    )
 
 
 def test_r11_a_second_start_on_the_same_after_sale_gives_only_the_true_reason():
@@ -86,8 +94,9 @@ def test_r11_a_second_start_on_the_same_after_sale_gives_only_the_true_reason():
 
 def test_r11_after_a_failure_the_parcel_can_be_intercepted_again_from_a_new_after_sale():
     order = factories.started()
-    services.interception_record_result(order_id=order.pk, actor=None, result="failed", reason_code="signed",
-                                        reason_text="已签收", source="callback")
+    services.interception_record_result(
+        order_id=order.pk, actor=None, result="failed", reason_code="signed", reason_text="已签收", source="callback"
+    )
     factories.track(order.parcel, "in_transit")
     fresh = factories.after_sale_for(order.parcel)
     assert services.interception_preview(fresh).eligible
@@ -121,11 +130,21 @@ def test_r13_r14_success_refunds_the_after_sale_and_the_return_leg_follows():
 
 def test_r13_failure_keeps_the_carriers_reason_and_is_not_chargeable_by_default():
     order = factories.started()
-    services.interception_record_result(order_id=order.pk, actor=None, result="failed",
-                                        reason_code="out_for_delivery", reason_text="快件已派送", source="callback")
+    services.interception_record_result(
+        order_id=order.pk,
+        actor=None,
+        result="failed",
+        reason_code="out_for_delivery",
+        reason_text="快件已派送",
+        source="callback",
+    )
     order.refresh_from_db()
     assert (order.state, order.failure_code, order.failure_text, order.chargeable) == (
-        "failed", "out_for_delivery", "快件已派送", False)
+        "failed",
+        "out_for_delivery",
+        "快件已派送",
+        False,
+    )
     assert order.after_sale.state == AfterSale.State.INTERCEPTING
 
 
@@ -147,8 +166,9 @@ def test_r13_staff_result_by_phone_needs_a_note_and_the_permission():
 
 def test_r15_window_end_refunds_an_unhandled_failure_once():
     order = factories.started()
-    services.interception_record_result(order_id=order.pk, actor=None, result="failed", reason_code="signed",
-                                        source="callback")
+    services.interception_record_result(
+        order_id=order.pk, actor=None, result="failed", reason_code="signed", source="callback"
+    )
     after_sale = order.after_sale
     before_end = after_sale.window_ends_at - timedelta(seconds=1)
     assert services.deadlines_process(now=before_end).refunded == 0
@@ -180,8 +200,9 @@ def test_r16_refuse_needs_failure_or_three_days():
 
 def test_r16_refuse_is_allowed_at_once_after_a_failure_and_needs_a_reason():
     order = factories.started()
-    services.interception_record_result(order_id=order.pk, actor=None, result="failed", reason_code="signed",
-                                        source="callback")
+    services.interception_record_result(
+        order_id=order.pk, actor=None, result="failed", reason_code="signed", source="callback"
+    )
     with pytest.raises(DomainError) as exc:
         services.aftersale_refuse(after_sale_id=order.after_sale_id, actor=None, reason=" ")
     assert exc.value.code == "reason_required"
@@ -215,18 +236,21 @@ def test_r12_auto_intercept_rule_starts_an_eligible_refund_only_after_sale_on_ar
     Merchant.objects.filter(pk=contract.merchant_id).update(auto_intercept=True)
     contract.merchant.refresh_from_db()
     parcel = factories.parcel_for(contract)
-    after_sale, order = services.aftersale_create(actor=None, parcel=parcel, number="AS-AUTO-1",
-                                                  kind="refund_only", amount="50.00")
+    after_sale, order = services.aftersale_create(
+        actor=None, parcel=parcel, number="AS-AUTO-1", kind="refund_only", amount="50.00"
+    )
     assert order is not None and order.via == "auto"
     assert after_sale.state == AfterSale.State.INTERCEPTING
     blocked = factories.parcel_for(contract, status="signed")
-    after_sale, order = services.aftersale_create(actor=None, parcel=blocked, number="AS-AUTO-2",
-                                                  kind="refund_only", amount="50.00")
+    after_sale, order = services.aftersale_create(
+        actor=None, parcel=blocked, number="AS-AUTO-2", kind="refund_only", amount="50.00"
+    )
     assert order is None and after_sale.state == AfterSale.State.OPEN
     entry = timeline.entries_for(after_sale).last()
     assert (entry.transition, entry.reason) == ("auto_intercept_refused", "signed")
-    _, order = services.aftersale_create(actor=None, parcel=parcel, number="AS-AUTO-3", kind="return_refund",
-                                         amount="50.00")
+    _, order = services.aftersale_create(
+        actor=None, parcel=parcel, number="AS-AUTO-3", kind="return_refund", amount="50.00"
+    )
     assert order is None
 
 
@@ -261,12 +285,23 @@ def test_submission_is_retried_with_backoff_until_the_carrier_takes_it(monkeypat
 def test_parcel_needs_goods_and_a_unique_tracking_number():
     contract = factories.active_contract()
     with pytest.raises(DomainError) as exc:
-        services.parcel_create(actor=None, merchant=contract.merchant, outlet=contract.outlet, tracking_number="",
-                               order_number="O1", goods=[])
+        services.parcel_create(
+            actor=None,
+            merchant=contract.merchant,
+            outlet=contract.outlet,
+            tracking_number="",
+            order_number="O1",
+            goods=[],
+        )
     assert [e["code"] for e in exc.value.errors] == ["tracking_number_required", "goods_required"]
     parcel = factories.parcel_for(contract)
     with pytest.raises(DomainError) as exc:
-        services.parcel_create(actor=None, merchant=contract.merchant, outlet=contract.outlet,
-                               tracking_number=parcel.tracking_number.lower(), order_number="O1",
-                               goods=[{"name": "x", "value": "1"}])
+        services.parcel_create(
+            actor=None,
+            merchant=contract.merchant,
+            outlet=contract.outlet,
+            tracking_number=parcel.tracking_number.lower(),
+            order_number="O1",
+            goods=[{"name": "x", "value": "1"}],
+        )
     assert exc.value.code == "parcel_exists"

@@ -49,8 +49,9 @@ def test_api_client_belongs_to_exactly_one_merchant_or_carrier():
 
 def test_ewaybill_platform_must_be_the_merchants_platform():
     merchant = factories.MerchantFactory(platform=factories.platform("kuaishou"))
-    account = EwaybillAccount(merchant=merchant, outlet=factories.OutletFactory(),
-                              platform=Platform.objects.get(code="douyin"))
+    account = EwaybillAccount(
+        merchant=merchant, outlet=factories.OutletFactory(), platform=Platform.objects.get(code="douyin")
+    )
     with pytest.raises(ValidationError) as err:
         account.full_clean()
     assert "platform" in err.value.message_dict

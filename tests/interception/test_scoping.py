@@ -1,4 +1,5 @@
 """Outlet staff are outsiders: outlet A's user never reaches outlet B's network data."""
+
 import pytest
 from django.urls import reverse
 
@@ -14,12 +15,15 @@ def test_outlet_staff_list_only_their_outlets_in_admin(client, two_outlets):
     assert "A-001" in page.content.decode() and "B-001" not in page.content.decode()
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/interception/outlet/{b.pk}/change/",
-    "/admin/interception/merchant/{account_b.merchant.pk}/change/",
-    "/admin/interception/ewaybillaccount/{account_b.pk}/change/",
-    "/admin/interception/outletmembership/{membership_b.pk}/change/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/interception/outlet/{b.pk}/change/",
+        "/admin/interception/merchant/{account_b.merchant.pk}/change/",
+        "/admin/interception/ewaybillaccount/{account_b.pk}/change/",
+        "/admin/interception/outletmembership/{membership_b.pk}/change/",
+    ],
+)
 def test_outlet_a_cannot_open_outlet_b_objects_by_url(client, two_outlets, url):
     membership_b = two_outlets["staff_b"].outlet_memberships.get()
     client.force_login(two_outlets["staff_a"])
@@ -32,9 +36,11 @@ def test_outlet_a_cannot_open_outlet_b_objects_by_url(client, two_outlets, url):
 def test_outlet_a_sees_its_own_objects_by_url(client, two_outlets):
     client.force_login(two_outlets["staff_a"])
     a = two_outlets["account_a"]
-    for url in [f"/admin/interception/outlet/{two_outlets['a'].pk}/change/",
-                f"/admin/interception/merchant/{a.merchant.pk}/change/",
-                f"/admin/interception/ewaybillaccount/{a.pk}/change/"]:
+    for url in [
+        f"/admin/interception/outlet/{two_outlets['a'].pk}/change/",
+        f"/admin/interception/merchant/{a.merchant.pk}/change/",
+        f"/admin/interception/ewaybillaccount/{a.pk}/change/",
+    ]:
         assert client.get(url).status_code == 200, url
 
 
@@ -51,15 +57,21 @@ def test_outlet_staff_lists_of_merchants_accounts_and_memberships_are_scoped(cli
 
 def test_autocomplete_does_not_leak_other_outlets(client, two_outlets):
     client.force_login(two_outlets["staff_a"])
-    response = client.get("/admin/autocomplete/", {
-        "term": "网点", "app_label": "interception", "model_name": "ewaybillaccount", "field_name": "outlet"})
+    response = client.get(
+        "/admin/autocomplete/",
+        {"term": "网点", "app_label": "interception", "model_name": "ewaybillaccount", "field_name": "outlet"},
+    )
     ids = {row["id"] for row in response.json().get("results", [])} if response.status_code == 200 else set()
     assert str(two_outlets["b"].pk) not in ids
 
 
-@pytest.mark.parametrize("endpoint, key", [
-    ("outlets", "b"), ("ewaybill-accounts", "account_b"),
-])
+@pytest.mark.parametrize(
+    "endpoint, key",
+    [
+        ("outlets", "b"),
+        ("ewaybill-accounts", "account_b"),
+    ],
+)
 def test_api_lists_and_details_are_scoped(api, two_outlets, endpoint, key):
     client = api(two_outlets["staff_a"])
     listed = client.get(f"/api/v1/{endpoint}/").json()["results"]
@@ -106,8 +118,9 @@ def test_user_without_role_sees_nothing(api, two_outlets):
     assert client.get("/api/v1/outlets/").json()["results"] == []
 
 
-@pytest.mark.parametrize("changelist", ["interception_interceptionorder", "interception_contract",
-                                        "settlement_statement", "claims_claim"])
+@pytest.mark.parametrize(
+    "changelist", ["interception_interceptionorder", "interception_contract", "settlement_statement", "claims_claim"]
+)
 def test_an_outlet_filter_naming_another_outlet_shows_nothing_of_it(client, two_outlets, changelist):
     """?outlet__id__exact=<another outlet> once printed that outlet's name and code in the filter's label."""
     client.force_login(two_outlets["staff_a"])

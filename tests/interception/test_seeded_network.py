@@ -17,8 +17,11 @@ def test_r2_seeded_platforms_and_carriers():
 
 
 def test_r2_douyin_offline_mode_only_with_yto_and_jt():
-    offline = set(PlatformCarrier.objects.filter(platform__code="douyin", offline_mode=True)
-                  .values_list("carrier__code", flat=True))
+    offline = set(
+        PlatformCarrier.objects.filter(platform__code="douyin", offline_mode=True).values_list(
+            "carrier__code", flat=True
+        )
+    )
     assert offline == {"yto", "jt"}
     assert terms("douyin", "zto").offers(SettlementMode.OFFLINE) is False
     assert terms("douyin", "zto").offers(SettlementMode.ONLINE) is True

@@ -14,6 +14,7 @@ failure replays exactly. `make test` runs a fixed seed and a few examples per op
 (tests/fuzz.py) runs rounds with random seeds and many more examples (PORTAL_FUZZ_SEED,
 PORTAL_FUZZ_EXAMPLES).
 """
+
 import json
 import logging
 import os
@@ -65,13 +66,15 @@ def _load_schema():
     """The schema as the app serves it (no network: Django's test client)."""
     response = Client().get("/api/schema/", {"format": "json"})
     assert response.status_code == 200, response.content[:500]
-    config = schemathesis.Config.from_dict({
-        "seed": SEED,
-        "suppress-health-check": ["too_slow", "data_too_large", "large_base_example", "filter_too_much"],
-        "generation": {"max-examples": EXAMPLES, "database": "none", "mode": "all"},
-        # Methods the schema does not list answer 405; the issue asks for no check of that.
-        "phases": {"coverage": {"unexpected-methods": []}, "stateful": {"enabled": False}},
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "suppress-health-check": ["too_slow", "data_too_large", "large_base_example", "filter_too_much"],
+            "generation": {"max-examples": EXAMPLES, "database": "none", "mode": "all"},
+            # Methods the schema does not list answer 405; the issue asks for no check of that.
+            "phases": {"coverage": {"unexpected-methods": []}, "stateful": {"enabled": False}},
+        }
+    )
     return schemathesis.openapi.from_dict(json.loads(response.content), config=config)
 
 
@@ -109,8 +112,7 @@ def _with_real_rows(case, record, row, names):
         values = getattr(case, container)
         if not isinstance(values, dict):
             continue
-        real = {name: _real_value(case, container, name, values[name], record, row) for name in names
-                if name in values}
+        real = {name: _real_value(case, container, name, values[name], record, row) for name in names if name in values}
         real = {name: value for name, value in real.items() if value is not None}
         if real:
             setattr(case, container, {**values, **real})
@@ -146,17 +148,29 @@ def _remember_real_rows(supervisor):
         order = orders.get(parcel.pk)
         after_sale = order.after_sale if order else parcel.after_sales.first()
         number = after_sale.number if after_sale else None
-        RECORDS.append({
-            "carrier": parcel.carrier.code, "outlet": parcel.outlet.code, "outlet_id": parcel.outlet_id,
-            "outlets": [parcel.outlet.code], "merchant": parcel.merchant.code, "platform": parcel.platform.code,
-            "tracking_number": parcel.tracking_number, "order_number": parcel.order_number,
-            "number": number, "after_sale": number,
-            "interception": order.pk if order else None, "event_id": events.get(parcel.tracking_number)})
+        RECORDS.append(
+            {
+                "carrier": parcel.carrier.code,
+                "outlet": parcel.outlet.code,
+                "outlet_id": parcel.outlet_id,
+                "outlets": [parcel.outlet.code],
+                "merchant": parcel.merchant.code,
+                "platform": parcel.platform.code,
+                "tracking_number": parcel.tracking_number,
+                "order_number": parcel.order_number,
+                "number": number,
+                "after_sale": number,
+                "interception": order.pk if order else None,
+                "event_id": events.get(parcel.tracking_number),
+            }
+        )
     PATH_IDS.clear()
     for prefix, viewset, _basename in api_router.registry:
         ids = list(_model_of(viewset, supervisor).objects.order_by("id").values_list("id", flat=True))
-        for path in (f"/api/v1/{prefix}/{{id}}/", *(f"/api/v1/{prefix}/{{id}}/{a.url_path}/"
-                                                   for a in viewset.get_extra_actions() if a.detail)):
+        for path in (
+            f"/api/v1/{prefix}/{{id}}/",
+            *(f"/api/v1/{prefix}/{{id}}/{a.url_path}/" for a in viewset.get_extra_actions() if a.detail),
+        ):
             PATH_IDS[path] = ids
 
 
@@ -168,8 +182,10 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
     request_log = logging.getLogger("django.request")
     level = request_log.level
     request_log.setLevel(logging.ERROR)
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"),
-                                                       API_RATE_LIMIT="1000000/min"):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media"), API_RATE_LIMIT="1000000/min"),
+    ):
         try:
             yield from _seeded_world()
         finally:
@@ -197,10 +213,20 @@ def _seeded_world():
 
 def _a_stored_callback(parcel):
     """One callback the carrier sent before, so that sending its event id again is a duplicate."""
-    body = json.dumps({"event_id": f"WORLD-{parcel.pk}", "type": "tracking", "tracking_number": parcel.tracking_number,
-                       "occurred_at": timezone.now().isoformat(), "status": "in_transit"}).encode()
-    receipt = services.carrier_event_receive(carrier_code=parcel.carrier.code, body=body,
-                                             signature=carriers.sign(parcel.carrier.callback_secret, body, time.time()))
+    body = json.dumps(
+        {
+            "event_id": f"WORLD-{parcel.pk}",
+            "type": "tracking",
+            "tracking_number": parcel.tracking_number,
+            "occurred_at": timezone.now().isoformat(),
+            "status": "in_transit",
+        }
+    ).encode()
+    receipt = services.carrier_event_receive(
+        carrier_code=parcel.carrier.code,
+        body=body,
+        signature=carriers.sign(parcel.carrier.callback_secret, body, time.time()),
+    )
     assert receipt.status == 200, receipt.body
 
 
@@ -220,19 +246,31 @@ def send(client, case):
     headers = {k: v for k, v in prepared.headers.items() if k.lower() not in ("content-type", "content-length")}
     started = time.monotonic()
     try:
-        answer = client.generic(prepared.method, url.path + (f"?{url.query}" if url.query else ""), data=body,
-                                content_type=prepared.headers.get("Content-Type"), headers=headers)
+        answer = client.generic(
+            prepared.method,
+            url.path + (f"?{url.query}" if url.query else ""),
+            data=body,
+            content_type=prepared.headers.get("Content-Type"),
+            headers=headers,
+        )
     except Exception as exc:  # the server would answer 500; say which request it was, the traceback follows
         curl = case.as_curl_command(headers=dict(prepared.headers), base_url=BASE_URL)
         # No lone surrogate in a report: pytest-xdist could not send it between processes.
-        raise ServerError(f"{type(exc).__name__}: {exc}\n\nReproduce with:\n\n    {curl}"
-                          .encode("utf-8", "backslashreplace").decode()) from exc
+        raise ServerError(
+            f"{type(exc).__name__}: {exc}\n\nReproduce with:\n\n    {curl}".encode("utf-8", "backslashreplace").decode()
+        ) from exc
     content = b"".join(answer.streaming_content) if answer.streaming else answer.content
     response_headers = {}
     for name, value in answer.items():
         response_headers.setdefault(name.lower(), []).append(value)
-    return schemathesis.Response(status_code=answer.status_code, headers=response_headers, content=content,
-                                 request=prepared, elapsed=time.monotonic() - started, verify=False)
+    return schemathesis.Response(
+        status_code=answer.status_code,
+        headers=response_headers,
+        content=content,
+        request=prepared,
+        elapsed=time.monotonic() - started,
+        verify=False,
+    )
 
 
 def check(case, client):

@@ -2,6 +2,7 @@
 
 test_api_properties.py checks the answers against the schema; these tests say what the schema promises.
 """
+
 import json
 
 import pytest
@@ -67,16 +68,22 @@ def test_the_callbacks_answers_and_body_are_documented(schema):
     callback = schema["paths"]["/api/v1/carriers/{code}/events/"]["post"]
     for code in ("200", "202"):
         assert callback["responses"][code]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/CarrierEventReceipt"}
+            "$ref": "#/components/schemas/CarrierEventReceipt"
+        }
     # The callback reads JSON, in one of three shapes told apart by "type".
     assert callback["requestBody"]["content"] == {
-        "application/json": {"schema": {"$ref": "#/components/schemas/CarrierEventRequest"}}}
+        "application/json": {"schema": {"$ref": "#/components/schemas/CarrierEventRequest"}}
+    }
     assert schema["components"]["schemas"]["CarrierEventRequest"]["discriminator"]["mapping"].keys() == {
-        "tracking", "interception_result", "return_result"}
+        "tracking",
+        "interception_result",
+        "return_result",
+    }
 
 
 def test_a_post_that_answers_with_a_list_is_not_documented_as_a_filtered_paginated_list(schema):
     apply = schema["paths"]["/api/v1/contracts/"]["post"]
     assert "parameters" not in apply  # no cursor, page size or filters on a POST
     assert apply["responses"]["201"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ContractApplication"}
+        "$ref": "#/components/schemas/ContractApplication"
+    }

@@ -5,6 +5,7 @@ so everything but the shared network reference data belongs to other outlets. Th
 admin site's registry and the URL resolver, so an admin, an admin page or an endpoint added later is walked
 without editing this file; a URL parameter the walk cannot fill fails the test and says so.
 """
+
 import re
 
 import pytest
@@ -43,8 +44,11 @@ def world(settings, tmp_path):
     staff_a = factories.outlet_staff("staff_walk_a", outlet_a)
     own = {outlet_a, OutletMembership.objects.get(user=staff_a)}
     others = Outlet.objects.exclude(pk=outlet_a.pk)
-    markers = ({o.code for o in others} | {o.name for o in others}
-               | set(Parcel.objects.values_list("tracking_number", flat=True)))
+    markers = (
+        {o.code for o in others}
+        | {o.name for o in others}
+        | set(Parcel.objects.values_list("tracking_number", flat=True))
+    )
     return {"staff": staff_a, "own": own, "markers": markers}
 
 
@@ -74,10 +78,14 @@ def hidden(response):
 def filled(pattern, obj, model_admin):
     """Every way to fill the pattern's parameters for `obj`; raises for a parameter the walk does not know."""
     keys = list(pattern.pattern.converters) or re.findall(r"\(\?P<(\w+)>", str(pattern.pattern))
-    choices = {"object_id": [obj.pk], "id": [obj.pk], "pk": [obj.pk],
-               "action": [a.name for a in getattr(model_admin, "object_actions", ())] or ["none"],
-               "file_format": ["csv", "xlsx"],
-               "evidence_id": list(_evidence_ids(obj)) or [0]}
+    choices = {
+        "object_id": [obj.pk],
+        "id": [obj.pk],
+        "pk": [obj.pk],
+        "action": [a.name for a in getattr(model_admin, "object_actions", ())] or ["none"],
+        "file_format": ["csv", "xlsx"],
+        "evidence_id": list(_evidence_ids(obj)) or [0],
+    }
     unknown = [k for k in keys if k not in choices]
     if unknown:
         raise AssertionError(f"{pattern.name}: the walk does not know how to fill {unknown}; teach filled()")
@@ -131,9 +139,18 @@ def _bulk_actions_touch_nothing(client, model, model_admin, theirs, info):
     before = list(model._default_manager.filter(pk__in=[o.pk for o in theirs]).order_by("pk").values())
     problems = []
     for name in model_admin.get_actions(request):
-        response = client.post(reverse(f"{info}_changelist"), {
-            "action": name, ACTION_CHECKBOX_NAME: [o.pk for o in theirs], "index": 0,
-            "confirmed": "1", "post": "yes", "reason": "walk", "note": "walk"})
+        response = client.post(
+            reverse(f"{info}_changelist"),
+            {
+                "action": name,
+                ACTION_CHECKBOX_NAME: [o.pk for o in theirs],
+                "index": 0,
+                "confirmed": "1",
+                "post": "yes",
+                "reason": "walk",
+                "note": "walk",
+            },
+        )
         shown = leaks(response, {str(o) for o in theirs})
         if shown:
             problems.append(f"action {name} on {model._meta.label} shows {shown}")
@@ -157,8 +174,12 @@ def _other_api_paths():
         for p in patterns:
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, prefix + str(p.pattern))
-            elif isinstance(p, URLPattern) and (prefix + str(p.pattern)).startswith("api/v1/") \
-                    and "^" not in prefix + str(p.pattern) and str(p.pattern):
+            elif (
+                isinstance(p, URLPattern)
+                and (prefix + str(p.pattern)).startswith("api/v1/")
+                and "^" not in prefix + str(p.pattern)
+                and str(p.pattern)
+            ):
                 found.append((prefix + str(p.pattern), p))
 
     walk(get_resolver().url_patterns, "")
@@ -217,9 +238,24 @@ def _references_to_others(own):
         return obj.pk if obj else None
 
     parcel = Parcel.objects.order_by("pk").first()
-    return {"merchant": first(Merchant), "outlet": first(Outlet), "outlets": [first(Outlet)],
-            "platform": Platform.objects.first().code, "parcel": parcel.pk, "tracking_number": parcel.tracking_number,
-            "after_sale": first(AfterSale), "interception": first(InterceptionOrder), "contract": first(Contract),
-            "statement": first(Statement), "claim": first(Claim), "kind": "loss", "fee": "5.00", "mode": "offline",
-            "amount": "10.00", "number": "WALK-1", "reason": "walk", "order_number": "WALK-ORDER",
-            "goods": [{"name": "walk", "category": "general", "quantity": 1, "value": "1.00"}]}
+    return {
+        "merchant": first(Merchant),
+        "outlet": first(Outlet),
+        "outlets": [first(Outlet)],
+        "platform": Platform.objects.first().code,
+        "parcel": parcel.pk,
+        "tracking_number": parcel.tracking_number,
+        "after_sale": first(AfterSale),
+        "interception": first(InterceptionOrder),
+        "contract": first(Contract),
+        "statement": first(Statement),
+        "claim": first(Claim),
+        "kind": "loss",
+        "fee": "5.00",
+        "mode": "offline",
+        "amount": "10.00",
+        "number": "WALK-1",
+        "reason": "walk",
+        "order_number": "WALK-ORDER",
+        "goods": [{"name": "walk", "category": "general", "quantity": 1, "value": "1.00"}],
+    }

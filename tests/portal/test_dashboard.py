@@ -1,4 +1,5 @@
 """The admin index is each role's dashboard (issue 7): right figures, scoped, and every number leads to its list."""
+
 from datetime import timedelta
 from decimal import Decimal
 from statistics import median
@@ -52,8 +53,11 @@ def test_customer_service_sees_results_and_carrier_performance(client, results):
     assert {"approvals", "in_flight", "last_day", "carriers", "outlets", "claims"} <= set(sections)
     assert "statements" not in sections  # customer service holds no statement permission
     last_day = {f.url.split("?")[1]: f.value for f in sections["last_day"].figures}
-    assert last_day == {"result_within=24h": 3, "result_within=24h&result=success": 2,
-                        "result_within=24h&result=failure": 1}
+    assert last_day == {
+        "result_within=24h": 3,
+        "result_within=24h&result=success": 2,
+        "result_within=24h&result=failure": 1,
+    }
     (jt,) = sections["carriers"].rows
     assert jt["results"] == 3 and jt["succeeded"] == 2
     assert jt["success_rate"] == pytest.approx(2 / 3)
@@ -80,8 +84,11 @@ def test_every_number_links_to_the_list_that_holds_exactly_that_many(client, res
             assert changelist.result_count == figure.value, (figure.label, figure.url)
             checked += 1
     for row in sections["carriers"].rows + sections["outlets"].rows:
-        for key, url in [("results", row["results_url"]), ("succeeded", row["succeeded_url"]),
-                         ("lost", row["lost_url"])]:
+        for key, url in [
+            ("results", row["results_url"]),
+            ("succeeded", row["succeeded_url"]),
+            ("lost", row["lost_url"]),
+        ]:
             assert client.get(url).context["cl"].result_count == row[key], url
             checked += 1
     assert [c.value for c in sections["approvals"].rows[0]["cells"]] == [4, 3, 2, 1]  # all, over 1, 3, 7 days
@@ -95,8 +102,7 @@ def test_r15_windows_due_today_and_overdue_are_counted_and_listed(client):
     now = timezone.now()
     AfterSale.objects.filter(pk=late.after_sale_id).update(window_ends_at=now - timedelta(minutes=5))
     end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=0)
-    AfterSale.objects.filter(pk=due.after_sale_id).update(
-        window_ends_at=max(end_of_day, now + timedelta(seconds=30)))
+    AfterSale.objects.filter(pk=due.after_sale_id).update(window_ends_at=max(end_of_day, now + timedelta(seconds=30)))
     AfterSale.objects.filter(pk=later.after_sale_id).update(window_ends_at=now + timedelta(days=2))
     sections, _ = _dashboard(client, factories.user("cs1", "Customer service"))
     figures = {f.url.split("?")[1]: f for f in sections["in_flight"].figures}

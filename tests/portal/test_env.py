@@ -1,12 +1,15 @@
-
 import pytest
 
 from portal.env import ConfigError, read_settings
 from tests.commands import BASE, manage
 
 GOOD_KEY = "k" * 30 + "abcdefghijklmnopqrstuvwxyz0123456789"
-PROD = {"PORTAL_MODE": "production", "SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "portal.example.com",
-        "DATABASE_URL": "postgres://portal:pw@db.internal:5432/portal"}
+PROD = {
+    "PORTAL_MODE": "production",
+    "SECRET_KEY": GOOD_KEY,
+    "ALLOWED_HOSTS": "portal.example.com",
+    "DATABASE_URL": "postgres://portal:pw@db.internal:5432/portal",
+}
 
 
 def test_defaults_are_a_sqlite_demo_database_inside_the_project():
@@ -24,12 +27,15 @@ def test_database_url_for_postgresql_is_parsed():
     assert (env["database"]["HOST"], env["database"]["PORT"], env["database"]["NAME"]) == ("h", 6543, "db")
 
 
-@pytest.mark.parametrize("url, words", [
-    ("not a url", "malformed"),
-    ("postgres//host/db", "malformed"),
-    ("mysql://u@h/db", "unsupported"),
-    ("postgres://u@h:5432", "names no database"),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("not a url", "malformed"),
+        ("postgres//host/db", "malformed"),
+        ("mysql://u@h/db", "unsupported"),
+        ("postgres://u@h:5432", "names no database"),
+    ],
+)
 def test_malformed_database_url_is_refused_in_one_line(url, words):
     with pytest.raises(ConfigError) as err:
         read_settings({"DATABASE_URL": url}, base_dir=BASE)
@@ -54,8 +60,10 @@ def test_production_refuses_weak_secret_key_debug_and_missing_hosts():
 
 
 def test_lists_and_booleans_are_parsed_and_checked():
-    env = read_settings({"ALLOWED_HOSTS": "a.example, b.example", "DEBUG": "no",
-                         "CSRF_TRUSTED_ORIGINS": "https://a.example"}, base_dir=BASE)
+    env = read_settings(
+        {"ALLOWED_HOSTS": "a.example, b.example", "DEBUG": "no", "CSRF_TRUSTED_ORIGINS": "https://a.example"},
+        base_dir=BASE,
+    )
     assert env["allowed_hosts"] == ["a.example", "b.example"]
     assert env["debug"] is False
     assert env["csrf_trusted_origins"] == ["https://a.example"]
@@ -93,7 +101,7 @@ def test_startup_stops_with_one_line_without_secret_key_in_production():
     del env["SECRET_KEY"]
     result = manage("check", env=env)
     assert result.returncode != 0
-    assert result.stderr.strip() .startswith("portal: configuration error: SECRET_KEY is required")
+    assert result.stderr.strip().startswith("portal: configuration error: SECRET_KEY is required")
     assert result.stderr.strip().count("\n") == 0
 
 

@@ -1,4 +1,5 @@
 """Login lockout, security headers and the API rate limit (issue 7, hardening)."""
+
 import ipaddress
 
 import pytest
@@ -24,8 +25,11 @@ def _fresh_throttle_counters():
 
 
 def _login(client, username, password, ip="10.0.0.1"):
-    return client.post(reverse("admin:login"), {"username": username, "password": password,
-                                                "next": reverse("admin:index")}, REMOTE_ADDR=ip)
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": reverse("admin:index")},
+        REMOTE_ADDR=ip,
+    )
 
 
 def test_login_locks_after_the_failure_limit_for_that_user_name_and_address(client):
@@ -74,13 +78,25 @@ def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(client):
     factories.user("cs1", "Customer service")
     for _ in range(settings.AXES_FAILURE_LIMIT):
         # A client cannot dodge the lockout by claiming a new address in the first entry.
-        client.post(reverse("admin:login"), {"username": "cs1", "password": "wrong"}, REMOTE_ADDR="10.9.9.9",
-                    HTTP_X_FORWARDED_FOR=f"1.1.1.{_}, 203.0.113.7")
-    locked = client.post(reverse("admin:login"), {"username": "cs1", "password": PASSWORD},
-                         REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="8.8.8.8, 203.0.113.7")
+        client.post(
+            reverse("admin:login"),
+            {"username": "cs1", "password": "wrong"},
+            REMOTE_ADDR="10.9.9.9",
+            HTTP_X_FORWARDED_FOR=f"1.1.1.{_}, 203.0.113.7",
+        )
+    locked = client.post(
+        reverse("admin:login"),
+        {"username": "cs1", "password": PASSWORD},
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="8.8.8.8, 203.0.113.7",
+    )
     assert locked.status_code == 429
-    other = APIClient().post(reverse("admin:login"), {"username": "cs1", "password": PASSWORD},
-                             REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    other = APIClient().post(
+        reverse("admin:login"),
+        {"username": "cs1", "password": PASSWORD},
+        REMOTE_ADDR="10.9.9.9",
+        HTTP_X_FORWARDED_FOR="203.0.113.8",
+    )
     assert other.status_code == 302
 
 
@@ -89,8 +105,12 @@ def test_login_lockout_holds_when_gunicorn_is_reached_directly_with_a_new_forwar
     """Only our proxies may say who the client is; a direct connection is keyed on its own address."""
     factories.user("supervisor1", "Supervisor")
     for n in range(30):
-        response = client.post(reverse("admin:login"), {"username": "supervisor1", "password": "wrong"},
-                               REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+        response = client.post(
+            reverse("admin:login"),
+            {"username": "supervisor1", "password": "wrong"},
+            REMOTE_ADDR="198.51.100.4",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
         if response.status_code == 429:
             break
     assert n == settings.AXES_FAILURE_LIMIT - 1  # locked at the limit, not after 30 tries
@@ -104,7 +124,9 @@ def test_login_lockout_holds_when_gunicorn_is_reached_directly_with_a_new_forwar
 
 def test_trusted_proxies_are_checked_and_default_to_this_host():
     assert [str(n) for n in read_settings({}, base_dir=settings.BASE_DIR)["trusted_proxies"]] == [
-        "127.0.0.1/32", "::1/128"]
+        "127.0.0.1/32",
+        "::1/128",
+    ]
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         read_settings({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, base_dir=settings.BASE_DIR)
 
@@ -151,12 +173,15 @@ def test_staff_sessions_are_not_rate_limited_by_the_token_limit(client):
     assert all(client.get("/api/v1/interceptions/").status_code == 200 for _ in range(4))
 
 
-@pytest.mark.parametrize("name, raw, words", [
-    ("LOGIN_FAILURE_LIMIT", "0", "positive whole number"),
-    ("LOGIN_LOCKOUT_MINUTES", "soon", "positive whole number"),
-    ("API_RATE_LIMIT", "600", "rate like 600/min"),
-    ("API_RATE_LIMIT", "600/fortnight", "rate like 600/min"),
-])
+@pytest.mark.parametrize(
+    "name, raw, words",
+    [
+        ("LOGIN_FAILURE_LIMIT", "0", "positive whole number"),
+        ("LOGIN_LOCKOUT_MINUTES", "soon", "positive whole number"),
+        ("API_RATE_LIMIT", "600", "rate like 600/min"),
+        ("API_RATE_LIMIT", "600/fortnight", "rate like 600/min"),
+    ],
+)
 def test_hardening_variables_are_checked(name, raw, words):
     with pytest.raises(ConfigError, match=words):
         read_settings({name: raw}, base_dir=settings.BASE_DIR)

@@ -1,4 +1,5 @@
 """Chinese by default, English through the switch; dates, money and durations follow the language (issue 7)."""
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -56,10 +57,13 @@ def test_dates_in_lists_follow_the_language(client):
     assert f"{at:%b}. {at.day}, {at.year}" in page or f"{at:%B} {at.day}, {at.year}" in page
 
 
-@pytest.mark.parametrize("language, duration, money", [
-    ("zh-hans", "2 天 3 小时", "¥1,234.50"),
-    ("en", "2 days 3 hours", "¥1,234.50"),
-])
+@pytest.mark.parametrize(
+    "language, duration, money",
+    [
+        ("zh-hans", "2 天 3 小时", "¥1,234.50"),
+        ("en", "2 days 3 hours", "¥1,234.50"),
+    ],
+)
 def test_durations_and_money_are_formatted_for_the_language(language, duration, money):
     with translation.override(language):
         assert portal_duration(timedelta(days=2, hours=3, minutes=10)) == duration

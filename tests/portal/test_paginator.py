@@ -1,4 +1,5 @@
 """Changelist pages at any depth show the same rows in the same order, whatever way they are fetched."""
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
@@ -16,7 +17,9 @@ def test_deep_pages_read_ids_first_and_match_plain_offset_pages(monkeypatch, dja
     for number in ours.page_range:
         page = ours.page(number)
         assert [p.pk for p in page] == [p.pk for p in plain.page(number)], number
-        assert (page.start_index(), page.end_index()) == (plain.page(number).start_index(),
-                                                          plain.page(number).end_index())
+        assert (page.start_index(), page.end_index()) == (
+            plain.page(number).start_index(),
+            plain.page(number).end_index(),
+        )
     with django_assert_num_queries(2):  # the ids, then those rows with their related objects
         [p.content_type.app_label for p in ours.page(3)]

@@ -13,14 +13,21 @@ def perms(role):
 
 def test_the_four_roles_exist_after_migrate():
     assert set(Group.objects.values_list("name", flat=True)) >= {
-        roles.CUSTOMER_SERVICE, roles.OUTLET_STAFF, roles.FINANCE, roles.SUPERVISOR}
+        roles.CUSTOMER_SERVICE,
+        roles.OUTLET_STAFF,
+        roles.FINANCE,
+        roles.SUPERVISOR,
+    }
 
 
 def test_outlet_staff_may_look_but_not_change_the_network():
     granted = perms(roles.OUTLET_STAFF)
     assert "interception.view_outlet" in granted
-    assert not any(p.split(".")[1].startswith(("change_", "delete_")) for p in granted
-                   if p.split(".")[1].endswith(("outlet", "merchant", "platform", "carrier")))
+    assert not any(
+        p.split(".")[1].startswith(("change_", "delete_"))
+        for p in granted
+        if p.split(".")[1].endswith(("outlet", "merchant", "platform", "carrier"))
+    )
     assert "interception.view_platform" not in granted  # platform rules are not theirs
 
 

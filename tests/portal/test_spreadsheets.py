@@ -1,4 +1,5 @@
 """Uploaded tables read within limits (portal/spreadsheets.py) and exported cells made formula-safe."""
+
 import io
 import re
 import zipfile
@@ -48,16 +49,32 @@ def xlsx_bomb(rows):
                 if member.filename != "xl/worksheets/sheet1.xml":
                     book.writestr(member.filename, model.read(member))
         with book.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
-            sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
-                        b'2006/main"><sheetData><row><c t="inlineStr"><is><t>kind</t></is></c></row>')
+            sheet.write(
+                b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                b'2006/main"><sheetData><row><c t="inlineStr"><is><t>kind</t></is></c></row>'
+            )
             for _ in range(rows // 10_000):
                 sheet.write(b'<row><c t="inlineStr"><is><t>application</t></is></c></row>' * 10_000)
             sheet.write(b"</sheetData></worksheet>")
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("text", [" =1+1", "  +1", "\n=HYPERLINK(\"http://evil\")", "\r\n@SUM(A1)", " \t-2",
-                                  "\u3000=1", "=1", "@x", "-1", "\tplain", "\rplain"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        " =1+1",
+        "  +1",
+        '\n=HYPERLINK("http://evil")',
+        "\r\n@SUM(A1)",
+        " \t-2",
+        "\u3000=1",
+        "=1",
+        "@x",
+        "-1",
+        "\tplain",
+        "\rplain",
+    ],
+)
 def test_cells_starting_with_whitespace_before_a_formula_are_escaped(text):
     assert safe_cell(text) == "'" + text
     assert unsafe_cell(safe_cell(text)) == text
@@ -157,11 +174,15 @@ def test_a_stale_dimension_in_the_sheet_does_not_drop_rows():
 
 def test_an_xml_entity_bomb_in_a_workbook_is_refused_as_unreadable():
     entities = "".join(f'<!ENTITY lol{i + 1} "{f"&lol{i};" * 10 if i else "lol" * 10}">' for i in range(9))
-    bomb = (f'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY lol0 "lol">{entities}]><sst xmlns="http://schemas.'
-            f'openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>')
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY lol0 "lol">{entities}]><sst xmlns="http://schemas.'
+        f'openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>'
+    )
     buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx([COLUMNS, ["a", 1]]))) as source, \
-            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx([COLUMNS, ["a", 1]]))) as source,
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book,
+    ):
         for member in source.infolist():
             book.writestr(member.filename, bomb if member.filename == "xl/sharedStrings.xml" else source.read(member))
     assert refusal(buffer.getvalue()).code == "file_unreadable"  # expat stops the expansion (billion laughs)
@@ -174,12 +195,15 @@ def test_only_the_asked_columns_are_kept_and_row_numbers_are_the_spreadsheets():
     assert list(table) == [(2, ("1", "application")), (3, (None, None)), (4, (None, "fee_change"))]
 
 
-@pytest.mark.parametrize("content, code", [
-    (b"kind,id\n" + b"x" * (2 * 1024 * 1024), "file_unreadable"),  # one line of 2 MB
-    (b"kind,id\napplication,\"" + b"x" * 200_000 + b"\"\n", "file_unreadable"),  # a cell above 128 KiB
-    (b"kind,id\napplication,1\x00\n", "file_unreadable"),
-    (b"kind,id\n\xff\xfe\xfd\n", "file_encoding"),
-])
+@pytest.mark.parametrize(
+    "content, code",
+    [
+        (b"kind,id\n" + b"x" * (2 * 1024 * 1024), "file_unreadable"),  # one line of 2 MB
+        (b'kind,id\napplication,"' + b"x" * 200_000 + b'"\n', "file_unreadable"),  # a cell above 128 KiB
+        (b"kind,id\napplication,1\x00\n", "file_unreadable"),
+        (b"kind,id\n\xff\xfe\xfd\n", "file_encoding"),
+    ],
+)
 def test_malformed_csv_is_refused_whole(content, code):
     assert refusal(content, "t.csv").code == code
 

@@ -10,12 +10,15 @@ pytestmark = pytest.mark.django_db
 def test_timeline_records_who_when_from_to_and_why():
     outlet = factories.OutletFactory()
     actor = factories.user("cs1")
-    timeline.record(outlet, actor=actor, transition="approve", from_state="pending", to_state="active",
-                    reason="checked by phone")
+    timeline.record(
+        outlet, actor=actor, transition="approve", from_state="pending", to_state="active", reason="checked by phone"
+    )
     timeline.record(outlet, actor=None, transition="expire", from_state="active", to_state="closed")
     entries = list(timeline.entries_for(outlet))
     assert [(e.actor_label, e.transition, e.from_state, e.to_state) for e in entries] == [
-        ("cs1", "approve", "pending", "active"), ("system", "expire", "active", "closed")]
+        ("cs1", "approve", "pending", "active"),
+        ("system", "expire", "active", "closed"),
+    ]
     assert entries[0].reason == "checked by phone" and entries[0].at.tzinfo is not None
 
 

@@ -1,4 +1,5 @@
 """The zh_Hans catalogue is complete and the shipped .mo matches it (no gettext tools needed to run)."""
+
 import shutil
 
 import polib
@@ -26,10 +27,16 @@ def test_catalogue_holds_exactly_the_messages_of_the_source(tmp_path):
     extracts them. Extracting again into a copy of the sources must find nothing new and nothing stale."""
     assert shutil.which("xgettext"), "GNU gettext is needed to extract messages (make test installs it)"
     copy = tmp_path / "src"
-    shutil.copytree(BASE, copy, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "var", "node_modules", "__pycache__", "screenshots", "staticfiles", "*.sqlite3*"))
-    result = manage("makemessages", "-l", "zh_Hans", "--ignore=.venv", "--ignore=var", "--no-obsolete",
-                    env={}, cwd=copy)
+    shutil.copytree(
+        BASE,
+        copy,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "var", "node_modules", "__pycache__", "screenshots", "staticfiles", "*.sqlite3*"
+        ),
+    )
+    result = manage(
+        "makemessages", "-l", "zh_Hans", "--ignore=.venv", "--ignore=var", "--no-obsolete", env={}, cwd=copy
+    )
     assert result.returncode == 0, result.stderr
 
     def keys(path):

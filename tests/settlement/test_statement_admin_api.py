@@ -1,4 +1,5 @@
 """Statements in the admin and the API: files, buttons, and outlet A never reaching outlet B's statements."""
+
 import csv
 import io
 from datetime import date, datetime
@@ -32,9 +33,13 @@ def world(two_outlets):
         contract.refresh_from_db()
         for day in (1, 2):
             factories.intercepted(contract, at=datetime(2026, 11, day, 12, tzinfo=SH))
-        statement = services.statement_generate(actor=finance, merchant=merchant, outlet=outlet,
-                                                period_start=date(2026, 11, 1),
-                                                period_end=date(2026, 11, 30)).statement
+        statement = services.statement_generate(
+            actor=finance,
+            merchant=merchant,
+            outlet=outlet,
+            period_start=date(2026, 11, 1),
+            period_end=date(2026, 11, 30),
+        ).statement
         statements[key] = services.statement_issue(statement_id=statement.pk, actor=finance)
     return {**two_outlets, "finance": finance, "statements": statements}
 
@@ -46,18 +51,20 @@ def download(client, url):
 
 def test_r22_csv_export_has_header_lines_and_total_and_escapes_formulas(world, client):
     statement = world["statements"]["a"]
-    StatementLine.objects.create(statement=statement, kind="adjustment", amount=Decimal("-1.00"),
-                                 reason="=HYPERLINK(\"http://evil\")")
+    StatementLine.objects.create(
+        statement=statement, kind="adjustment", amount=Decimal("-1.00"), reason='=HYPERLINK("http://evil")'
+    )
     client.force_login(world["finance"])
     response, body = download(client, f"/admin/settlement/statement/{statement.pk}/export/csv/")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["Statement", statement.number]
-    header = rows.index(["No.", "tracking number", "result at", "result", "kind", "amount (yuan)", "reason",
-                         "interception"])
-    lines = rows[header + 1:-1]
+    header = rows.index(
+        ["No.", "tracking number", "result at", "result", "kind", "amount (yuan)", "reason", "interception"]
+    )
+    lines = rows[header + 1 : -1]
     assert len(lines) == 3 and lines[0][5] == "4.50"
-    assert lines[2][6] == "'=HYPERLINK(\"http://evil\")"
+    assert lines[2][6] == '\'=HYPERLINK("http://evil")'
     assert rows[-1][1] == "Total" and Decimal(rows[-1][5]) == statement.total
 
 
@@ -90,8 +97,9 @@ def test_outlet_a_reaches_only_its_statements_in_the_admin(world, client):
     lines = client.get(f"/admin/settlement/statementline/?statement__id__exact={b.pk}").content.decode()
     assert b.lines.first().tracking_number not in lines
     # The bulk action with B's id smuggled in confirms nothing of B's.
-    client.post("/admin/settlement/statement/", {"action": "bulk_confirm", "_selected_action": [b.pk],
-                                                 "confirmed": "1"})
+    client.post(
+        "/admin/settlement/statement/", {"action": "bulk_confirm", "_selected_action": [b.pk], "confirmed": "1"}
+    )
     b.refresh_from_db()
     assert b.state == Statement.State.ISSUED
 
@@ -105,12 +113,15 @@ def test_outlet_staff_confirm_with_the_button_and_finance_records_payment(world,
     a.refresh_from_db()
     assert a.state == Statement.State.CONFIRMED
     client.force_login(world["finance"])
-    response = client.post(f"/admin/settlement/statement/{a.pk}/do/settle/", {
-        "payment_reference": "BANK-77", "paid_at": "2026-12-05 10:00", "paid_amount": "8.00",
-        "difference_reason": ""})
+    response = client.post(
+        f"/admin/settlement/statement/{a.pk}/do/settle/",
+        {"payment_reference": "BANK-77", "paid_at": "2026-12-05 10:00", "paid_amount": "8.00", "difference_reason": ""},
+    )
     assert response.status_code == 200 and "give the reason" in response.content.decode()
-    client.post(f"/admin/settlement/statement/{a.pk}/do/settle/", {
-        "payment_reference": "BANK-77", "paid_at": "2026-12-05 10:00", "paid_amount": "9.00"})
+    client.post(
+        f"/admin/settlement/statement/{a.pk}/do/settle/",
+        {"payment_reference": "BANK-77", "paid_at": "2026-12-05 10:00", "paid_amount": "9.00"},
+    )
     a.refresh_from_db()
     assert a.state == Statement.State.SETTLED and a.paid_at == datetime(2026, 12, 5, 10, tzinfo=SH)
 
@@ -120,9 +131,16 @@ def test_finance_revises_a_disputed_statement_on_the_revise_page(world, client):
     services.statement_dispute(statement_id=a.pk, actor=world["staff_a"], reason="one fee is 4.00")
     client.force_login(world["finance"])
     assert "one fee is 4.00" in client.get(f"/admin/settlement/statement/{a.pk}/revise/").content.decode()
-    form = {"reason": "agreed", "adj-TOTAL_FORMS": "5", "adj-INITIAL_FORMS": "0", "adj-MIN_NUM_FORMS": "0",
-            "adj-MAX_NUM_FORMS": "50", "adj-0-tracking_number": a.lines.first().tracking_number,
-            "adj-0-amount": "-0.50", "adj-0-reason": "4.00 agreed"}
+    form = {
+        "reason": "agreed",
+        "adj-TOTAL_FORMS": "5",
+        "adj-INITIAL_FORMS": "0",
+        "adj-MIN_NUM_FORMS": "0",
+        "adj-MAX_NUM_FORMS": "50",
+        "adj-0-tracking_number": a.lines.first().tracking_number,
+        "adj-0-amount": "-0.50",
+        "adj-0-reason": "4.00 agreed",
+    }
     response = client.post(f"/admin/settlement/statement/{a.pk}/revise/", form)
     new = Statement.objects.get(previous=a)
     assert response.status_code == 302 and response["Location"].endswith(f"/{new.pk}/change/")
@@ -133,11 +151,13 @@ def test_generate_page_for_every_pair_then_nothing_new(world, client):
     client.force_login(world["finance"])
     contract = factories.active_contract(fee="7.00", carrier_code="zto")
     factories.intercepted(contract, at=datetime(2026, 11, 9, tzinfo=SH))
-    page = client.post("/admin/settlement/statement/generate/", {"period_start": "2026-11-01",
-                                                                 "period_end": "2026-11-30"}).content.decode()
+    page = client.post(
+        "/admin/settlement/statement/generate/", {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    ).content.decode()
     assert "1 interceptions added" in page
-    page = client.post("/admin/settlement/statement/generate/", {"period_start": "2026-11-01",
-                                                                 "period_end": "2026-11-30"}).content.decode()
+    page = client.post(
+        "/admin/settlement/statement/generate/", {"period_start": "2026-11-01", "period_end": "2026-11-30"}
+    ).content.decode()
     assert "Nothing new to add" in page
     client.force_login(world["staff_a"])
     assert client.get("/admin/settlement/statement/generate/").status_code == 403

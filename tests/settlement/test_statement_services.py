@@ -1,4 +1,5 @@
 """Statements (R20-R22): generation, versions with adjustments, the outlet's answer, payment."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -40,8 +41,9 @@ def online_contract():
 
 
 def generate(actor, contract, **period):
-    return services.statement_generate(actor=actor, merchant=contract.merchant, outlet=contract.outlet,
-                                       **(period or NOV))
+    return services.statement_generate(
+        actor=actor, merchant=contract.merchant, outlet=contract.outlet, **(period or NOV)
+    )
 
 
 def issued(finance, contract, n=3):
@@ -110,7 +112,8 @@ def test_r22_late_results_join_the_draft_but_never_an_issued_statement(finance, 
     assert draft.state == Statement.State.SUPERSEDED
     assert draft.line_count == 2 and draft.total == Decimal("9.00")
     current = Statement.objects.filter(merchant=contract.merchant, outlet=contract.outlet, **NOV).exclude(
-        state__in=Statement.DEAD_STATES)
+        state__in=Statement.DEAD_STATES
+    )
     assert list(current) == [late.statement]
 
 
@@ -133,13 +136,22 @@ def test_r22_a_late_result_after_the_outlet_confirmed_goes_on_a_supplementary_st
 def test_r22_an_interception_is_on_one_current_statement_only_database_constraint(finance, contract):
     order = factories.intercepted(contract, at=in_nov(5))
     statement = generate(finance, contract).statement
-    other = Statement.objects.create(merchant=contract.merchant, outlet=contract.outlet,
-                                     period_start=date(2026, 11, 1), period_end=date(2026, 11, 15))
+    other = Statement.objects.create(
+        merchant=contract.merchant,
+        outlet=contract.outlet,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 15),
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
         StatementLine.objects.create(statement=other, interception=order, amount=Decimal("4.50"))
     services.statement_void(statement_id=statement.pk, actor=finance, reason="wrong period")
-    again = services.statement_generate(actor=finance, merchant=contract.merchant, outlet=contract.outlet,
-                                        period_start=date(2026, 11, 1), period_end=date(2026, 11, 15))
+    again = services.statement_generate(
+        actor=finance,
+        merchant=contract.merchant,
+        outlet=contract.outlet,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 15),
+    )
     assert again.statement.pk == other.pk and again.added == 1
 
 
@@ -159,8 +171,10 @@ def test_statement_total_equals_the_sum_of_its_lines_to_the_fen(finance):
         factories.intercepted(contract, at=in_nov(day))
     statement = generate(finance, contract).statement
     new = services.statement_revise(
-        statement_id=services.statement_issue(statement_id=statement.pk, actor=finance).pk, actor=finance,
-        adjustments=[{"amount": "-0.01", "reason": "rounding agreed"}])
+        statement_id=services.statement_issue(statement_id=statement.pk, actor=finance).pk,
+        actor=finance,
+        adjustments=[{"amount": "-0.01", "reason": "rounding agreed"}],
+    )
     for s in (statement, new):
         s.refresh_from_db()
         assert s.total == s.lines.aggregate(t=Sum("amount"))["t"]
@@ -175,7 +189,11 @@ def test_r22_outlet_confirms_or_disputes_its_issued_statement(finance, contract,
     assert statement.state == Statement.State.DISPUTED and statement.dispute_reason == "第3单我们收4元"
     entry = list(timeline.entries_for(statement))[-1]
     assert (entry.transition, entry.actor_label, entry.from_state, entry.to_state) == (
-        "dispute", "outlet_zto", "issued", "disputed")
+        "dispute",
+        "outlet_zto",
+        "issued",
+        "disputed",
+    )
     with pytest.raises(DomainError) as refused:
         services.statement_dispute(statement_id=statement.pk, actor=staff, reason="again")
     assert refused.value.code == "invalid_state"
@@ -208,9 +226,14 @@ def test_r22_a_dispute_is_answered_by_a_new_version_with_adjustments_and_the_old
     staff = factories.outlet_staff("outlet_zto", contract.outlet)
     services.statement_dispute(statement_id=statement.pk, actor=staff, reason="one fee is 4.00")
     tracking = statement.lines.first().tracking_number
-    new = services.statement_revise(statement_id=statement.pk, actor=finance, reason="agreed",
-                                    adjustments=[{"tracking_number": tracking.lower(), "amount": "-0.50",
-                                                  "reason": "fee 4.00 agreed for this parcel"}])
+    new = services.statement_revise(
+        statement_id=statement.pk,
+        actor=finance,
+        reason="agreed",
+        adjustments=[
+            {"tracking_number": tracking.lower(), "amount": "-0.50", "reason": "fee 4.00 agreed for this parcel"}
+        ],
+    )
     statement.refresh_from_db()
     assert statement.state == Statement.State.SUPERSEDED
     assert statement.total == Decimal("13.50") and statement.line_count == 3  # unchanged, readable
@@ -226,12 +249,13 @@ def test_r22_a_dispute_is_answered_by_a_new_version_with_adjustments_and_the_old
 
 def test_r22_a_new_version_needs_adjustments_with_reasons_on_the_statements_parcels(finance, contract):
     statement = issued(finance, contract)
-    for adjustments, code in [([], "adjustment_required"),
-                              ([{"amount": "-1.00", "reason": ""}], "reason_required"),
-                              ([{"amount": "0", "reason": "x"}], "amount_zero"),
-                              ([{"amount": "1.005", "reason": "x"}], "amount_invalid"),
-                              ([{"amount": "1", "reason": "x", "tracking_number": "NOPE123"}],
-                               "tracking_not_on_statement")]:
+    for adjustments, code in [
+        ([], "adjustment_required"),
+        ([{"amount": "-1.00", "reason": ""}], "reason_required"),
+        ([{"amount": "0", "reason": "x"}], "amount_zero"),
+        ([{"amount": "1.005", "reason": "x"}], "amount_invalid"),
+        ([{"amount": "1", "reason": "x", "tracking_number": "NOPE123"}], "tracking_not_on_statement"),
+    ]:
         with pytest.raises(DomainError) as refused:
             services.statement_revise(statement_id=statement.pk, actor=finance, adjustments=adjustments)
         assert refused.value.code == code
@@ -245,11 +269,22 @@ def test_r22_payment_of_a_confirmed_statement_must_match_the_total_or_say_why(fi
     services.statement_confirm(statement_id=statement.pk, actor=staff)
     paid_at = in_nov(30, 10)
     with pytest.raises(DomainError) as refused:
-        services.statement_settle(statement_id=statement.pk, actor=finance, payment_reference="BANK-1",
-                                  paid_at=paid_at, paid_amount=Decimal("8.00"))
+        services.statement_settle(
+            statement_id=statement.pk,
+            actor=finance,
+            payment_reference="BANK-1",
+            paid_at=paid_at,
+            paid_amount=Decimal("8.00"),
+        )
     assert refused.value.code == "amount_mismatch"
-    services.statement_settle(statement_id=statement.pk, actor=finance, payment_reference="BANK-1", paid_at=paid_at,
-                              paid_amount=Decimal("8.00"), difference_reason="1.00 offset against claim C-7")
+    services.statement_settle(
+        statement_id=statement.pk,
+        actor=finance,
+        payment_reference="BANK-1",
+        paid_at=paid_at,
+        paid_amount=Decimal("8.00"),
+        difference_reason="1.00 offset against claim C-7",
+    )
     statement.refresh_from_db()
     assert statement.state == Statement.State.SETTLED and statement.paid_amount == Decimal("8.00")
     assert statement.payment_reference == "BANK-1" and statement.difference_reason.startswith("1.00 offset")
@@ -259,11 +294,13 @@ def test_r22_exact_payment_needs_no_reason_but_a_reference(finance, contract):
     statement = issued(finance, contract, n=2)
     services.statement_confirm(statement_id=statement.pk, actor=None)
     with pytest.raises(DomainError) as refused:
-        services.statement_settle(statement_id=statement.pk, actor=finance, payment_reference=" ",
-                                  paid_at=in_nov(30), paid_amount="9.00")
+        services.statement_settle(
+            statement_id=statement.pk, actor=finance, payment_reference=" ", paid_at=in_nov(30), paid_amount="9.00"
+        )
     assert refused.value.code == "reference_required"
-    services.statement_settle(statement_id=statement.pk, actor=finance, payment_reference="B2", paid_at=in_nov(30),
-                              paid_amount="9.00")
+    services.statement_settle(
+        statement_id=statement.pk, actor=finance, payment_reference="B2", paid_at=in_nov(30), paid_amount="9.00"
+    )
     statement.refresh_from_db()
     assert statement.state == Statement.State.SETTLED
 
@@ -271,8 +308,13 @@ def test_r22_exact_payment_needs_no_reason_but_a_reference(finance, contract):
 def test_r22_an_unconfirmed_statement_cannot_be_settled(finance, contract):
     statement = issued(finance, contract)
     with pytest.raises(DomainError) as refused:
-        services.statement_settle(statement_id=statement.pk, actor=finance, payment_reference="B", paid_at=in_nov(30),
-                                  paid_amount=statement.total)
+        services.statement_settle(
+            statement_id=statement.pk,
+            actor=finance,
+            payment_reference="B",
+            paid_at=in_nov(30),
+            paid_amount=statement.total,
+        )
     assert refused.value.code == "invalid_state"
 
 
@@ -301,5 +343,5 @@ def test_r19_monthly_totals_per_carrier_and_platform(finance):
     rows = list(selectors.online_fee_totals(finance))
     assert [(r["month"], r["interceptions"], r["collected"], r["passed_on"]) for r in rows] == [
         (date(2026, 12, 1), 1, Decimal("3.00"), Decimal("3.00")),
-        (date(2026, 11, 1), 2, Decimal("6.00"), Decimal("6.00"))]
-
+        (date(2026, 11, 1), 2, Decimal("6.00"), Decimal("6.00")),
+    ]

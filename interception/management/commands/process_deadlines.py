@@ -6,9 +6,11 @@ from interception.management_loop import run
 
 
 class Command(BaseCommand):
-    help = ("Apply expired handling windows (R15), retry carrier submissions and ask carriers about "
-            "interceptions they have been silent on for CARRIER_POLL_HOURS. Safe to run in several "
-            "processes at once; --loop repeats every --interval seconds.")
+    help = (
+        "Apply expired handling windows (R15), retry carrier submissions and ask carriers about "
+        "interceptions they have been silent on for CARRIER_POLL_HOURS. Safe to run in several "
+        "processes at once; --loop repeats every --interval seconds."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true")
@@ -18,9 +20,11 @@ class Command(BaseCommand):
         def work():
             report = services.deadlines_process()
             if report.refunded or report.submitted or report.polled or not loop:
-                return (f"{timezone.localtime():%Y-%m-%d %H:%M:%S} refunded {report.refunded} after-sales, "
-                        f"retried {report.submitted} submissions, asked carriers about {report.polled} "
-                        f"silent interceptions ({report.answered} answered)")
+                return (
+                    f"{timezone.localtime():%Y-%m-%d %H:%M:%S} refunded {report.refunded} after-sales, "
+                    f"retried {report.submitted} submissions, asked carriers about {report.polled} "
+                    f"silent interceptions ({report.answered} answered)"
+                )
             return ""
 
         run(self, work, loop=loop, interval=interval)

@@ -6,8 +6,10 @@ from interception.management_loop import run
 
 
 class Command(BaseCommand):
-    help = ("Play the sandbox carrier: send the signed callbacks that are due for interceptions of carriers "
-            "using the sandbox adapter. --loop repeats every --interval seconds.")
+    help = (
+        "Play the sandbox carrier: send the signed callbacks that are due for interceptions of carriers "
+        "using the sandbox adapter. --loop repeats every --interval seconds."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true")
@@ -16,7 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, loop, interval, **options):
         def work():
             sent = sandbox_carrier.tick()
-            return f"{timezone.localtime():%Y-%m-%d %H:%M:%S} sandbox carrier sent {sent} callbacks" \
-                if sent or not loop else ""
+            return (
+                f"{timezone.localtime():%Y-%m-%d %H:%M:%S} sandbox carrier sent {sent} callbacks"
+                if sent or not loop
+                else ""
+            )
 
         run(self, work, loop=loop, interval=interval)

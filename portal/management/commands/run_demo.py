@@ -14,8 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, addr, **options):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        helpers = [subprocess.Popen(manage + ["sandbox_carrier", "--loop"]),
-                   subprocess.Popen(manage + ["process_deadlines", "--loop"])]
+        helpers = [
+            subprocess.Popen(manage + ["sandbox_carrier", "--loop"]),
+            subprocess.Popen(manage + ["process_deadlines", "--loop"]),
+        ]
         self.stdout.write("Sandbox carrier and deadline runner started; they stop with the server.")
 
         def stop(signum, frame):

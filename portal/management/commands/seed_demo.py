@@ -6,8 +6,10 @@ from portal.demo.network import LOGINS, PASSWORD
 
 
 class Command(BaseCommand):
-    help = ("Load the demo data and logins (idempotent: running it again duplicates nothing; "
-            "the merchant API token it prints is a new one each time).")
+    help = (
+        "Load the demo data and logins (idempotent: running it again duplicates nothing; "
+        "the merchant API token it prints is a new one each time)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
