@@ -76,7 +76,7 @@ class ObjectActionsMixin:
             path(
                 "<path:object_id>/do/<slug:action>/",
                 self.admin_site.admin_view(self.object_action_view),
-                name="%s_%s_action" % info,
+                name="{}_{}_action".format(*info),
             )
         ]
         return urls + super().get_urls()

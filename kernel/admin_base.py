@@ -87,7 +87,7 @@ class TimelineMixin:
 
     @admin.display(description=_("Timeline"))
     def timeline(self, obj):
-        return mark_safe(timeline.render(obj, state_labels=self.timeline_state_labels))  # noqa: S308 - template-escaped
+        return mark_safe(timeline.render(obj, state_labels=self.timeline_state_labels))
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "timeline"]

@@ -25,7 +25,7 @@ class DomainError(Exception):
 class Problem:
     """One failed check: a stable code, a translated message, optionally the field it concerns."""
 
-    __slots__ = ("code", "message", "field")
+    __slots__ = ("code", "field", "message")
 
     def __init__(self, code, message, field=None):
         self.code, self.message, self.field = code, message, field

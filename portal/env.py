@@ -17,7 +17,7 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 # Django's own check (security.W009) wants at least 50 characters and 5 distinct ones.
 MIN_SECRET_KEY_LENGTH = 50
-DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production-0123456789"
+DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production-0123456789"  # noqa: S105 - refused in production
 
 
 class ConfigError(Exception):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import inputs
 from kernel.errors import Problem
-from kernel.money import (  # noqa: F401 - the rules of settlement use them
+from kernel.money import (
     parse_amount,
     payment_record_problems,
 )

@@ -36,7 +36,7 @@ class PlatformForm(forms.ModelForm):
 
     class Meta:
         model = Platform
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - a supervisor's form for every setting of the platform
 
 
 class PlatformCarrierInline(admin.TabularInline):
@@ -181,7 +181,7 @@ def _has_token(client):
     return client.user.api_tokens.filter(revoked_at__isnull=True).exists()
 
 
-TOKEN_SHOWN_ONCE = "admin/interception/apitoken_issued.html"
+TOKEN_SHOWN_ONCE = "admin/interception/apitoken_issued.html"  # noqa: S105 - a template name
 TOKENS_LISTED = 20
 
 
@@ -241,7 +241,7 @@ class ApiClientAdmin(ObjectActionsMixin, TimelineMixin, admin.ModelAdmin):
         return mark_safe(
             render_to_string(
                 "admin/interception/apiclient_tokens.html",
-                {  # noqa: S308 - escaped
+                {
                     "tokens": tokens[:TOKENS_LISTED],
                     "more": len(tokens) > TOKENS_LISTED,
                     "all_url": all_url,
@@ -290,4 +290,4 @@ class ApiTokenAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, admin.Mode
     def timeline(self, obj):
         # A client's tokens are recorded on the client's timeline.
         subject = ApiClient.objects.filter(user_id=obj.user_id).first() or obj
-        return mark_safe(render_timeline(subject))  # noqa: S308 - template-escaped
+        return mark_safe(render_timeline(subject))

@@ -45,7 +45,7 @@ class Plan:
 
 
 def plan_for(order):
-    rng = random.Random(f"sandbox-{order.pk}")
+    rng = random.Random(f"sandbox-{order.pk}")  # noqa: S311 - a simulation, reproducible per order
     low, high = settings.SANDBOX_DELAY_SECONDS
 
     def delay():

@@ -1,4 +1,4 @@
-from interception.models.contracts import (  # noqa: F401,E402
+from interception.models.contracts import (  # noqa: F401
     Contract,
     ContractFee,
     FeeAmendment,
@@ -17,12 +17,12 @@ from interception.models.network import (  # noqa: F401
     PlatformCarrier,
     SettlementMode,
 )
-from interception.models.orders import (  # noqa: F401,E402
+from interception.models.orders import (  # noqa: F401
     CarrierEvent,
     CarrierResult,
     InterceptionOrder,
 )
-from interception.models.parcels import (  # noqa: F401,E402
+from interception.models.parcels import (  # noqa: F401
     AfterSale,
     GoodsLine,
     LogisticsStatus,

@@ -224,7 +224,7 @@ def test_formula_in_a_text_cell_is_kept_as_text_and_escaped_on_export(client, ou
     [
         (b"", "empty.csv", ["empty", "为空", "空文件"]),
         (b"\xff\xfe\x00\x00garbage\x00", "bin.csv", ["UTF-8", "CSV"]),
-        ("kind,id\napplication,1\n".encode(), "short.csv", ["Columns missing", "缺少列"]),
+        (b"kind,id\napplication,1\n", "short.csv", ["Columns missing", "缺少列"]),
         (b"PK\x03\x04broken", "broken.xlsx", ["XLSX"]),
     ],
 )

@@ -189,7 +189,7 @@ def test_an_xml_entity_bomb_in_a_workbook_is_refused_as_unreadable():
 
 
 def test_only_the_asked_columns_are_kept_and_row_numbers_are_the_spreadsheets():
-    content = "note,kind,extra,id\nx,application,y,1\n\n,fee_change\n".encode()
+    content = b"note,kind,extra,id\nx,application,y,1\n\n,fee_change\n"
     table = read_table(named(content, "t.csv"), required_columns=["id", "kind"])
     assert table.columns == ["id", "kind"]
     assert list(table) == [(2, ("1", "application")), (3, (None, None)), (4, (None, "fee_change"))]

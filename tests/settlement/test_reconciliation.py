@@ -132,8 +132,8 @@ def test_gb18030_csv_from_chinese_excel_is_read(setup):
     [
         (b"", "file_empty"),
         (b"\xff\xfe\x00\x81\x00garbage", "file_encoding"),
-        ("tracking_number,fee\nZTO1,4.50\n".encode(), "columns_missing"),
-        ("tracking_number,date,fee\n".encode(), "file_empty"),
+        (b"tracking_number,fee\nZTO1,4.50\n", "columns_missing"),
+        (b"tracking_number,date,fee\n", "file_empty"),
     ],
 )
 def test_hostile_or_malformed_files_are_refused_whole(setup, content, code):
