@@ -103,16 +103,13 @@ def active_contract(fee="5.00", **kwargs):
 
 
 def track(parcel, status, at=None, text=""):
-    """A tracking event as the carrier reported it (the parcel's current status follows the newest)."""
+    """A tracking event as the carrier reported it, through the service the callbacks use (newest is current)."""
     from django.utils import timezone
 
-    from interception.models import Parcel, TrackingEvent
+    from interception import services
 
-    at = at or timezone.now()
-    TrackingEvent.objects.create(parcel=parcel, status=status, at=at, raw_text=text or status)
-    if parcel.last_event_at is None or parcel.last_event_at <= at:
-        Parcel.objects.filter(pk=parcel.pk).update(last_status=status, last_event_at=at)
-        parcel.last_status, parcel.last_event_at = status, at
+    services.tracking_record(parcel_id=parcel.pk, status=status, at=at or timezone.now(), text=text or status)
+    parcel.refresh_from_db(fields=["last_status", "last_event_at"])
     return parcel
 
 

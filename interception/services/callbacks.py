@@ -147,20 +147,18 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
     return CarrierEvent.Outcome.APPLIED, "", True
 
 
+def tracking_record(*, parcel_id, status, at, text=""):
+    """Keep one tracking event of a parcel; it becomes the parcel's current status only if it is the newest (R8).
+
+    Events arrive out of order: an older one is kept on the trail but never undoes a newer status.
+    """
+    sql.insert(TrackingEvent, parcel=parcel_id, status=status, raw_text=text, at=at, received_at=timezone.now())
+    sql.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=status, last_event_at=at)
+
+
 def _apply_tracking(parcel_id, message):
     """Record a tracking event; True when it started an interception's return leg."""
-    sql.insert(
-        TrackingEvent,
-        parcel=parcel_id,
-        status=message.status,
-        raw_text=message.text,
-        at=message.occurred_at,
-        received_at=timezone.now(),
-    )
-    # Events can arrive out of order: only a newer one changes the parcel's current status.
-    sql.update_unless_newer(
-        Parcel, parcel_id, "last_event_at", last_status=message.status, last_event_at=message.occurred_at
-    )
+    tracking_record(parcel_id=parcel_id, status=message.status, at=message.occurred_at, text=message.text)
     if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
         return False
     order = InterceptionOrder.objects.filter(parcel=parcel_id, state=InterceptionOrder.State.SUCCEEDED).first()

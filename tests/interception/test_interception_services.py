@@ -264,6 +264,7 @@ class Flaky(carriers.CarrierAdapter):
 
 
 def test_submission_is_retried_with_backoff_until_the_carrier_takes_it(monkeypatch):
+    monkeypatch.setattr(Flaky, "down", True)
     monkeypatch.setitem(carriers.ADAPTERS, "flaky", Flaky)
     after_sale = factories.interceptable()
     after_sale.parcel.carrier.adapter = "flaky"
@@ -275,7 +276,7 @@ def test_submission_is_retried_with_backoff_until_the_carrier_takes_it(monkeypat
     assert (order.state, order.submit_attempts, order.last_submit_error) == ("requested", 1, "503 from carrier")
     assert order.next_submit_at == now + timedelta(minutes=5)
     assert services.deadlines_process(now=now + timedelta(minutes=1)).submitted == 0
-    Flaky.down = False
+    monkeypatch.setattr(Flaky, "down", False)  # reset after the test, unlike a plain assignment
     assert services.deadlines_process(now=now + timedelta(minutes=5)).submitted == 1
     order.refresh_from_db()
     assert (order.state, order.carrier_ref, order.next_submit_at) == ("intercepting", "FLAKY-1", None)
