@@ -9,14 +9,19 @@ read-only mode), keeping only the columns asked for, so memory does not grow wit
 import csv
 import functools
 import io
+import itertools
 import re
+import tempfile
 import zipfile
 import zlib
 from array import array
+from decimal import Decimal
 from xml.etree import ElementTree
 
 import tablib
+import xlsxwriter
 from django.conf import settings
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -450,14 +455,12 @@ class _Echo:
 
 def stream_csv(filename, header, rows):
     """A streamed CSV download (constant memory at any size): UTF-8 with BOM, every cell made safe."""
-    import itertools
 
     return stream_csv_rows(filename, itertools.chain([header], rows))
 
 
 def stream_csv_rows(filename, rows):
     """Like stream_csv, for files whose first rows are not a column header (statements: header info first)."""
-    from django.http import StreamingHttpResponse
 
     writer = csv.writer(_Echo())
 
@@ -482,11 +485,6 @@ def stream_xlsx(filename, rows, *, number_format="0.00"):
 
     Text is written as text (never as a formula) and made safe as in CSV; numbers stay numbers.
     """
-    import tempfile
-    from decimal import Decimal
-
-    import xlsxwriter
-    from django.http import FileResponse
 
     handle = tempfile.TemporaryFile()
     book = xlsxwriter.Workbook(
