@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel.secrets import seal, unseal
+
 
 class TimelineEntry(models.Model):
     """One transition of one object: who, when, from, to, which transition and why.
@@ -74,3 +76,26 @@ class StagedUploadPart(models.Model):
 
     def __str__(self):
         return f"{self.upload_id}/{self.number}"
+
+
+class SealedCredentials(models.Model):
+    """Credentials of an outside service, sealed at rest (kernel.secrets); written, never shown again."""
+
+    sealed_credentials = models.TextField(_("credentials (sealed)"), blank=True, editable=False)
+    credentials_set_at = models.DateTimeField(_("credentials set at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def credentials(self):
+        """The opened credentials (a dict); only protocol code reads them."""
+        if getattr(self, "_credentials_sealed", None) != self.sealed_credentials:
+            self._credentials, self._credentials_sealed = unseal(self.sealed_credentials), self.sealed_credentials
+        return self._credentials
+
+    def set_credentials(self, values, *, at=None):
+        """Seal `values` over the current ones: an empty value keeps what was set (the form shows nothing)."""
+        merged = {**self.credentials, **{k: v for k, v in values.items() if v not in (None, "")}}
+        self.sealed_credentials = seal(merged)
+        self.credentials_set_at = at or timezone.now()

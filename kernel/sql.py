@@ -58,7 +58,9 @@ def _quote(name):
 @cache
 def _select(model, names, keys):
     table = model._meta.db_table
-    columns = [model._meta.get_field(name).get_col(table) for name in names]
+    # In the model's own field order: Model.from_db hands values to the concrete fields in that order.
+    order = {field.name: index for index, field in enumerate(model._meta.concrete_fields)}
+    columns = [model._meta.get_field(name).get_col(table) for name in sorted(names, key=order.__getitem__)]
     key_fields = [model._meta.get_field(key) for key in keys]
     # Names come from the model's metadata, quoted; every value is a parameter.
     sql = "SELECT {} FROM {} WHERE {} LIMIT 1".format(  # noqa: S608

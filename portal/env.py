@@ -8,6 +8,9 @@ import ipaddress
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
+
+from kernel.secrets import development_key
 
 SUPPORTED_ENGINES = {
     "django.db.backends.postgresql": "postgresql",
@@ -140,6 +143,26 @@ def parse_seconds_range(name, raw, default):
     return low, high
 
 
+def parse_fernet_keys(name, raw, *, production, secret_key):
+    """CREDENTIALS_KEY: Fernet keys, comma-separated, the first used to seal. Required in production."""
+    keys = parse_list(raw)
+    if not keys:
+        if production:
+            raise ConfigError(
+                f"{name} is required in production mode (generate one: python -c 'from "
+                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+        return [development_key(secret_key)]
+    for key in keys:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ConfigError(
+                f"{name} holds something that is not a Fernet key (44 url-safe base64 characters)"
+            ) from None
+    return keys
+
+
 def read_settings(environ, *, base_dir):
     """Everything settings.py takes from the environment, validated."""
     production = (environ.get("PORTAL_MODE") or "development").strip().lower()
@@ -203,6 +226,10 @@ def read_settings(environ, *, base_dir):
         "upload_max_rows": parse_count("UPLOAD_MAX_ROWS", environ.get("UPLOAD_MAX_ROWS"), 50_000, unit="rows"),
         "api_rate_limit": parse_request_rate("API_RATE_LIMIT", environ.get("API_RATE_LIMIT"), "600/min"),
         "carrier_adapter": environ.get("CARRIER_ADAPTER", "sandbox"),
+        "credentials_keys": parse_fernet_keys(
+            "CREDENTIALS_KEY", environ.get("CREDENTIALS_KEY"), production=production, secret_key=secret_key
+        ),
+        "carrier_log_days": parse_count("CARRIER_LOG_DAYS", environ.get("CARRIER_LOG_DAYS"), 90, unit="days"),
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
         "carrier_clock_skew_minutes": parse_count(
             "CARRIER_CLOCK_SKEW_MINUTES", environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"

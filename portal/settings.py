@@ -188,6 +188,11 @@ IMPORT_EXPORT_FORMATS = [
 ]
 
 CARRIER_ADAPTER = ENV["carrier_adapter"]
+CREDENTIALS_KEYS = ENV["credentials_keys"]
+CARRIER_LOG_DAYS = ENV["carrier_log_days"]
+# Seconds to connect to a carrier's service and to wait for its answer; a slower one is asked again later.
+CARRIER_CONNECT_TIMEOUT = 5
+CARRIER_READ_TIMEOUT = 15
 CARRIER_POLL_HOURS = ENV["carrier_poll_hours"]
 CARRIER_CLOCK_SKEW_MINUTES = ENV["carrier_clock_skew_minutes"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]

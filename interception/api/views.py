@@ -1,4 +1,5 @@
 import django_filters
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -7,7 +8,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from interception import selectors, services
+from interception import carriers, selectors, services
 from interception.api import serializers
 from interception.models import (
     AfterSale,
@@ -322,7 +323,16 @@ class CarrierEventView(APIView):
         responses={200: None, 202: None, 400: None, 401: None, 404: None},
     )
     def post(self, request, code):
-        receipt = services.carrier_event_receive(
-            carrier_code=code, body=request.body, signature=request.headers.get("X-Signature", "")
+        # The carrier's adapter reads the request and answers in its service's format (our JSON here; kuaidi100
+        # posts a form and wants its own answer).
+        django_request = request._request
+        body = django_request.body
+        form = django_request.POST if django_request.content_type == "application/x-www-form-urlencoded" else {}
+        incoming = carriers.Incoming(
+            body=body,
+            content_type=django_request.content_type or "",
+            headers=dict(django_request.headers),
+            form=dict(form.items()),
         )
-        return Response(receipt.body, status=receipt.status)
+        answer = services.carrier_callback(carrier_code=code, incoming=incoming)
+        return HttpResponse(answer.content, status=answer.status, content_type=answer.content_type)

@@ -15,9 +15,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from interception.carriers import CarrierAdapter, parse_standard
+from interception.carriers.base import Capabilities
+from interception.carriers.standard import StandardFormat, parse_standard
 from interception.models import CarrierEvent, CarrierResult, LogisticsStatus
 
 FAILURES = [
@@ -62,13 +64,15 @@ def plan_for(order):
     return Plan(result_after, succeeds, failure, return_scan_after, return_after, outcome)
 
 
-class SandboxAdapter(CarrierAdapter):
+class SandboxAdapter(StandardFormat):
     code = "sandbox"
+    label = _("sandbox (demo and tests)")
+    capabilities = Capabilities(query=True)
 
-    def submit(self, order):
+    def submit(self, order, client):
         return f"SBX{order.pk:010d}"
 
-    def query(self, order):
+    def query(self, order, client):
         """The interception result, once the plan has made it due; the same message its callback carries."""
         if not order.carrier_ref.startswith("SBX") or not _awaits_result(order):
             return None

@@ -1,3 +1,4 @@
+from interception.models.carriers import CarrierCall  # noqa: F401
 from interception.models.contracts import (  # noqa: F401
     Contract,
     ContractFee,
@@ -20,6 +21,7 @@ from interception.models.network import (  # noqa: F401
 from interception.models.orders import (  # noqa: F401
     CarrierEvent,
     CarrierResult,
+    InterceptionMode,
     InterceptionOrder,
 )
 from interception.models.parcels import (  # noqa: F401
@@ -27,5 +29,6 @@ from interception.models.parcels import (  # noqa: F401
     GoodsLine,
     LogisticsStatus,
     Parcel,
+    Subscription,
     TrackingEvent,
 )

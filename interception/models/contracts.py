@@ -59,6 +59,13 @@ class Contract(FSMModelMixin, models.Model):
     )
     charge_succeeded = models.BooleanField(_("charge successful interceptions"), default=True)
     charge_failed = models.BooleanField(_("charge failed interceptions"), default=False)
+    # Another fee when the parcel goes elsewhere than back to the sender; empty: the same fee.
+    fee_return_outlet = money_field(
+        _("fee back to the sending outlet (yuan)"), null=True, blank=True, help_text=_("Empty: the same fee.")
+    )
+    fee_reroute = money_field(
+        _("fee to a new address (yuan)"), null=True, blank=True, help_text=_("Empty: the same fee.")
+    )
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.PENDING, protected=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -140,6 +147,11 @@ class Contract(FSMModelMixin, models.Model):
     def waiting_since(self):
         """When the application was made, while it waits for the outlet; None once decided."""
         return self.applied_at if self.state == ContractState.PENDING else None
+
+    def fee_for(self, mode):
+        """The fee in force for an interception going `mode` (InterceptionOrder.Mode values)."""
+        special = {"return_outlet": self.fee_return_outlet, "reroute": self.fee_reroute}.get(mode)
+        return self.fee if special is None else special
 
     def fee_at(self, when):
         """The fee in force at `when` (R6): history never changes."""

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel.models import SealedCredentials
 from kernel.timeline import register_transitions
 
 register_transitions(
@@ -87,17 +88,19 @@ class Platform(models.Model):
             raise ValidationError({"claim_window_end_days": _("The window must end after it starts.")})
 
 
-class Carrier(models.Model):
+class Carrier(SealedCredentials):
+    """A carrier and the service that intercepts its parcels: its adapter, its code there, its credentials."""
+
     code = models.SlugField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
     adapter = models.CharField(
         _("adapter"), max_length=32, default="sandbox", help_text=_("Which carrier integration submits interceptions.")
     )
-    callback_secret = models.CharField(
-        _("callback secret"),
-        max_length=128,
+    service_code = models.CharField(
+        _("code at the service"),
+        max_length=32,
         blank=True,
-        help_text=_("Shared secret that signs the carrier's callbacks."),
+        help_text=_("How the adapter's service names this carrier, e.g. zhongtong at kuaidi100."),
     )
 
     class Meta:
@@ -107,6 +110,15 @@ class Carrier(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def callback_secret(self):
+        """The secret our own callback format is signed with (the standard and sandbox adapters)."""
+        return self.credentials.get("callback_secret", "")
+
+    @callback_secret.setter
+    def callback_secret(self, value):
+        self.set_credentials({"callback_secret": value})
 
 
 class PlatformCarrier(models.Model):
@@ -188,7 +200,7 @@ class Merchant(models.Model):
         return f"{self.name} ({self.code})"
 
 
-class EwaybillAccount(models.Model):
+class EwaybillAccount(SealedCredentials):
     """The merchant's e-waybill service with an outlet on a platform: prerequisite of a contract (R1)."""
 
     merchant = models.ForeignKey(

@@ -62,6 +62,15 @@ class CarrierResult(models.TextChoices):
     DAMAGED = "damaged", _("damaged on the way back")
 
 
+class InterceptionMode(models.TextChoices):
+    """Where an intercepted parcel goes: back to the sender (原址返回, the seeds' only mode), back to the sending
+    outlet, or to a new address (改址), as the carrier's service supports them."""
+
+    RETURN_TO_SENDER = "return_sender", _("back to the sender's address")
+    RETURN_TO_OUTLET = "return_outlet", _("back to the sending outlet")
+    REROUTE = "reroute", _("to a new address")
+
+
 class InterceptionOrder(FSMModelMixin, models.Model):
     """One interception of one parcel: its lifecycle and the fee snapshot taken when it started (R6)."""
 
@@ -81,6 +90,9 @@ class InterceptionOrder(FSMModelMixin, models.Model):
         CALLBACK = "callback", _("carrier callback")
         POLL = "poll", _("carrier query")
         MANUAL = "manual", _("entered by staff")
+        SUBMISSION = "submit", _("refused when submitted")
+
+    Mode = InterceptionMode
 
     LIVE_STATES = LIVE_STATES
     IN_FLIGHT = [State.REQUESTED, State.INTERCEPTING]
@@ -119,6 +131,13 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     )
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.REQUESTED, protected=True)
     via = models.CharField(_("started"), max_length=8, choices=Via.choices, default=Via.MANUAL)
+    mode = models.CharField(
+        _("where it goes"), max_length=16, choices=InterceptionMode.choices, default=InterceptionMode.RETURN_TO_SENDER
+    )
+    # Rerouting only: the new recipient (改址).
+    recipient_name = models.CharField(_("new recipient"), max_length=50, blank=True)
+    recipient_phone = models.CharField(_("new recipient's phone"), max_length=20, blank=True)
+    recipient_address = models.CharField(_("new address"), max_length=200, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

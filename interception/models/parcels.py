@@ -58,6 +58,14 @@ REPORTED_STATUSES = [
 FINAL_STATUSES = {LogisticsStatus.SIGNED, LogisticsStatus.RETURNED}
 
 
+class Subscription(models.TextChoices):
+    NONE = "none", _("not subscribed")
+    DUE = "due", _("to subscribe")
+    SUBSCRIBED = "subscribed", _("subscribed")
+    ENDED = "ended", _("ended")
+    REFUSED = "refused", _("refused by the service")
+
+
 class Parcel(models.Model):
     # No index of their own for carrier and outlet: the unique key and parcel_outlet_idx lead with them, and
     # every carrier callback that moves a parcel would pay for the extra ones.
@@ -80,6 +88,12 @@ class Parcel(models.Model):
     )
     last_event_at = models.DateTimeField(_("last event at"), null=True, blank=True)
     created_at = models.DateTimeField(_("received at"), default=timezone.now)
+    # Tracking subscribed at the carrier's service, where its adapter offers it (kuaidi100): the runner
+    # subscribes what is due at resubscribe_at (new parcels, an "abort" 30 minutes on).
+    subscription = models.CharField(
+        _("tracking subscription"), max_length=12, choices=Subscription.choices, default=Subscription.NONE
+    )
+    resubscribe_at = models.DateTimeField(_("subscribe again at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("parcel")
@@ -92,6 +106,9 @@ class Parcel(models.Model):
             ),
             models.Index(fields=["merchant", "order_number"], name="parcel_order_idx"),
             models.Index(fields=["outlet", "id"], name="parcel_outlet_idx"),
+            models.Index(
+                fields=["resubscribe_at"], condition=Q(resubscribe_at__isnull=False), name="parcel_subscribe_idx"
+            ),
         ]
 
     def __str__(self):

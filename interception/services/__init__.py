@@ -6,7 +6,7 @@ from interception.services.aftersales import (  # noqa: F401
     aftersale_refuse,
     refuse_allowed,
 )
-from interception.services.callbacks import carrier_event_receive, tracking_record  # noqa: F401
+from interception.services.callbacks import carrier_callback, carrier_event_receive, tracking_record  # noqa: F401
 from interception.services.contracts import (  # noqa: F401
     agreement_sign,
     amendment_approve,

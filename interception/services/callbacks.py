@@ -31,18 +31,40 @@ class Receipt:
     body: dict
 
 
+def _carrier(carrier_code):
+    carrier = sql.get(Carrier, ["id", "code", "adapter", "sealed_credentials"], code=carrier_code)
+    if carrier is None:
+        raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
+    return carrier
+
+
+def carrier_callback(*, carrier_code, incoming, now=None):
+    """One request from a carrier's service: verified and read by its adapter, each of its messages applied
+    once (idempotent on the carrier's event id), answered in the service's own format (carriers.Answer)."""
+    now = now or timezone.now()
+    carrier = _carrier(carrier_code)
+    try:
+        adapter = carriers.adapter_for(carrier)
+    except carriers.CarrierRefused as exc:  # a carrier configured with an adapter that is gone
+        raise DomainError("unknown_carrier", str(exc), status=404) from None
+    try:
+        messages = adapter.read_callback(carrier, incoming, now)
+        receipts = [receive_message(carrier, m, now, source=InterceptionOrder.Source.CALLBACK) for m in messages]
+    except DomainError as exc:
+        return adapter.refusal(exc)
+    return adapter.answer(receipts)
+
+
 def carrier_event_receive(*, carrier_code, body, signature, now=None):
-    """Verify, apply and store one carrier callback (signed, idempotent on the carrier's event id).
+    """One event in our own format (the sandbox, tests, benchmarks): its receipt, or the DomainError refusing it.
 
     The event row is inserted last, in the transaction that applied it: a copy racing the original
     waits on the unique index, then fails and takes its effects with it; the answer is "duplicate".
     """
     now = now or timezone.now()
-    carrier = sql.get(Carrier, ["id", "code", "adapter", "callback_secret"], code=carrier_code)
-    if carrier is None:
-        raise DomainError("unknown_carrier", _("Unknown carrier %(c)s.") % {"c": carrier_code}, status=404)
-    carriers.verify(carrier.callback_secret, signature, body, now)
-    message = carriers.adapter_for(carrier).parse_callback(body)
+    carrier = _carrier(carrier_code)
+    incoming = carriers.Incoming(body=body, headers={"X-Signature": signature})
+    (message,) = carriers.adapter_for(carrier).read_callback(carrier, incoming, now)
     return receive_message(carrier, message, now, source=InterceptionOrder.Source.CALLBACK)
 
 

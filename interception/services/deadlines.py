@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception import carriers
+from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
     InterceptionOrder,
@@ -84,12 +85,12 @@ def interception_poll(*, order_id, now=None):
     now = now or timezone.now()
     order = InterceptionOrder.objects.select_related("carrier").get(pk=order_id)
     try:
-        message = carriers.adapter_for(order.carrier).query(order)
+        message = carriers.adapter_for(order.carrier).query(order, ServiceClient(order.carrier, interception=order))
         return (
             None
             if message is None
             else receive_message(order.carrier, message, now, source=InterceptionOrder.Source.POLL)
         )
-    except (carriers.CarrierUnavailable, DomainError) as exc:  # unreachable, or an answer we refuse
+    except (carriers.CarrierUnavailable, carriers.CarrierRefused, DomainError) as exc:  # no answer, or one we refuse
         timeline.record(order, actor=None, transition="poll_failed", reason=str(getattr(exc, "message", exc)), at=now)
         return None

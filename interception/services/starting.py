@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception import carriers, rules, selectors
+from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
     EwaybillAccount,
@@ -136,7 +137,9 @@ def interception_start(*, after_sale_id, actor, via=InterceptionOrder.Via.MANUAL
 
 
 def interception_submit(*, order_id, now=None):
-    """Hand a requested interception to its carrier; a carrier that fails is asked again later (backoff)."""
+    """Hand a requested interception to its carrier's service: a service that cannot take it now is asked
+    again later (backoff); one that refuses it for good (or no such adapter) fails it with the reason, so the
+    merchant decides within the handling window (R15) instead of it being asked forever."""
     now = now or timezone.now()
     with transaction.atomic():
         # Only the order's row: a lock on the shared carrier row would make concurrent submissions skip each other.
@@ -149,7 +152,21 @@ def interception_submit(*, order_id, now=None):
         if order is None:  # submitted already, resolved, or another worker has it right now
             return None
         try:
-            ref = carriers.adapter_for(order.carrier).submit(order)
+            ref = carriers.adapter_for(order.carrier).submit(order, ServiceClient(order.carrier, interception=order))
+        except carriers.CarrierRefused as exc:
+            order.submit_attempts += 1
+            order.last_submit_error = str(exc)
+            take(
+                order,
+                "fail",
+                actor=None,
+                at=now,
+                source=InterceptionOrder.Source.SUBMISSION,
+                reason_code=exc.code or "refused",
+                reason_text=str(exc),
+                reason=str(exc),
+            )
+            return order
         except carriers.CarrierUnavailable as exc:
             order.submit_attempts += 1
             order.next_submit_at = now + SUBMIT_RETRY[min(order.submit_attempts, len(SUBMIT_RETRY) - 1)]

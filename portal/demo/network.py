@@ -51,7 +51,7 @@ def seed(stdout, *, new_token=True):
     for carrier in carriers.values():
         if not carrier.callback_secret:
             carrier.callback_secret = secrets.token_hex(24)
-            carrier.save(update_fields=["callback_secret"])
+            carrier.save(update_fields=["sealed_credentials", "credentials_set_at"])
 
     outlets = []
     for carrier in carriers.values():

@@ -93,7 +93,7 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
     carrier = Carrier.objects.get(code="jt")
     if not carrier.callback_secret:
         carrier.callback_secret = "bench-secret"
-        carrier.save(update_fields=["callback_secret"])
+        carrier.save(update_fields=["sealed_credentials", "credentials_set_at"])
     numbers = list(InterceptionOrder.objects.filter(carrier=carrier).values_list("tracking_number", flat=True)[:5000])
     server = subprocess.Popen(
         [

@@ -51,7 +51,9 @@ def test_customer_service_intercepts_and_sees_success_and_refund(steps, settings
     settings.SANDBOX_SUCCESS_RATE = 1.0
     settings.SANDBOX_DELAY_SECONDS = (0.0, 0.0)
     after_sale = factories.interceptable()
-    Carrier.objects.filter(pk=after_sale.parcel.carrier_id).update(callback_secret="e2e-secret", adapter="sandbox")
+    carrier = Carrier.objects.get(pk=after_sale.parcel.carrier_id)
+    carrier.callback_secret, carrier.adapter = "e2e-secret", "sandbox"
+    carrier.save()
     factories.user("cs_e2e", roles.CUSTOMER_SERVICE)
     page = steps.page
 

@@ -257,7 +257,7 @@ def test_r12_auto_intercept_rule_starts_an_eligible_refund_only_after_sale_on_ar
 class Flaky(carriers.CarrierAdapter):
     down = True
 
-    def submit(self, order):
+    def submit(self, order, client):
         if Flaky.down:
             raise carriers.CarrierUnavailable("503 from carrier")
         return "FLAKY-1"

@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 
 from portal.env import ConfigError, read_settings
 from tests.commands import BASE, manage
@@ -9,6 +10,7 @@ PROD = {
     "SECRET_KEY": GOOD_KEY,
     "ALLOWED_HOSTS": "portal.example.com",
     "DATABASE_URL": "postgres://portal:pw@db.internal:5432/portal",
+    "CREDENTIALS_KEY": "q1MiHbLb2KpbZB2Z7f4zqJxgU8f0O1w6mS0Xxq2xY0Q=",
 }
 
 
@@ -110,3 +112,15 @@ def test_check_deploy_in_production_mode_prints_no_warning():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_credentials_key_is_required_in_production_and_checked():
+    without = {k: v for k, v in PROD.items() if k != "CREDENTIALS_KEY"}
+    with pytest.raises(ConfigError, match="CREDENTIALS_KEY is required"):
+        read_settings(without, base_dir=BASE)
+    with pytest.raises(ConfigError, match="not a Fernet key"):
+        read_settings({**PROD, "CREDENTIALS_KEY": "short"}, base_dir=BASE)
+    rotated = read_settings(
+        {**PROD, "CREDENTIALS_KEY": f"{Fernet.generate_key().decode()},{PROD['CREDENTIALS_KEY']}"}, base_dir=BASE
+    )
+    assert len(rotated["credentials_keys"]) == 2

@@ -3,6 +3,7 @@
 import ipaddress
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.cache import cache
 from django.test import RequestFactory, override_settings
@@ -216,7 +217,12 @@ def test_in_production_the_api_schema_and_docs_need_a_login_unless_opened(client
 
 def test_api_docs_are_public_by_default_only_in_development():
     assert read_settings({}, base_dir=settings.BASE_DIR)["api_docs_public"] is True
-    production = {"PORTAL_MODE": "production", "SECRET_KEY": "k" * 30 + "abcdefghij" * 3, "ALLOWED_HOSTS": "x"}
+    production = {
+        "PORTAL_MODE": "production",
+        "SECRET_KEY": "k" * 30 + "abcdefghij" * 3,
+        "ALLOWED_HOSTS": "x",
+        "CREDENTIALS_KEY": Fernet.generate_key().decode(),
+    }
     assert read_settings(production, base_dir=settings.BASE_DIR)["api_docs_public"] is False
     assert read_settings({**production, "API_DOCS_PUBLIC": "true"}, base_dir=settings.BASE_DIR)["api_docs_public"]
 

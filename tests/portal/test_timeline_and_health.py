@@ -40,3 +40,15 @@ def test_health_reports_database(client):
     response = client.get("/health/")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_single_row_sql_loads_fields_named_in_any_order(db):
+    """kernel.sql.get hands each value to its own field, whatever order the names come in."""
+    from interception.models import Carrier
+    from kernel import sql
+
+    carrier = Carrier.objects.get(code="jt")
+    carrier.callback_secret = "s3"
+    carrier.save()
+    loaded = sql.get(Carrier, ["sealed_credentials", "adapter", "id", "code"], code="jt")
+    assert (loaded.pk, loaded.code, loaded.adapter, loaded.callback_secret) == (carrier.pk, "jt", "sandbox", "s3")

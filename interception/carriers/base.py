@@ -1,0 +1,133 @@
+"""The interface every carrier adapter offers, and the words the portal and its adapters share.
+
+An adapter speaks one service's protocol (kuaidi100, SF, the sandbox, our own format): it submits an
+interception, queries its result, subscribes a parcel's tracking and reads the service's callbacks, answering
+in the service's own format. Nothing outside interception/carriers/ knows a wire format; every result an
+adapter reads is applied by the same services, whoever brings it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.translation import gettext_lazy as _
+
+from interception.models import CarrierEvent, CarrierResult, InterceptionMode
+from kernel.errors import Problem
+
+
+class CarrierUnavailable(Exception):
+    """The service could not take the request now (busy, rate-limited, unreachable): it is asked again later."""
+
+
+class CarrierRefused(Exception):
+    """The service refused the request for a reason asking again will not change (bad signature or parameter,
+    a parcel it cannot intercept, an adapter that does not exist): the attempt ends with its message."""
+
+    def __init__(self, message, *, code=""):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CarrierMessage:
+    """A carrier's event in our terms."""
+
+    event_id: str
+    kind: str  # a CarrierEvent.Kind
+    tracking_number: str
+    occurred_at: datetime
+    status: str = ""  # tracking: a LogisticsStatus
+    text: str = ""  # the carrier's raw text
+    result: str = ""  # a CarrierResult: interception_result succeeded | failed; return_result returned | lost | damaged
+    reason_code: str = ""
+    reason_text: str = ""
+
+
+# Which results each kind of event may carry.
+RESULTS = {
+    CarrierEvent.Kind.TRACKING: set(),
+    CarrierEvent.Kind.INTERCEPTION_RESULT: {CarrierResult.SUCCEEDED, CarrierResult.FAILED},
+    CarrierEvent.Kind.RETURN_RESULT: {CarrierResult.RETURNED, CarrierResult.LOST, CarrierResult.DAMAGED},
+}
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One credential an adapter needs, entered in the admin and sealed (kernel.secrets)."""
+
+    name: str
+    label: str
+    secret: bool = True  # a secret is write-only; an identifier (a customer number) may be shown
+    required: bool = True
+    help_text: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    modes: frozenset = frozenset({InterceptionMode.RETURN_TO_SENDER})
+    query: bool = False  # can be asked for an interception's result
+    tracking: bool = False  # subscribes parcels' tracking, which it then pushes to us
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A request from a carrier's service, as the callback view received it."""
+
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict = field(default_factory=dict)  # HTTP headers by their usual names ("X-Signature")
+    form: dict = field(default_factory=dict)  # form fields, when the service posts a form
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the callback view answers the service, in the service's own format."""
+
+    status: int
+    content: bytes
+    content_type: str = "application/json"
+
+
+class CarrierAdapter:
+    """One service's protocol. Subclasses set the class attributes and override what their service offers."""
+
+    code = ""  # the name a carrier's *adapter* field holds
+    label = ""
+    capabilities = Capabilities()
+    carrier_fields = ()  # CredentialFields of the carrier's service account
+    account_fields = ()  # CredentialFields of an outlet's e-waybill account (per merchant)
+
+    def config_problems(self, carrier):
+        """Why `carrier` cannot use this adapter as configured (a credential missing), each naming its field."""
+        have = carrier.credentials
+        return [
+            Problem("credential_missing", _("%(f)s is required for %(a)s.") % {"f": f.label, "a": self.label}, f.name)
+            for f in self.carrier_fields
+            if f.required and not have.get(f.name)
+        ]
+
+    def submit(self, order, client):
+        """Ask the service to intercept `order`; return its reference. Raise CarrierUnavailable to be asked
+        again later, CarrierRefused to end the attempt. Safe to call twice (our order id is the client ref)."""
+        raise CarrierRefused(_("%(a)s cannot submit interceptions.") % {"a": self.label}, code="not_supported")
+
+    def query(self, order, client):
+        """The service's current answer for an order as a CarrierMessage, or None while it has none."""
+        return None
+
+    def subscribe(self, parcel, client):
+        """Subscribe the parcel's tracking at the service (capabilities.tracking)."""
+        raise CarrierRefused(_("%(a)s does not push tracking.") % {"a": self.label}, code="not_supported")
+
+    def read_callback(self, carrier, incoming, now):
+        """The CarrierMessages of one request from the service, once its signature is verified. Raise
+        DomainError (400 invalid_event, 401 bad_signature ...) to refuse it: `refusal` answers it."""
+        raise NotImplementedError
+
+    def answer(self, receipts):
+        """The answer to an accepted callback, from the receipts of its messages (in their order)."""
+        raise NotImplementedError
+
+    def refusal(self, error):
+        """The answer to a refused callback (a DomainError), in the service's format."""
+        raise NotImplementedError

@@ -1,0 +1,46 @@
+"""Credentials at rest: sealed with Fernet (AES-128-CBC and HMAC-SHA256, from pyca/cryptography).
+
+CREDENTIALS_KEY holds one or more Fernet keys, comma-separated: the first seals, every one opens, so a key is
+rotated by putting the new one first and running `manage.py reseal_credentials` (portal/management). A sealed
+value is opened only where a protocol needs it; pages, logs, exports and API answers never show it.
+"""
+
+import base64
+import hashlib
+import json
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+class SealBroken(Exception):
+    """A sealed value no configured key opens (a key was removed before its values were resealed)."""
+
+
+def development_key(secret_key):
+    """The key of a development machine, derived from SECRET_KEY (production must set CREDENTIALS_KEY)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(f"credentials:{secret_key}".encode()).digest()).decode()
+
+
+def _vault():
+    return MultiFernet([Fernet(key.encode()) for key in settings.CREDENTIALS_KEYS])
+
+
+def seal(values):
+    """A dict of strings sealed as text for a database column."""
+    return _vault().encrypt(json.dumps(values, sort_keys=True).encode()).decode()
+
+
+def unseal(token):
+    """The dict a `seal` made; {} for an empty column."""
+    if not token:
+        return {}
+    try:
+        return json.loads(_vault().decrypt(token.encode()))
+    except InvalidToken:
+        raise SealBroken("no key in CREDENTIALS_KEY opens these credentials") from None
+
+
+def reseal(token):
+    """The same values sealed with the first key (key rotation)."""
+    return _vault().rotate(token.encode()).decode() if token else token
