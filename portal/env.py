@@ -4,6 +4,8 @@ Kept apart from settings.py so that parsing and its errors can be tested
 without reloading Django settings.
 """
 
+import re
+
 import ipaddress
 from pathlib import Path
 
@@ -202,8 +204,15 @@ def read_settings(environ, *, base_dir):
         if "://" not in origin:
             raise ConfigError(f"CSRF_TRUSTED_ORIGINS entry {origin!r} needs a scheme (https://host)")
 
+    portal_url = (environ.get("PORTAL_URL") or "").strip().rstrip("/")
+    if portal_url and not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", portal_url):
+        raise ConfigError(f"PORTAL_URL={portal_url!r}: use the address people and carriers reach, https://host")
+    if production and portal_url.startswith("http://"):
+        raise ConfigError("PORTAL_URL must use https in production mode (carriers post callbacks to it)")
+
     return {
         "production": production,
+        "portal_url": portal_url or "http://127.0.0.1:8000",
         "secret_key": secret_key,
         "debug": debug,
         "allowed_hosts": allowed_hosts,

@@ -187,6 +187,8 @@ IMPORT_EXPORT_FORMATS = [
     "import_export.formats.base_formats.XLSX",
 ]
 
+# The portal's public address: what carriers post their callbacks to, and the links in messages.
+PORTAL_URL = ENV["portal_url"]
 CARRIER_ADAPTER = ENV["carrier_adapter"]
 CREDENTIALS_KEYS = ENV["credentials_keys"]
 CARRIER_LOG_DAYS = ENV["carrier_log_days"]

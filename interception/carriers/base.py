@@ -9,9 +9,11 @@ adapter reads is applied by the same services, whoever brings it.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from interception.models import CarrierEvent, CarrierResult, InterceptionMode
+from interception.models import CarrierEvent, CarrierResult, EwaybillAccount, InterceptionMode
 from kernel.errors import Problem
 
 
@@ -106,6 +108,27 @@ class CarrierAdapter:
             if f.required and not have.get(f.name)
         ]
 
+    def account_problems(self, account):
+        """Why an outlet's e-waybill account cannot be used with this adapter (a credential missing)."""
+        have = account.credentials
+        return [
+            Problem("credential_missing", _("%(f)s is required for %(a)s.") % {"f": f.label, "a": self.label}, f.name)
+            for f in self.account_fields
+            if f.required and not have.get(f.name)
+        ]
+
+    def account_for(self, order):
+        """The e-waybill account the interception is made with (the merchant's at the parcel's outlet, R1), its
+        credentials complete; without one the service cannot be asked, and asking again will not change that."""
+        account = EwaybillAccount.objects.filter(
+            merchant=order.merchant_id, outlet=order.outlet_id, platform=order.platform_id, active=True
+        ).first()
+        if account is None:
+            raise CarrierRefused(_("The merchant has no active e-waybill account at this outlet."), code="no_account")
+        if problems := self.account_problems(account):
+            raise CarrierRefused(" ".join(str(p.message) for p in problems), code="account_incomplete")
+        return account
+
     def submit(self, order, client):
         """Ask the service to intercept `order`; return its reference. Raise CarrierUnavailable to be asked
         again later, CarrierRefused to end the attempt. Safe to call twice (our order id is the client ref)."""
@@ -131,3 +154,8 @@ class CarrierAdapter:
     def refusal(self, error):
         """The answer to a refused callback (a DomainError), in the service's format."""
         raise NotImplementedError
+
+
+def callback_url(carrier):
+    """The address the carrier's service posts its callbacks to (PORTAL_URL + the carrier's events URL)."""
+    return settings.PORTAL_URL + reverse("carrier-events", kwargs={"code": carrier.code})
