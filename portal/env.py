@@ -4,9 +4,8 @@ Kept apart from settings.py so that parsing and its errors can be tested
 without reloading Django settings.
 """
 
-import re
-
 import ipaddress
+import re
 from pathlib import Path
 
 import dj_database_url
