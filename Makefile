@@ -60,7 +60,7 @@ demo-smoke: $(STAMP)
 	DATABASE_URL=sqlite:///$(SMOKE_DB) SANDBOX_DELAY_SECONDS=0 $(PY) manage.py sandbox_carrier
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py demo_smoke
 
-# Benchmarks run against a database filled by `manage.py scale_data` (README, "Benchmarks").
+# Benchmarks run against a database filled by `manage.py scale_data` (docs/benchmarks.md).
 # The callback benchmark's load comes from wrk (C, off the GIL), installed with apt when missing.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal_bench
 bench: $(STAMP)

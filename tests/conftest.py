@@ -10,7 +10,7 @@ from tests import factories
 @pytest.fixture(autouse=True, scope="session")
 def _suite_runs_on_postgresql(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        assert connection.vendor == "postgresql", "the test suite runs on PostgreSQL (see README)"
+        assert connection.vendor == "postgresql", "the test suite runs on PostgreSQL (see docs/tests.md)"
 
 
 @pytest.fixture(autouse=True)

@@ -300,7 +300,7 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
 
 
 class CarrierEventView(APIView):
-    """A carrier's signed callback (see the README): tracking updates, interception and return results."""
+    """A carrier's signed callback (see docs/api.md): tracking updates, interception and return results."""
 
     authentication_classes = []
     permission_classes = [AllowAny]

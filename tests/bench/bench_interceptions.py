@@ -1,6 +1,6 @@
 """Benchmarks: the big changelists and the dashboard at scale, and carrier callbacks under gunicorn.
 
-Part of `make bench` (tests/bench/run.py, see the README); alone:
+Part of `make bench` (tests/bench/run.py, see docs/benchmarks.md); alone:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python tests/bench/bench_interceptions.py
 Prints figures; asserts nothing.
 """

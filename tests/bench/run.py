@@ -1,4 +1,4 @@
-"""Every benchmark, one table: `make bench` (see the README, "Benchmarks").
+"""Every benchmark, one table: `make bench` (see docs/benchmarks.md).
 
 Runs against DATABASE_URL (make bench passes BENCH_DATABASE_URL), which `scale_data` has filled; the
 interception figures are only meaningful at 1,000,000 rows. Prints figures; asserts nothing.
@@ -17,7 +17,7 @@ def main():
     count = InterceptionOrder.objects.count()
     print(f"Machine: {machine()}; {count:,} interceptions")
     if count < 1_000_000:
-        print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (README)")
+        print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (docs/benchmarks.md)")
     rows = []
     for part in (changelists, dashboards, callbacks, exports, decision_import, uploads):
         try:
