@@ -16,11 +16,16 @@ from interception.models import (
     Contract,
     FeeAmendment,
     GoodsCategory,
+    InterceptionMode,
     InterceptionOrder,
     Merchant,
     SettlementMode,
 )
+from kernel import inputs
 from kernel.errors import Problem
+
+# The new address of a reroute (改址): its parts and the columns that hold them.
+NEW_ADDRESS_FIELDS = {"name": "recipient_name", "phone": "recipient_phone", "address": "recipient_address"}
 
 
 def fee_problems(fee, field="fee"):
@@ -312,3 +317,41 @@ def decision_effect(model, state, decision):
     if can_proceed(getattr(model(state=state), decision)):
         return "apply"
     return "unchanged" if state in DECIDED_STATES[decision] else None
+
+
+def mode_problems(mode, new_address, *, supported, carrier):
+    """Whether the interception can go `mode` with this carrier's service, and the new address a reroute needs
+    (recipient, phone, address) and only a reroute takes. Each problem names its field."""
+    if mode not in InterceptionMode.values:
+        return [Problem("mode_invalid", _("Unknown interception mode %(m)s.") % {"m": mode}, "mode")]
+    label = InterceptionMode(mode).label
+    if mode not in supported:
+        return [
+            Problem(
+                "mode_not_supported",
+                _("%(c)s cannot send an intercepted parcel %(m)s.") % {"c": carrier, "m": label},
+                "mode",
+            )
+        ]
+    new_address = new_address or {}
+    if mode != InterceptionMode.REROUTE:
+        if any(new_address.values()):
+            return [Problem("new_address_unexpected", _("Only a reroute takes a new address."), "new_address")]
+        return []
+    problems = []
+    for part, column in NEW_ADDRESS_FIELDS.items():
+        value, name, field = new_address.get(part), f"new_address.{part}", InterceptionOrder._meta.get_field(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problems.append(Problem("required", _("A reroute needs the %(p)s.") % {"p": field.verbose_name}, name))
+        else:
+            problems += inputs.text_problems(value, name, column=field)
+    phone = new_address.get("phone")
+    if isinstance(phone, str) and phone.strip() and not _looks_like_phone(phone):
+        problems.append(
+            Problem("phone_invalid", _("The new recipient's phone is not a phone number."), "new_address.phone")
+        )
+    return problems
+
+
+def _looks_like_phone(text):
+    return set(text) <= set("0123456789+- ") and 7 <= sum(ch.isdigit() for ch in text) <= 15

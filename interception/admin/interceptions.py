@@ -12,13 +12,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
-from interception import selectors, services
+from interception import rules, selectors, services
 from interception.models import (
     AfterSale,
     Carrier,
     CarrierEvent,
     CarrierResult,
     GoodsLine,
+    InterceptionMode,
     InterceptionOrder,
     Parcel,
     TrackingEvent,
@@ -332,22 +333,34 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
         )
 
     def intercept_view(self, request, object_id):
-        """The interception page (R12): tracking, goods, the fee that will be charged, every reason, the button."""
+        """The interception page (R12): tracking, goods, where the parcel goes and the fee that will be charged,
+        every reason, the button."""
         after_sale = self.get_object(request, object_id)
         if after_sale is None:
             raise Http404
-        if request.method == "POST":
+        modes = services.carrier_modes(after_sale.parcel.carrier)
+        form = InterceptForm(
+            request.POST if request.method == "POST" else None,
+            modes=modes,
+            contract=services.interception_preview(after_sale).contract,
+        )
+        mode, new_address = InterceptionMode.RETURN_TO_SENDER, None
+        if request.method == "POST" and form.is_valid():
+            mode, new_address = form.cleaned_data["mode"], form.new_address()
             try:
-                order = services.interception_start(after_sale_id=after_sale.pk, actor=request.user)
+                order = services.interception_start(
+                    after_sale_id=after_sale.pk, actor=request.user, mode=mode, new_address=new_address
+                )
             except DomainError as exc:
                 messages.error(request, exc.message)
+                form.show_problems(exc.errors)
             else:
                 messages.success(
                     request, _("Interception #%(n)s started; the carrier is being asked.") % {"n": order.pk}
                 )
                 return HttpResponseRedirect(reverse("admin:interception_interceptionorder_change", args=[order.pk]))
             after_sale = self.get_object(request, object_id)
-        preview = services.interception_preview(after_sale)
+        preview = services.interception_preview(after_sale, mode=mode, new_address=new_address)
         return self.render_page(
             request,
             "admin/interception/aftersale/intercept.html",
@@ -357,9 +370,55 @@ class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnly
             parcel=preview.parcel,
             events=preview.parcel.tracking_events.order_by("-at", "-id")[:50],
             goods=preview.parcel.goods.all(),
-            can_start=preview.eligible and request.user.has_perm("interception.start_interception"),
+            form=form,
+            # The mode's own problems are the form's to show; the button waits on the parcel's eligibility.
+            can_start=not [p for p in preview.problems if not str(p.field or "").startswith(("mode", "new_address"))]
+            and request.user.has_perm("interception.start_interception"),
             interceptions=after_sale.interceptions.order_by("-id")[:10],
         )
+
+
+class InterceptForm(forms.Form):
+    """Where the intercepted parcel goes (the modes the carrier's service supports) and a reroute's address."""
+
+    # Not required: a form posted without a choice goes back to the sender, the seeds' one mode.
+    mode = forms.ChoiceField(label=_("where it goes"), widget=forms.RadioSelect, required=False)
+    recipient_name = forms.CharField(label=_("new recipient"), required=False)
+    recipient_phone = forms.CharField(label=_("new recipient's phone"), required=False)
+    recipient_address = forms.CharField(label=_("new address"), required=False, widget=forms.Textarea({"rows": 2}))
+
+    def __init__(self, *args, modes, contract, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(InterceptionMode.choices)
+        self.fields["mode"].choices = [
+            (
+                m,
+                labels[m]
+                if contract is None or contract.fee_for(m) is None
+                else f"{labels[m]} · ¥{contract.fee_for(m)}",
+            )
+            for m in modes
+        ]
+        self.fields["mode"].initial = modes[0]
+        self.reroutes = InterceptionMode.REROUTE in modes
+        if not self.reroutes:
+            for name in ("recipient_name", "recipient_phone", "recipient_address"):
+                del self.fields[name]
+
+    def clean_mode(self):
+        return self.cleaned_data["mode"] or InterceptionMode.RETURN_TO_SENDER
+
+    def new_address(self):
+        data = self.cleaned_data
+        return {part: data.get(column, "") for part, column in rules.NEW_ADDRESS_FIELDS.items()}
+
+    def show_problems(self, errors):
+        """The service's problems beside the fields they name (the page's message says them all)."""
+        for error in errors or ():
+            field = error.get("field") or ""
+            name = "mode" if field == "mode" else rules.NEW_ADDRESS_FIELDS.get(field.removeprefix("new_address."))
+            if name in self.fields:
+                self.add_error(name, error["message"])
 
 
 # --- interception orders ---------------------------------------------------------------------------------------------
@@ -390,6 +449,8 @@ EXPORT_COLUMNS = [
     ("carrier__code", _("carrier")),
     ("platform__code", _("platform")),
     ("settlement_mode", _("settlement mode")),
+    ("mode", _("where it goes")),
+    ("recipient_address", _("new address")),
     ("fee", _("fee (yuan)")),
     ("chargeable", _("chargeable")),
     ("state", _("state")),
@@ -413,6 +474,7 @@ class InterceptionOrderAdmin(
         "carrier",
         "platform",
         "settlement_mode",
+        "mode",
         "fee",
         "state",
         "window",
@@ -425,6 +487,7 @@ class InterceptionOrderAdmin(
         "carrier",
         "platform",
         "settlement_mode",
+        "mode",
         OutletFilter,
         ("requested_at", DateRangeFilterBuilder(title=_("created"))),
     ]
@@ -436,6 +499,7 @@ class InterceptionOrderAdmin(
         "parcel",
         "after_sale",
         "window",
+        "destination",
         "merchant",
         "outlet",
         "carrier",
@@ -473,6 +537,7 @@ class InterceptionOrderAdmin(
                     "parcel",
                     "after_sale",
                     "window",
+                    "destination",
                     "merchant",
                     "outlet",
                     "carrier",
@@ -507,6 +572,15 @@ class InterceptionOrderAdmin(
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(InterceptionOrder.State.choices)
+
+    @admin.display(description=_("where it goes"))
+    def destination(self, obj):
+        if obj.mode != InterceptionMode.REROUTE:
+            return obj.get_mode_display()
+        return format_html(
+            "{}: {} · {} · {}", obj.get_mode_display(), obj.recipient_name, obj.recipient_phone, obj.recipient_address
+        )
+
     change_list_template = "admin/interception/interceptionorder/change_list.html"
     object_actions = [
         ObjectAction(

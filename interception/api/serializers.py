@@ -10,6 +10,7 @@ from interception.models import (
     EwaybillAccount,
     GoodsCategory,
     GoodsLine,
+    InterceptionMode,
     InterceptionOrder,
     LogisticsStatus,
     Merchant,
@@ -19,6 +20,7 @@ from interception.models import (
     Platform,
     TrackingEvent,
 )
+from interception.rules import NEW_ADDRESS_FIELDS
 from kernel import timeline
 
 
@@ -203,14 +205,34 @@ class AfterSaleSerializer(serializers.ModelSerializer):
         ]
 
 
+class NewAddressSerializer(serializers.Serializer):
+    """Where a rerouted parcel goes (改址)."""
+
+    name = column_text(InterceptionOrder, "recipient_name", help_text="The new recipient.")
+    phone = column_text(InterceptionOrder, "recipient_phone", help_text="The new recipient's phone.")
+    address = column_text(InterceptionOrder, "recipient_address", help_text="The full new address.")
+
+
 class InterceptionCreateSerializer(serializers.Serializer):
     after_sale = column_text(AfterSale, "number", help_text="The after-sale number whose parcel to intercept.")
     platform = code_of(Platform, required=False, help_text="Platform code, when the number is ambiguous.")
+    mode = serializers.ChoiceField(
+        choices=InterceptionMode.values,
+        default=InterceptionMode.RETURN_TO_SENDER,
+        help_text="Where the parcel goes: return_sender (default), return_outlet, reroute (needs new_address), "
+        "as the carrier's service supports them.",
+    )
+    new_address = NewAddressSerializer(required=False, help_text="Only for mode reroute.")
 
 
 class InterceptionSerializer(serializers.ModelSerializer):
     merchant, outlet, carrier, platform = _code(), _code(), _code(), _code()
     after_sale = serializers.CharField(source="after_sale.number", read_only=True)
+    new_address = serializers.SerializerMethodField()
+
+    @extend_schema_field(NewAddressSerializer(allow_null=True))
+    def get_new_address(self, obj):
+        return new_address_of(obj)
 
     class Meta:
         model = InterceptionOrder
@@ -224,6 +246,8 @@ class InterceptionSerializer(serializers.ModelSerializer):
             "carrier",
             "platform",
             "settlement_mode",
+            "mode",
+            "new_address",
             "fee",
             "chargeable",
             "via",
@@ -280,3 +304,9 @@ class CarrierEventSerializer(serializers.Serializer):
     )
     reason_code = column_text(InterceptionOrder, "failure_code", required=False)
     reason_text = column_text(InterceptionOrder, "failure_text", required=False)
+
+
+def new_address_of(order):
+    if order.mode != InterceptionMode.REROUTE:
+        return None
+    return {part: getattr(order, column) for part, column in NEW_ADDRESS_FIELDS.items()}

@@ -294,7 +294,11 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
                 status=400,
             )
         order = services.interception_start(
-            after_sale_id=found[0].pk, actor=request.user, via=InterceptionOrder.Via.API
+            after_sale_id=found[0].pk,
+            actor=request.user,
+            via=InterceptionOrder.Via.API,
+            mode=v["mode"],
+            new_address=v.get("new_address"),
         )
         return Response(serializers.InterceptionSerializer(order).data, status=201)
 

@@ -20,7 +20,7 @@ from django_fsm import can_proceed
 
 from interception.carriers.base import Capabilities
 from interception.carriers.standard import StandardFormat, parse_standard
-from interception.models import CarrierEvent, CarrierResult, LogisticsStatus
+from interception.models import CarrierEvent, CarrierResult, InterceptionMode, LogisticsStatus
 
 FAILURES = [
     ("out_for_delivery", "快件已派送，拦截失败"),
@@ -67,7 +67,7 @@ def plan_for(order):
 class SandboxAdapter(StandardFormat):
     code = "sandbox"
     label = _("sandbox (demo and tests)")
-    capabilities = Capabilities(query=True)
+    capabilities = Capabilities(modes=frozenset(InterceptionMode.values), query=True)
 
     def submit(self, order, client):
         return f"SBX{order.pk:010d}"

@@ -9,8 +9,8 @@ import json
 
 from django.utils.translation import gettext_lazy as _
 
-from interception.carriers.base import RESULTS, Answer, CarrierAdapter, CarrierMessage, CredentialField
-from interception.models import CarrierEvent, InterceptionOrder, TrackingEvent
+from interception.carriers.base import RESULTS, Answer, Capabilities, CarrierAdapter, CarrierMessage, CredentialField
+from interception.models import CarrierEvent, InterceptionMode, InterceptionOrder, TrackingEvent
 from interception.models.parcels import REPORTED_STATUSES
 from kernel import inputs
 from kernel.errors import DomainError
@@ -125,7 +125,12 @@ class StandardFormat(CarrierAdapter):
 
 
 class StandardAdapter(StandardFormat):
-    """A carrier that calls us in our own format; interceptions are asked of it by phone (no outbound protocol)."""
+    """A carrier whose own system speaks our API: it reads the interceptions asked of it (GET
+    /api/v1/interceptions/ and the scan-time lookup, scoped to its carrier) and posts results in our format."""
 
     code = "standard"
     label = _("our own callback format")
+    capabilities = Capabilities(modes=frozenset(InterceptionMode.values))
+
+    def submit(self, order, client):
+        return f"API{order.pk:010d}"  # nothing to send: the order is now listed for the carrier's system

@@ -20,7 +20,12 @@ from interception.services.contracts import (  # noqa: F401
 from interception.services.deadlines import deadlines_process, interception_poll  # noqa: F401
 from interception.services.parcels import aftersale_close, aftersale_create, parcel_create  # noqa: F401
 from interception.services.results import interception_record_result, result_recordable  # noqa: F401
-from interception.services.starting import interception_preview, interception_start, interception_submit  # noqa: F401
+from interception.services.starting import (  # noqa: F401
+    carrier_modes,
+    interception_preview,
+    interception_start,
+    interception_submit,
+)
 from interception.services.tokens import (  # noqa: F401
     IssuedToken,
     api_token_issue,

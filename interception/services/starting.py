@@ -13,6 +13,7 @@ from interception.models import (
     AfterSale,
     EwaybillAccount,
     InterceptionAgreement,
+    InterceptionMode,
     InterceptionOrder,
     Parcel,
     PlatformCarrier,
@@ -33,6 +34,8 @@ class Preview:
     logistics_status: str
     contract: object
     problems: list
+    mode: str = InterceptionMode.RETURN_TO_SENDER
+    modes: tuple = (InterceptionMode.RETURN_TO_SENDER,)  # what the carrier's service can do
 
     @property
     def eligible(self):
@@ -40,15 +43,24 @@ class Preview:
 
     @property
     def fee(self):
-        return self.contract.fee if self.contract else None
+        return self.contract.fee_for(self.mode) if self.contract else None
 
     @property
     def settlement_mode(self):
         return self.contract.get_settlement_mode_display() if self.contract else None
 
 
-def interception_preview(after_sale, *, now=None):
-    """Check eligibility (R5, R7-R11) without changing anything."""
+def carrier_modes(carrier):
+    """The modes the carrier's service supports, in the order of the choices (an unknown adapter: the default)."""
+    try:
+        supported = carriers.adapter_for(carrier).capabilities.modes
+    except carriers.CarrierRefused:
+        supported = {InterceptionMode.RETURN_TO_SENDER}
+    return tuple(m for m in InterceptionMode.values if m in supported)
+
+
+def interception_preview(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None, now=None):
+    """Check eligibility (R5, R7-R11) and the mode and its new address, without changing anything."""
     parcel, merchant, platform = after_sale.parcel, after_sale.merchant, after_sale.platform
     now = now or timezone.now()
     status = parcel.logistics_status(now)
@@ -70,11 +82,20 @@ def interception_preview(after_sale, *, now=None):
         goods_categories=set(parcel.goods.values_list("category", flat=True)),
         live_interception=parcel.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES).first(),
     )
-    return Preview(after_sale, parcel, status, contract, problems)
+    modes = carrier_modes(parcel.carrier)
+    problems += rules.mode_problems(mode, new_address, supported=modes, carrier=parcel.carrier)
+    return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes)
 
 
 @transaction.atomic
-def interception_start(*, after_sale_id, actor, via=InterceptionOrder.Via.MANUAL):
+def interception_start(
+    *,
+    after_sale_id,
+    actor,
+    via=InterceptionOrder.Via.MANUAL,
+    mode=InterceptionMode.RETURN_TO_SENDER,
+    new_address=None,
+):
     """Start intercepting the after-sale's parcel (R12): every way in runs exactly these checks.
 
     Refused with every failed check (code `not_eligible`, status 422). The carrier is asked after commit.
@@ -85,7 +106,7 @@ def interception_start(*, after_sale_id, actor, via=InterceptionOrder.Via.MANUAL
     after_sale.parcel = (
         Parcel.objects.select_for_update(of=("self",)).select_related("carrier", "outlet").get(pk=after_sale.parcel_id)
     )
-    preview = interception_preview(after_sale)
+    preview = interception_preview(after_sale, mode=mode, new_address=new_address)
     if preview.problems:
         refuse(
             preview.problems,
@@ -107,7 +128,12 @@ def interception_start(*, after_sale_id, actor, via=InterceptionOrder.Via.MANUAL
                 platform_id=after_sale.platform_id,
                 contract=contract,
                 settlement_mode=contract.settlement_mode,
-                fee=contract.fee,
+                fee=preview.fee,
+                mode=mode,
+                **{
+                    column: ((new_address or {}).get(part) or "").strip()
+                    for part, column in rules.NEW_ADDRESS_FIELDS.items()
+                },
                 charge_on_success=contract.charge_succeeded,
                 charge_on_failure=contract.charge_failed,
                 via=via,
