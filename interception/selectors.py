@@ -14,10 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from interception.models import (
     AfterSale,
     Carrier,
+    CarrierCall,
     CarrierEvent,
     Contract,
     EwaybillAccount,
     FeeAmendment,
+    InterceptionMode,
     InterceptionOrder,
     Merchant,
     Outlet,
@@ -27,7 +29,8 @@ from interception.models import (
     PlatformCarrier,
     TrackingEvent,
 )
-from kernel.errors import DomainError
+from kernel import inputs
+from kernel.errors import DomainError, refuse
 from kernel.search import tracking_number_filter  # noqa: F401 - the lists' and the API's tracking search
 
 
@@ -190,6 +193,17 @@ def tracking_event_list(user):
     )
 
 
+def carrier_call_list(user):
+    """What the portal asked of carriers' services: operations staff; never outlet staff or API clients."""
+    qs = CarrierCall.objects.select_related("carrier")
+    if user is None:
+        return qs
+    scope = scope_for(user)
+    if not scope.unrestricted:
+        return qs.none()
+    return qs
+
+
 def carrier_event_list(user):
     """Raw carrier callbacks: operations staff and the carrier itself."""
     qs = CarrierEvent.objects.select_related("carrier")
@@ -251,3 +265,44 @@ def pending_by_outlet(user, now=None):
         )
         .order_by("-over_7", "-over_3", "-total")
     )
+
+
+def interception_lookup(user, tracking_number):
+    """The scan-time answer for one tracking number: whether to stop the parcel and where it goes.
+
+    One index probe (interception_tracking_idx), scoped like the lists: a parcel outside the caller's scope
+    answers as one nobody intercepts, so the answer tells nothing about other carriers' or outlets' parcels.
+    """
+    number = (tracking_number or "").strip().upper()
+    column = InterceptionOrder._meta.get_field("tracking_number")
+    if problems := inputs.text_problems(number, "tracking_number", column=column, required=True):
+        refuse(problems, status=400)
+    row = (
+        InterceptionOrder.objects.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="carrier"))
+        .filter(tracking_number=number, state__in=InterceptionOrder.LIVE_STATES)
+        .order_by("-id")
+        .values("id", "state", "mode", "recipient_name", "recipient_phone", "recipient_address", "requested_at")
+        .first()
+    )
+    if row is None:
+        return {"tracking_number": number, "stop": False, "instruction": str(_("Deliver as usual."))}
+    mode = InterceptionMode(row["mode"])
+    rerouted = mode == InterceptionMode.REROUTE
+    return {
+        "tracking_number": number,
+        "stop": True,
+        "interception": row["id"],
+        "state": row["state"],
+        "state_label": str(InterceptionOrder.State(row["state"]).label),
+        "mode": mode.value,
+        "mode_label": str(mode.label),
+        "new_address": {
+            "name": row["recipient_name"],
+            "phone": row["recipient_phone"],
+            "address": row["recipient_address"],
+        }
+        if rerouted
+        else None,
+        "requested_at": row["requested_at"],
+        "instruction": str(_("Do not deliver: intercepted, %(m)s.") % {"m": mode.label}),
+    }

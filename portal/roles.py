@@ -59,6 +59,7 @@ ROLE_PERMISSIONS = {
         "interception.sign_agreement",
         *INTERCEPTION_VIEW,
         "interception.view_carrierevent",
+        "interception.view_carriercall",
         "interception.add_parcel",
         "interception.add_aftersale",
         "interception.start_interception",

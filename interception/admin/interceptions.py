@@ -16,6 +16,7 @@ from interception import rules, selectors, services
 from interception.models import (
     AfterSale,
     Carrier,
+    CarrierCall,
     CarrierEvent,
     CarrierResult,
     GoodsLine,
@@ -573,6 +574,9 @@ class InterceptionOrderAdmin(
     ]
     timeline_state_labels = dict(InterceptionOrder.State.choices)
 
+    def get_inlines(self, request, obj):
+        return [CarrierCallInline]
+
     @admin.display(description=_("where it goes"))
     def destination(self, obj):
         if obj.mode != InterceptionMode.REROUTE:
@@ -639,6 +643,68 @@ def _export_row(row):
         if hasattr(value, "tzinfo") and value is not None:
             row[index] = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return row
+
+
+@admin.register(CarrierCall)
+class CarrierCallAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+    """Every request to a carrier's service and its answer, secrets redacted (kept CARRIER_LOG_DAYS)."""
+
+    selector = selectors.carrier_call_list
+    list_display = [
+        "at",
+        "carrier",
+        "operation",
+        "tracking_number",
+        "interception_link",
+        "outcome",
+        "http_status",
+        "service_code",
+        "service_message",
+        "latency_ms",
+    ]
+    list_filter = ["carrier", "operation", "outcome", ("at", DateRangeFilterBuilder(title=_("at")))]
+    list_select_related = ["carrier"]
+    ordering = ["-id"]
+    readonly_fields = [
+        "at",
+        "carrier",
+        "operation",
+        "interception",
+        "parcel",
+        "tracking_number",
+        "url",
+        "outcome",
+        "http_status",
+        "latency_ms",
+        "service_code",
+        "service_message",
+        "request",
+        "response",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description=_("interception"), ordering="interception")
+    def interception_link(self, obj):
+        if obj.interception_id is None:
+            return "—"
+        url = reverse("admin:interception_interceptionorder_change", args=[obj.interception_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.interception_id)
+
+
+class CarrierCallInline(ReadOnlyInline):
+    """The interception's calls to its carrier's service, newest first."""
+
+    model = CarrierCall
+    fk_name = "interception"
+    fields = ["at", "operation", "outcome", "http_status", "service_code", "service_message", "latency_ms"]
+    ordering = ["-id"]
+    verbose_name_plural = _("calls to the carrier's service")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("interception.view_carriercall")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-id")
 
 
 @admin.register(CarrierEvent)

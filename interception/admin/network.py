@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from interception import selectors, services
+from interception import carriers, selectors, services
+from interception.admin import credentials
 from interception.models import (
     ApiClient,
     ApiToken,
@@ -83,17 +84,88 @@ class PlatformAdmin(PortalAdmin):
     ]
 
 
+def _carrier_fields(adapter):
+    return adapter.carrier_fields
+
+
+def _account_fields(adapter):
+    return adapter.account_fields
+
+
+class CarrierForm(forms.ModelForm):
+    """The carrier, the adapter that speaks its service and that adapter's credentials (write-only)."""
+
+    adapter = forms.ChoiceField(label=_("adapter"), help_text=_("Which carrier integration submits interceptions."))
+
+    class Meta:
+        model = Carrier
+        fields = ["code", "name", "adapter", "service_code"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["adapter"].choices = [(a.code, f"{a.label} ({a.code})") for a in credentials.adapter_classes()]
+        self.credential_groups = credentials.add_fields(
+            self, credentials.adapter_classes(), _carrier_fields, self.instance
+        )
+
+    def clean(self):
+        data = super().clean()
+        adapter = carriers.adapter_class(data.get("adapter"))
+        if adapter is not None:
+            credentials.check(
+                self, self.instance, adapter, _carrier_fields, lambda a, probe: a().config_problems(probe)
+            )
+        return data
+
+    def save(self, commit=True):
+        carrier = super().save(commit=False)
+        typed = credentials.entered(self, carriers.adapter_class(carrier.adapter), _carrier_fields)
+        if any(typed.values()):
+            carrier.set_credentials(typed)
+        if commit:
+            carrier.save()
+        return carrier
+
+
 @admin.register(Carrier)
 class CarrierAdmin(PortalAdmin):
     selector = selectors.carrier_list
-    list_display = ["code", "name", "adapter"]
+    form = CarrierForm
+    list_display = ["code", "name", "adapter", "service_code", "credentials_set_at"]
+    list_filter = ["adapter"]
     search_fields = ["code", "name"]
+    readonly_fields = ["credentials_status"]
 
-    def get_fields(self, request, obj=None):
-        fields = ["code", "name", "adapter", "callback_secret"]
+    def get_form(self, request, obj=None, **kwargs):
+        # The credential fields are the form's own (added per adapter), not the model's.
+        return super().get_form(request, obj, **{**kwargs, "fields": CarrierForm.Meta.fields})
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [(None, {"fields": ["code", "name", "adapter", "service_code"]})]
         if not request.user.has_perm("interception.change_carrier"):
-            fields.remove("callback_secret")
-        return fields
+            return fieldsets  # who may only look sees neither the credential fields nor their state
+        fieldsets.append((_("Credentials"), {"fields": ["credentials_status"]}))
+        form = CarrierForm(instance=obj)
+        for adapter in credentials.adapter_classes():
+            if names := form.credential_groups[adapter.code]:
+                fieldsets.append(
+                    (
+                        _("%(a)s credentials") % {"a": adapter.label},
+                        {
+                            "fields": names,
+                            "classes": [] if obj is not None and obj.adapter == adapter.code else ["collapse"],
+                            "description": _("Used only when the carrier's adapter is %(a)s.") % {"a": adapter.code},
+                        },
+                    )
+                )
+        return fieldsets
+
+    @admin.display(description=_("credentials"))
+    def credentials_status(self, obj):
+        adapter = carriers.adapter_class(obj.adapter) if obj else None
+        if adapter is None:
+            return _("The adapter %(a)s does not exist.") % {"a": getattr(obj, "adapter", "")} if obj else "—"
+        return credentials.status(obj, adapter, _carrier_fields)
 
 
 @admin.register(PlatformCarrier)
@@ -153,14 +225,76 @@ class MerchantAdmin(ObjectActionsMixin, PortalAdmin):
     ]
 
 
+class EwaybillAccountForm(forms.ModelForm):
+    """An outlet's e-waybill account and the credentials its carrier's adapter needs with it (write-only)."""
+
+    class Meta:
+        model = EwaybillAccount
+        fields = ["merchant", "outlet", "platform", "active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.credential_groups = credentials.add_fields(
+            self, credentials.adapter_classes(), _account_fields, self.instance
+        )
+
+    def _adapter(self, outlet):
+        return carriers.adapter_class(outlet.carrier.adapter) if outlet is not None else None
+
+    def clean(self):
+        data = super().clean()
+        adapter = self._adapter(data.get("outlet"))
+        if adapter is not None and data.get("active"):
+            credentials.check(
+                self, self.instance, adapter, _account_fields, lambda a, probe: a().account_problems(probe)
+            )
+        return data
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        adapter = self._adapter(account.outlet)
+        typed = credentials.entered(self, adapter, _account_fields) if adapter else {}
+        if any(typed.values()):
+            account.set_credentials(typed)
+        if commit:
+            account.save()
+        return account
+
+
 @admin.register(EwaybillAccount)
 class EwaybillAccountAdmin(PortalAdmin):
     selector = selectors.ewaybill_account_list
-    list_display = ["merchant", "outlet", "platform", "active", "opened_at"]
+    form = EwaybillAccountForm
+    list_display = ["merchant", "outlet", "platform", "active", "opened_at", "credentials_set_at"]
     list_filter = ["platform", "active", "outlet__carrier"]
     list_select_related = ["merchant", "outlet", "platform"]
     search_fields = ["merchant__code", "outlet__code"]
     autocomplete_fields = ["merchant", "outlet"]
+    readonly_fields = ["credentials_status"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        return super().get_form(request, obj, **{**kwargs, "fields": EwaybillAccountForm.Meta.fields})
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [(None, {"fields": ["merchant", "outlet", "platform", "active"]})]
+        if not request.user.has_perm("interception.change_ewaybillaccount"):
+            return fieldsets
+        form = EwaybillAccountForm(instance=obj)
+        current = obj.outlet.carrier.adapter if obj is not None else None
+        groups = [(a, form.credential_groups[a.code]) for a in credentials.adapter_classes()]
+        groups = [(a, names) for a, names in groups if names and (current is None or a.code == current)]
+        if groups:
+            fieldsets.append((_("Credentials"), {"fields": ["credentials_status"]}))
+        for adapter, names in groups:
+            fieldsets.append((_("%(a)s credentials") % {"a": adapter.label}, {"fields": names}))
+        return fieldsets
+
+    @admin.display(description=_("credentials"))
+    def credentials_status(self, obj):
+        if obj is None:
+            return "—"
+        adapter = carriers.adapter_class(obj.outlet.carrier.adapter)
+        return credentials.status(obj, adapter, _account_fields) if adapter else "—"
 
 
 @admin.register(OutletMembership)

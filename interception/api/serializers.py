@@ -310,3 +310,18 @@ def new_address_of(order):
     if order.mode != InterceptionMode.REROUTE:
         return None
     return {part: getattr(order, column) for part, column in NEW_ADDRESS_FIELDS.items()}
+
+
+class LookupSerializer(serializers.Serializer):
+    """The scan-time answer (GET /api/v1/interceptions/lookup/)."""
+
+    tracking_number = serializers.CharField()
+    stop = serializers.BooleanField(help_text="True: do not deliver, the parcel is being intercepted.")
+    interception = serializers.IntegerField(required=False)
+    state = serializers.ChoiceField(choices=InterceptionOrder.State.choices, required=False)
+    state_label = serializers.CharField(required=False)
+    mode = serializers.ChoiceField(choices=InterceptionMode.choices, required=False)
+    mode_label = serializers.CharField(required=False)
+    new_address = NewAddressSerializer(required=False, allow_null=True)
+    requested_at = serializers.DateTimeField(required=False)
+    instruction = serializers.CharField(help_text="What the scanner shows, in the portal's language.")

@@ -3,6 +3,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -14,6 +15,7 @@ from interception.models import (
     AfterSale,
     Carrier,
     Contract,
+    InterceptionMode,
     InterceptionOrder,
     Merchant,
     Outlet,
@@ -233,7 +235,12 @@ class InterceptionFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=InterceptionOrder.State.choices)
     carrier = django_filters.CharFilter(field_name="carrier__code")
     platform = django_filters.CharFilter(field_name="platform__code")
-    mode = django_filters.ChoiceFilter(field_name="settlement_mode", choices=SettlementMode.choices)
+    settlement_mode = django_filters.ChoiceFilter(field_name="settlement_mode", choices=SettlementMode.choices)
+    # `mode` filtered the settlement mode before interceptions had modes of their own; kept for its clients.
+    mode = django_filters.ChoiceFilter(
+        field_name="settlement_mode", choices=SettlementMode.choices, help_text="Same as settlement_mode."
+    )
+    interception_mode = django_filters.ChoiceFilter(field_name="mode", choices=InterceptionMode.choices)
     outlet = django_filters.NumberFilter(field_name="outlet_id")
     created_after = AwareDateTimeFilter(field_name="requested_at", lookup_expr="gte")
     created_before = AwareDateTimeFilter(field_name="requested_at", lookup_expr="lt")
@@ -247,7 +254,9 @@ class InterceptionFilter(django_filters.FilterSet):
             "state",
             "carrier",
             "platform",
+            "settlement_mode",
             "mode",
+            "interception_mode",
             "outlet",
             "created_after",
             "created_before",
@@ -266,6 +275,20 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
 
     def get_queryset(self):
         return super().get_queryset().select_related("after_sale")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("tracking_number", str, required=True, description="The scanned number.")],
+        responses={200: serializers.LookupSerializer},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], url_path="lookup", filter_backends=[], pagination_class=None)
+    def lookup(self, request):
+        """What an outlet's scanner asks at the delivery scan: is this parcel to be stopped, and where does it go?
+
+        Scoped like every list (a carrier's client, its own parcels; outlet staff, their outlets'): a parcel
+        outside the scope answers as one nobody intercepts."""
+        answer = selectors.interception_lookup(request.user, request.query_params.get("tracking_number"))
+        return Response(serializers.LookupSerializer(answer).data)
 
     def get_serializer_class(self):
         return (

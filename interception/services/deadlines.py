@@ -13,6 +13,7 @@ from interception import carriers
 from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
+    CarrierCall,
     InterceptionOrder,
 )
 from interception.services.callbacks import receive_message
@@ -30,6 +31,7 @@ class DeadlineReport:
     submitted: int = 0
     polled: int = 0
     answered: int = 0
+    pruned: int = 0
 
 
 def deadlines_process(*, now=None, batch=200):
@@ -59,7 +61,19 @@ def deadlines_process(*, now=None, batch=200):
     for order_id in _poll_claims(now, batch):
         report.polled += 1
         report.answered += interception_poll(order_id=order_id, now=now) is not None
+    report.pruned = carrier_calls_prune(now=now)
     return report
+
+
+def carrier_calls_prune(*, now=None, batch=5000):
+    """Forget the calls to carriers' services older than CARRIER_LOG_DAYS, a batch at a time (short locks)."""
+    now = now or timezone.now()
+    cutoff, pruned = now - timedelta(days=settings.CARRIER_LOG_DAYS), 0
+    while True:
+        ids = list(CarrierCall.objects.filter(at__lt=cutoff).order_by("at").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return pruned
+        pruned += CarrierCall.objects.filter(pk__in=ids).delete()[0]
 
 
 def _poll_claims(now, batch):

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,9 @@ import time
 from pathlib import Path
 
 from common import ROOT, Row, client_for, machine, print_table, timed_get
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from interception import carriers
 from interception.models import Carrier, InterceptionOrder, Outlet
@@ -25,6 +29,7 @@ from portal import roles
 
 PORT = 8899
 LIST_GOAL_MS, LIST_GOAL_QUERIES, DASHBOARD_GOAL_MS = 150, 10, 300
+LOOKUP_GOAL_MS = 5
 
 
 def changelists():
@@ -60,6 +65,46 @@ def changelists():
             )
         )
     return rows
+
+
+def lookups(samples=400):
+    """The scan-time lookup as a carrier's scanner asks it: in-process server time (middleware, auth, scope)."""
+    from django.test import Client
+
+    from interception import services
+    from interception.models import ApiClient
+
+    carrier = Carrier.objects.filter(pk__in=InterceptionOrder.objects.order_by("-id").values("carrier_id")[:1]).get()
+    user, _ = User.objects.get_or_create(username=f"bench-scanner-{carrier.code}")
+    api_client, _ = ApiClient.objects.get_or_create(user=user, defaults={"name": "bench scanner", "carrier": carrier})
+    key = services.api_token_issue(client=api_client, actor=None).key
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    known = list(
+        InterceptionOrder.objects.filter(carrier=carrier)
+        .order_by("-id")
+        .values_list("tracking_number", flat=True)[: samples // 2]
+    )
+    numbers = known + [f"NOPE{n:010d}" for n in range(samples - len(known))]
+    random.Random(7).shuffle(numbers)
+    client.get("/api/v1/interceptions/lookup/", {"tracking_number": numbers[0]})
+    timings, stops = [], 0
+    with CaptureQueriesContext(connection) as queries:
+        for number in numbers:
+            started = time.perf_counter()
+            response = client.get("/api/v1/interceptions/lookup/", {"tracking_number": number})
+            timings.append((time.perf_counter() - started) * 1000)
+            stops += response.json()["stop"]
+    timings.sort()
+    p50, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
+    return [
+        Row(
+            "scan-time lookup (carrier client)",
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {len(queries) / len(numbers):.1f} queries each, "
+            f"{stops}/{len(numbers)} to stop",
+            f"≤ {LOOKUP_GOAL_MS} ms p50",
+            p50 <= LOOKUP_GOAL_MS,
+        )
+    ]
 
 
 def dashboards():
@@ -249,4 +294,4 @@ def _wrk(wrk, carrier, numbers, seconds, connections, *, events):
 
 if __name__ == "__main__":
     print(f"Machine: {machine()}; {InterceptionOrder.objects.count():,} interceptions")
-    print_table(changelists() + dashboards() + callbacks())
+    print_table(changelists() + dashboards() + lookups() + callbacks())

@@ -161,3 +161,64 @@ def test_api_names_the_field_of_a_bad_mode_or_address(api):
     assert missing.status_code == 422
     assert {e.get("field") for e in missing.json()["errors"]} >= {"new_address.name", "new_address.address"}
     assert not InterceptionOrder.objects.exists()
+
+
+# --- the scan-time lookup -------------------------------------------------------------------------------------------
+
+LOOKUP = "/api/v1/interceptions/lookup/"
+
+
+def test_lookup_tells_the_carriers_scanner_to_stop_a_rerouted_parcel_and_where_it_goes(api, cs):
+    after_sale = factories.interceptable(carrier_code="jt")
+    order = services.interception_start(
+        after_sale_id=after_sale.pk, actor=cs, mode=InterceptionMode.REROUTE, new_address=ADDRESS
+    )
+    scanner = api(factories.api_client_for(carrier=factories.carrier("jt")))
+    answer = scanner.get(LOOKUP, {"tracking_number": order.tracking_number.lower() + " "})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert (body["stop"], body["interception"], body["mode"], body["new_address"]) == (
+        True,
+        order.pk,
+        "reroute",
+        ADDRESS,
+    )
+    assert "不要派送" in body["instruction"] or "改址" in body["instruction"]
+
+
+def test_lookup_of_a_parcel_nobody_intercepts_says_deliver(api):
+    scanner = api(factories.api_client_for(carrier=factories.carrier("jt")))
+    body = scanner.get(LOOKUP, {"tracking_number": "JT404"}).json()
+    assert (body["stop"] is False and "new_address" not in body) or body.get("new_address") is None
+
+
+def test_lookup_is_scoped_another_carriers_parcel_answers_as_not_intercepted(api, cs):
+    order = services.interception_start(after_sale_id=factories.interceptable(carrier_code="jt").pk, actor=cs)
+    other_carrier = api(factories.api_client_for(carrier=factories.carrier("zto")))
+    assert other_carrier.get(LOOKUP, {"tracking_number": order.tracking_number}).json()["stop"] is False
+    outsider = factories.outlet_staff("o-else", factories.OutletFactory())
+    client = api(outsider)
+    assert client.get(LOOKUP, {"tracking_number": order.tracking_number}).json()["stop"] is False
+    insider = api(factories.outlet_staff("o-own", order.outlet))
+    assert insider.get(LOOKUP, {"tracking_number": order.tracking_number}).json()["stop"] is True
+
+
+def test_lookup_after_a_failed_interception_says_deliver(api, cs):
+    order = services.interception_start(after_sale_id=factories.interceptable(carrier_code="jt").pk, actor=cs)
+    services.interception_record_result(
+        order_id=order.pk,
+        actor=factories.user("sup", roles.SUPERVISOR),
+        result="failed",
+        reason_text="已签收",
+        note="电话确认",
+    )
+    scanner = api(factories.api_client_for(carrier=factories.carrier("jt")))
+    assert scanner.get(LOOKUP, {"tracking_number": order.tracking_number}).json()["stop"] is False
+
+
+@pytest.mark.parametrize("number", ["", "J" * 41, "JT\x00001"])
+def test_lookup_refuses_a_missing_too_long_or_broken_number_naming_the_field(api, number):
+    scanner = api(factories.api_client_for(carrier=factories.carrier("jt")))
+    answer = scanner.get(LOOKUP, {"tracking_number": number})
+    assert answer.status_code == 400
+    assert [e["field"] for e in answer.json()["errors"]] == ["tracking_number"]

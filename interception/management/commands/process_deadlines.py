@@ -19,11 +19,11 @@ class Command(BaseCommand):
     def handle(self, *args, loop, interval, **options):
         def work():
             report = services.deadlines_process()
-            if report.refunded or report.submitted or report.polled or not loop:
+            if report.refunded or report.submitted or report.polled or report.pruned or not loop:
                 return (
                     f"{timezone.localtime():%Y-%m-%d %H:%M:%S} refunded {report.refunded} after-sales, "
                     f"retried {report.submitted} submissions, asked carriers about {report.polled} "
-                    f"silent interceptions ({report.answered} answered)"
+                    f"silent interceptions ({report.answered} answered), forgot {report.pruned} old carrier calls"
                 )
             return ""
 
