@@ -358,3 +358,19 @@ def test_exports_name_only_the_whitelisted_columns(supervisor):
     factories.EwaybillFactory()
     for model, headers in HEADERS.items():
         assert export(supervisor, model).headers == headers
+
+
+@pytest.mark.parametrize("model", ["ewaybillaccount", "aftersale"])
+def test_xlsx_exports_show_times_in_shanghai_time(supervisor, model):
+    contract = factories.active_contract()
+    factories.after_sale_for(factories.parcel_for(contract))
+    sheet = openpyxl.load_workbook(io.BytesIO(export(supervisor, model, "xlsx"))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADERS[model]
+    when = rows[1][-1]
+    assert when, rows[1]
+    from django.utils import timezone
+
+    stored = (EwaybillAccount if model == "ewaybillaccount" else AfterSale).objects.order_by("-pk").first()
+    field = "opened_at" if model == "ewaybillaccount" else "created_at"
+    assert str(when)[:16] == timezone.localtime(getattr(stored, field)).strftime("%Y-%m-%d %H:%M")
