@@ -186,6 +186,22 @@ def read_table(uploaded, *, required_columns):
     Refuses, with one clear error, empty, oversized, unreadable files, files over a limit and missing columns.
     `uploaded` is a file object (a Django upload: one above 2.5 MB lies in a temporary file) or bytes.
     """
+    headers, rows = read_rows(uploaded)
+    missing = [c for c in required_columns if c not in headers]
+    if missing:
+        rows.close()  # an XLSX's archive
+        raise DomainError(
+            "columns_missing",
+            _("Columns missing: %(c)s.") % {"c": ", ".join(missing)},
+            errors=[{"code": "column_missing", "column": c, "message": _("missing column")} for c in missing],
+            status=400,
+        )
+    return Table(required_columns, _pick(rows, [headers.index(c) for c in required_columns]))
+
+
+def read_rows(uploaded):
+    """(column names, rows) of an upload, every column kept, after the same checks as read_table: for a
+    reader that needs the whole row (django-import-export's datasets)."""
     if isinstance(uploaded, (bytes, bytearray)):
         uploaded = io.BytesIO(uploaded)
     name = (getattr(uploaded, "name", "") or "").lower()
@@ -203,17 +219,7 @@ def read_table(uploaded, *, required_columns):
         headers, rows = _read_xlsx(uploaded)
     else:
         headers, rows = _read_csv(uploaded)
-    headers = [str(h or "").strip() for h in headers]
-    missing = [c for c in required_columns if c not in headers]
-    if missing:
-        rows.close()  # an XLSX's archive
-        raise DomainError(
-            "columns_missing",
-            _("Columns missing: %(c)s.") % {"c": ", ".join(missing)},
-            errors=[{"code": "column_missing", "column": c, "message": _("missing column")} for c in missing],
-            status=400,
-        )
-    return Table(required_columns, _pick(rows, [headers.index(c) for c in required_columns]))
+    return [str(h or "").strip() for h in headers], rows
 
 
 def _pick(rows, indexes):

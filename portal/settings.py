@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
+from import_export.formats import base_formats
 
 from portal.env import ConfigError, read_settings
 
@@ -182,10 +183,11 @@ UPLOAD_MAX_ROWS = ENV["upload_max_rows"]
 
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_FORMATS = [
-    "import_export.formats.base_formats.CSV",
-    "import_export.formats.base_formats.XLSX",
-]
+# Classes, not dotted paths: the library calls each entry. Imports use kernel.imports' formats, which read
+# through kernel.spreadsheets; these are the export formats.
+IMPORT_EXPORT_FORMATS = [base_formats.CSV, base_formats.XLSX]
+# A dry run and a confirmation are each one transaction (kernel/admin_imports.py).
+IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 # The portal's public address: what carriers post their callbacks to, and the links in messages.
 PORTAL_URL = ENV["portal_url"]

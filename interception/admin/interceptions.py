@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
-from interception import rules, selectors, services
+from interception import master_data, rules, selectors, services
 from interception.models import (
     AfterSale,
     Carrier,
@@ -41,6 +41,7 @@ from kernel.admin_base import (
     TrackingSearchMixin,
     countdown,
 )
+from kernel.admin_imports import PortalImportExportMixin
 from kernel.errors import DomainError
 from kernel.spreadsheets import stream_csv
 
@@ -157,8 +158,13 @@ class CountdownMixin:
 
 
 @admin.register(AfterSale)
-class AfterSaleAdmin(CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
+class AfterSaleAdmin(
+    PortalImportExportMixin, CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+):
     selector = selectors.aftersale_list
+    resource_classes = [master_data.AfterSaleResource]
+    # A file's rows are created by aftersale_create, which asks for this permission as the API does.
+    import_permission = "interception.add_aftersale"
     list_display = ["number", "merchant", "tracking", "kind", "amount", "state", "window", "created_at"]
     list_filter = ["state", WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]

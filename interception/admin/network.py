@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from interception import carriers, selectors, services
+from interception import carriers, master_data, selectors, services
 from interception.admin import credentials
 from interception.models import (
     ApiClient,
@@ -24,6 +24,7 @@ from interception.models import (
 )
 from kernel.admin_actions import ObjectAction, ObjectActionsMixin
 from kernel.admin_base import PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from kernel.admin_imports import PortalImportExportMixin
 from kernel.timeline import render as render_timeline
 
 
@@ -177,8 +178,9 @@ class PlatformCarrierAdmin(PortalAdmin):
 
 
 @admin.register(Outlet)
-class OutletAdmin(PortalAdmin):
+class OutletAdmin(PortalImportExportMixin, PortalAdmin):
     selector = selectors.outlet_list
+    resource_classes = [master_data.OutletResource]
     list_display = ["code", "name", "carrier", "region"]
     list_filter = ["carrier"]
     list_select_related = ["carrier"]
@@ -211,8 +213,9 @@ def _can_sign(obj, user):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(ObjectActionsMixin, PortalAdmin):
+class MerchantAdmin(PortalImportExportMixin, ObjectActionsMixin, PortalAdmin):
     selector = selectors.merchant_list
+    resource_classes = [master_data.MerchantResource]
     list_display = ["code", "name", "platform", "cross_border", "operating_status", "auto_intercept"]
     list_filter = ["platform", "cross_border", "operating_status", "auto_intercept"]
     list_select_related = ["platform"]
@@ -262,9 +265,10 @@ class EwaybillAccountForm(forms.ModelForm):
 
 
 @admin.register(EwaybillAccount)
-class EwaybillAccountAdmin(PortalAdmin):
+class EwaybillAccountAdmin(PortalImportExportMixin, PortalAdmin):
     selector = selectors.ewaybill_account_list
     form = EwaybillAccountForm
+    resource_classes = [master_data.EwaybillAccountResource]
     list_display = ["merchant", "outlet", "platform", "active", "opened_at", "credentials_set_at"]
     list_filter = ["platform", "active", "outlet__carrier"]
     list_select_related = ["merchant", "outlet", "platform"]
