@@ -54,6 +54,26 @@ def application_fee_problems(mode, fee):
     return []
 
 
+MODE_FEES = ("fee_return_outlet", "fee_reroute")
+
+
+def mode_fee_problems(mode, mode_fees):
+    """A fee of its own for an interception mode is negotiated like the fee: offline only, a valid amount."""
+    problems = []
+    for name, value in mode_fees.items():
+        if name not in MODE_FEES:
+            problems.append(Problem("fee_invalid", _("Unknown fee %(f)s.") % {"f": name}, name))
+        elif mode != SettlementMode.OFFLINE:
+            problems.append(
+                Problem(
+                    "fee_fixed_online", _("Online settlement uses the platform's fee; it cannot be negotiated."), name
+                )
+            )
+        else:
+            problems += fee_problems(value, name)
+    return problems
+
+
 def fee_change_problems(contract):
     """A fee change (R6) is asked for on an active contract with a negotiated (offline) fee."""
     if contract.state != Contract.State.ACTIVE:

@@ -80,6 +80,18 @@ class ApplyForm(forms.Form):
             "Offline: the fee negotiated with the outlet. Online: the platform's fee applies whatever you enter."
         ),
     )
+    fee_return_outlet = forms.DecimalField(
+        label=_("fee back to the sending outlet (yuan)"),
+        required=False,
+        max_digits=14,
+        help_text=_("Offline, where the carrier can send an intercepted parcel back to the outlet. Empty: the fee."),
+    )
+    fee_reroute = forms.DecimalField(
+        label=_("fee to a new address (yuan)"),
+        required=False,
+        max_digits=14,
+        help_text=_("Offline, where the carrier can reroute an intercepted parcel (改址). Empty: the fee."),
+    )
     charge_failed = forms.BooleanField(label=_("also charge failed interceptions"), required=False)
 
     def __init__(self, *args, admin_site, **kwargs):
@@ -146,6 +158,8 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         "platform",
         "settlement_mode",
         "fee",
+        "fee_return_outlet",
+        "fee_reroute",
         "charge_succeeded",
         "charge_failed",
         "state",
@@ -169,6 +183,8 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
                     "platform",
                     "settlement_mode",
                     "fee",
+                    "fee_return_outlet",
+                    "fee_reroute",
                     "charge_succeeded",
                     "charge_failed",
                 ]
@@ -263,6 +279,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
                     fee=data["fee"],
                     actor=request.user,
                     charge_failed=data["charge_failed"],
+                    mode_fees={name: data[name] for name in rules.MODE_FEES},
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)

@@ -74,6 +74,8 @@ class ContractSerializer(serializers.ModelSerializer):
             "platform",
             "settlement_mode",
             "fee",
+            "fee_return_outlet",
+            "fee_reroute",
             "charge_succeeded",
             "charge_failed",
             "state",
@@ -105,6 +107,12 @@ class ContractApplySerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["online", "offline"])
     fee = serializers.DecimalField(
         max_digits=14, decimal_places=6, required=False, help_text="Yuan; required for offline, ignored for online."
+    )
+    fee_return_outlet = serializers.DecimalField(
+        max_digits=14, decimal_places=6, required=False, help_text="Offline: the fee back to the sending outlet."
+    )
+    fee_reroute = serializers.DecimalField(
+        max_digits=14, decimal_places=6, required=False, help_text="Offline: the fee of a reroute (改址)."
     )
     charge_failed = serializers.BooleanField(default=False)
 

@@ -35,17 +35,19 @@ class OutletOutcome:
         return self.contract is not None
 
 
-def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_failed=False):
+def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_failed=False, mode_fees=None):
     """Apply for a contract with each outlet; each outlet succeeds or is refused on its own.
 
     Online contracts take the platform's fee. Outlets of carriers that need no
-    review (YTO, R3) are active at once.
+    review (YTO, R3) are active at once. `mode_fees` may give an offline contract its own fee for going back
+    to the sending outlet and for a reroute ({"fee_return_outlet": …, "fee_reroute": …}; empty: the fee).
     """
     require(actor, "interception.apply_contract")
     selectors.require_own_merchant(actor, merchant)
     if mode not in SettlementMode.values:
         raise DomainError("mode_invalid", _("Unknown settlement mode %(m)s.") % {"m": mode}, status=400)
-    if problems := rules.application_fee_problems(mode, fee):
+    mode_fees = {name: value for name, value in (mode_fees or {}).items() if value not in (None, "")}
+    if problems := rules.application_fee_problems(mode, fee) + rules.mode_fee_problems(mode, mode_fees):
         refuse(problems, status=400)
     if mode == SettlementMode.ONLINE:
         fee = platform.online_fee
@@ -60,12 +62,13 @@ def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_fail
                 fee=fee,
                 actor=actor,
                 charge_failed=charge_failed,
+                mode_fees=mode_fees,
             )
         )
     return outcomes
 
 
-def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed):
+def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, mode_fees):
     terms = PlatformCarrier.objects.filter(platform=platform, carrier=outlet.carrier_id).first()
     problems = rules.contract_application_problems(
         merchant=merchant,
@@ -92,6 +95,7 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed):
                 platform=platform,
                 settlement_mode=mode,
                 fee=Decimal(fee).quantize(Decimal("0.01")),
+                **{name: Decimal(value).quantize(Decimal("0.01")) for name, value in mode_fees.items()},
                 charge_failed=charge_failed,
                 applied_by=actor,
                 applied_at=now,

@@ -222,3 +222,36 @@ def test_lookup_refuses_a_missing_too_long_or_broken_number_naming_the_field(api
     answer = scanner.get(LOOKUP, {"tracking_number": number})
     assert answer.status_code == 400
     assert [e["field"] for e in answer.json()["errors"]] == ["tracking_number"]
+
+
+# --- fees per mode, negotiated with the application -----------------------------------------------------------------
+
+
+def test_an_offline_application_may_name_a_fee_per_mode_which_its_interceptions_snapshot(api, cs):
+    merchant, outlet = factories.contract_setup(carrier_code="jt")
+    client = api(factories.api_client_for(merchant=merchant))
+    body = {
+        "platform": merchant.platform.code,
+        "carrier": "jt",
+        "outlets": [outlet.code],
+        "mode": "offline",
+        "fee": "5.00",
+        "fee_reroute": "7.50",
+    }
+    response = client.post("/api/v1/contracts/", body, format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()["created"][0]
+    assert (created["fee"], created["fee_reroute"], created["fee_return_outlet"]) == ("5.00", "7.50", None)
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "code"),
+    [("offline", {"fee_reroute": "-1"}, "fee_negative"), ("online", {"fee_return_outlet": "2.00"}, "fee_fixed_online")],
+)
+def test_a_bad_fee_per_mode_refuses_the_application_naming_the_field(api, mode, extra, code):
+    merchant, outlet = factories.contract_setup(carrier_code="jt")
+    client = api(factories.api_client_for(merchant=merchant))
+    body = {"platform": merchant.platform.code, "carrier": "jt", "outlets": [outlet.code], "mode": mode, "fee": "5.00"}
+    response = client.post("/api/v1/contracts/", {**body, **extra}, format="json")
+    assert response.status_code == 400
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(next(iter(extra)), code)]
