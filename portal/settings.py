@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
         "ClaimStateEnum": "claims.models.Claim.State",
         "StatementStateEnum": "settlement.models.Statement.State",
         "CarrierEventReceiptCodeEnum": "portal.schema.RECEIPT_CODES",
+        "InterceptionModeEnum": "interception.models.InterceptionMode",
+        "SettlementModeEnum": "interception.models.SettlementMode",
     },
 }
 

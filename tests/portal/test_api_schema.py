@@ -20,6 +20,7 @@ EXPECTED = {
     "POST /api/v1/interceptions/": {201, 422} | POST_ERRORS,
     "POST /api/v1/claims/": {201, 404, 409, 422} | POST_ERRORS,
     "GET /api/v1/statements/{id}/export/": {200, 403} | DETAIL_ERRORS,  # and format_invalid
+    "GET /api/v1/interceptions/lookup/": {200, 400, 401, 429},  # one answer, no cursor: never 404
     # Signed, not a token: no 401 for a token, no 403, no rate limit; it reads its body itself (no 415).
     "POST /api/v1/carriers/{code}/events/": {200, 202, 400, 401, 404, 413},
 }
