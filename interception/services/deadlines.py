@@ -1,4 +1,5 @@
-"""What is due by time: ended handling windows (R15), submissions to retry, silent carriers to ask."""
+"""What is due by time: ended handling windows (R15), submissions to retry, silent carriers to ask, parcels to
+subscribe at their carrier's tracking service."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from interception.models import (
 )
 from interception.services.callbacks import receive_message
 from interception.services.starting import interception_submit
+from interception.services.subscriptions import subscriptions_process
 from kernel import timeline
 from kernel.errors import DomainError
 from kernel.transitions import take
@@ -30,6 +32,7 @@ class DeadlineReport:
     submitted: int = 0
     polled: int = 0
     answered: int = 0
+    subscribed: int = 0
 
 
 def deadlines_process(*, now=None, batch=200):
@@ -59,6 +62,7 @@ def deadlines_process(*, now=None, batch=200):
     for order_id in _poll_claims(now, batch):
         report.polled += 1
         report.answered += interception_poll(order_id=order_id, now=now) is not None
+    report.subscribed = subscriptions_process(now=now)
     return report
 
 

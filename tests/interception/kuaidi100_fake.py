@@ -14,9 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import pytest
+
+from tests import factories
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kuaidi100"
 INTERCEPT_ANSWERS = json.loads((FIXTURES / "intercept_answers.json").read_text(encoding="utf-8"))
 SUBSCRIBE_ANSWERS = json.loads((FIXTURES / "subscribe_answers.json").read_text(encoding="utf-8"))["answers"]
+KEY, SECRET, SALT = "k100-test-key", "k100-test-secret", "k100-salt-for-tests"
 CALLBACK_REQUIRED = {"zhongtong", "jtexpress", "yuantong"}
 INTERCEPT_TYPES = {"RETURN_SEND_ADDR", "RETURN_SEND_STATION", "MODIFY_ADDR"}
 
@@ -124,3 +129,25 @@ def serve(fake):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture
+def k100(settings):
+    """The local kuaidi100, the portal's kuaidi100 addresses pointed at it."""
+    service = FakeKuaidi100(key=KEY, secret=SECRET)
+    server, url = serve(service)
+    settings.KUAIDI100_API_URL = settings.KUAIDI100_POLL_URL = url
+    settings.PORTAL_URL = "https://portal.example"
+    yield service
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def k100_zto(db):
+    """The seeded ZTO carrier served by kuaidi100 (zhongtong), its credentials set."""
+    carrier = factories.carrier("zto")
+    carrier.adapter, carrier.service_code = "kuaidi100", "zhongtong"
+    carrier.set_credentials({"key": KEY, "secret": SECRET, "salt": SALT})
+    carrier.save()
+    return carrier

@@ -14,32 +14,11 @@ from interception.carriers import kuaidi100
 from interception.models import CarrierCall, CarrierEvent, EwaybillAccount, InterceptionMode, InterceptionOrder
 from kernel import timeline
 from tests import factories
-from tests.interception.kuaidi100_fake import FIXTURES, FakeKuaidi100, push_form, serve
+from tests.interception.kuaidi100_fake import FIXTURES, KEY, SALT, SECRET, push_form
 
 pytestmark = pytest.mark.django_db
-KEY, SECRET, SALT = "k100-test-key", "k100-test-secret", "k100-salt-for-tests"
 ACCOUNT = {"partnerId": "ZT-MONTHLY-0571", "partnerKey": "pk-secret-1", "partnerSecret": "ps-secret-2", "net": "义乌"}
 RESULTS = json.loads((FIXTURES / "push_intercept_result.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def fake(settings):
-    service = FakeKuaidi100(key=KEY, secret=SECRET)
-    server, url = serve(service)
-    settings.KUAIDI100_API_URL = settings.KUAIDI100_POLL_URL = url
-    settings.PORTAL_URL = "https://portal.example"
-    yield service
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def zto(db):
-    carrier = factories.carrier("zto")
-    carrier.adapter, carrier.service_code = "kuaidi100", "zhongtong"
-    carrier.set_credentials({"key": KEY, "secret": SECRET, "salt": SALT})
-    carrier.save()
-    return carrier
 
 
 def requested(*, mode=InterceptionMode.RETURN_TO_SENDER, **recipient):
@@ -59,8 +38,8 @@ def submit(order, now=None):
     return order
 
 
-def intercept_params(fake):
-    return [param for path, _form, param in fake.requests if path == "/label/order"]
+def intercept_params(k100):
+    return [param for path, _form, param in k100.requests if path == "/label/order"]
 
 
 def test_our_sign_is_the_recorded_examples():
@@ -76,7 +55,7 @@ def test_our_sign_is_the_recorded_examples():
         (InterceptionMode.REROUTE, "MODIFY_ADDR"),
     ],
 )
-def test_each_mode_is_submitted_signed_with_the_outlets_account(fake, zto, mode, kind):
+def test_each_mode_is_submitted_signed_with_the_outlets_account(k100, k100_zto, mode, kind):
     recipient = (
         {"recipient_name": "李四", "recipient_phone": "13800001111", "recipient_address": "浙江省杭州市西湖区文三路1号"}
         if mode == InterceptionMode.REROUTE
@@ -85,7 +64,7 @@ def test_each_mode_is_submitted_signed_with_the_outlets_account(fake, zto, mode,
     order = submit(requested(mode=mode, **recipient))
     assert order.state == InterceptionOrder.State.INTERCEPTING
     assert order.carrier_ref == "A7D35C1F0E9B4E6F8D2A"
-    (param,) = intercept_params(fake)
+    (param,) = intercept_params(k100)
     assert param["interceptType"] == kind and param["kuaidicom"] == "zhongtong"
     assert param["kuaidinum"] == order.tracking_number and param["orderId"] == str(order.pk)
     assert param["partnerId"] == "ZT-MONTHLY-0571" and param["partnerKey"] == "pk-secret-1" and param["net"] == "义乌"
@@ -105,7 +84,7 @@ def test_each_mode_is_submitted_signed_with_the_outlets_account(fake, zto, mode,
     assert "ZT-MONTHLY-0571" in call.request  # an account number is no secret: the log shows what was asked
 
 
-def test_a_landline_goes_as_tel(fake, zto):
+def test_a_landline_goes_as_tel(k100, k100_zto):
     submit(
         requested(
             mode=InterceptionMode.REROUTE,
@@ -114,19 +93,19 @@ def test_a_landline_goes_as_tel(fake, zto):
             recipient_address="杭州市上城区解放路2号",
         )
     )
-    (param,) = intercept_params(fake)
+    (param,) = intercept_params(k100)
     assert param["recManInfo"]["tel"] == "0571-88886666" and "mobile" not in param["recManInfo"]
 
 
-def test_a_reroute_without_its_recipient_fails_before_asking(fake, zto):
+def test_a_reroute_without_its_recipient_fails_before_asking(k100, k100_zto):
     order = submit(requested(mode=InterceptionMode.REROUTE))
     assert order.state == InterceptionOrder.State.FAILED and order.failure_code == "no_recipient"
-    assert intercept_params(fake) == []
+    assert intercept_params(k100) == []
 
 
-def test_a_wrong_secret_is_refused_by_kuaidi100s_signature_check(fake, zto):
-    zto.set_credentials({"secret": "not-the-secret"})
-    zto.save()
+def test_a_wrong_secret_is_refused_by_kuaidi100s_signature_check(k100, k100_zto):
+    k100_zto.set_credentials({"secret": "not-the-secret"})
+    k100_zto.save()
     order = submit(requested())
     assert order.state == InterceptionOrder.State.FAILED
     assert order.failure_code == "bad_signature" and "签名校验失败" in order.failure_text
@@ -143,8 +122,8 @@ def test_a_wrong_secret_is_refused_by_kuaidi100s_signature_check(fake, zto):
         ("402", "unknown_customer"),
     ],
 )
-def test_each_refusing_code_fails_the_interception_with_kuaidi100s_message(fake, zto, code, ours):
-    fake.script(code)
+def test_each_refusing_code_fails_the_interception_with_kuaidi100s_message(k100, k100_zto, code, ours):
+    k100.script(code)
     order = submit(requested())
     assert order.state == InterceptionOrder.State.FAILED
     assert order.failure_code == ours
@@ -155,8 +134,8 @@ def test_each_refusing_code_fails_the_interception_with_kuaidi100s_message(fake,
     assert CarrierCall.objects.get(interception=order).outcome == CarrierCall.Outcome.REFUSED
 
 
-def test_busy_500_keeps_the_interception_requested_and_the_retry_succeeds(fake, zto):
-    fake.script("500")
+def test_busy_500_keeps_the_interception_requested_and_the_retry_succeeds(k100, k100_zto):
+    k100.script("500")
     now = timezone.now()
     order = submit(requested(), now=now)
     assert order.state == InterceptionOrder.State.REQUESTED
@@ -170,23 +149,23 @@ def test_busy_500_keeps_the_interception_requested_and_the_retry_succeeds(fake, 
     assert outcomes == [CarrierCall.Outcome.RETRY, CarrierCall.Outcome.OK]
 
 
-def test_a_network_error_is_asked_again_later(settings, zto):
+def test_a_network_error_is_asked_again_later(settings, k100_zto):
     settings.KUAIDI100_API_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
     now = timezone.now()
     order = submit(requested(), now=now)
     assert order.state == InterceptionOrder.State.REQUESTED and order.next_submit_at > now
 
 
-def test_an_unlisted_code_ends_the_attempt_with_its_message(fake, zto):
-    fake.script({"success": False, "code": 30010, "message": "该运单不支持拦截"})
+def test_an_unlisted_code_ends_the_attempt_with_its_message(k100, k100_zto):
+    k100.script({"success": False, "code": 30010, "message": "该运单不支持拦截"})
     order = submit(requested())
     assert order.state == InterceptionOrder.State.FAILED
     assert order.failure_code == "refused" and order.failure_text == "kuaidi100 30010: 该运单不支持拦截"
 
 
-def test_a_carrier_without_its_kuaidi100_code_fails_with_what_is_missing(fake, zto):
-    zto.service_code = ""
-    zto.save()
+def test_a_carrier_without_its_kuaidi100_code_fails_with_what_is_missing(k100, k100_zto):
+    k100_zto.service_code = ""
+    k100_zto.save()
     order = submit(requested())
     assert order.state == InterceptionOrder.State.FAILED and order.failure_code == "carrier_incomplete"
 
@@ -210,7 +189,7 @@ def result_param(order, kind):
     return {**RESULTS[kind], "kuaidinum": order.tracking_number, "orderId": str(order.pk), "time": at}
 
 
-def test_a_signed_success_push_marks_the_interception_succeeded(client, fake, zto):
+def test_a_signed_success_push_marks_the_interception_succeeded(client, k100, k100_zto):
     order = submit(requested())
     response = push(client, result_param(order, "succeeded"))
     assert response.status_code == 200
@@ -219,14 +198,14 @@ def test_a_signed_success_push_marks_the_interception_succeeded(client, fake, zt
     assert order.state == InterceptionOrder.State.SUCCEEDED and order.result_source == "callback"
 
 
-def test_a_multipart_push_is_read_as_well(client, fake, zto):
+def test_a_multipart_push_is_read_as_well(client, k100, k100_zto):
     order = submit(requested())
     assert push(client, result_param(order, "succeeded"), multipart=True).json()["result"] is True
     order.refresh_from_db()
     assert order.state == InterceptionOrder.State.SUCCEEDED
 
 
-def test_a_signed_failure_push_fails_it_with_the_carriers_reason(client, fake, zto):
+def test_a_signed_failure_push_fails_it_with_the_carriers_reason(client, k100, k100_zto):
     order = submit(requested())
     assert push(client, result_param(order, "failed")).json()["result"] is True
     order.refresh_from_db()
@@ -234,17 +213,17 @@ def test_a_signed_failure_push_fails_it_with_the_carriers_reason(client, fake, z
     assert (order.failure_code, order.failure_text) == ("kuaidi100_failed", "快件已派送，拦截失败")
 
 
-def test_the_same_result_pushed_twice_is_applied_once(client, fake, zto):
+def test_the_same_result_pushed_twice_is_applied_once(client, k100, k100_zto):
     order = submit(requested())
     param = result_param(order, "succeeded")
     assert push(client, param).json()["result"] is True
     assert push(client, param).json() == {"result": True, "returnCode": "200", "message": "成功"}
-    assert CarrierEvent.objects.filter(carrier=zto, kind="interception_result").count() == 1
+    assert CarrierEvent.objects.filter(carrier=k100_zto, kind="interception_result").count() == 1
     assert [e.transition for e in timeline.entries_for(order)].count("succeed") == 1
 
 
 @pytest.mark.parametrize("how", ["wrong salt", "no sign", "sign of another param"])
-def test_a_bad_signature_is_refused_in_kuaidi100s_format_and_changes_nothing(client, fake, zto, how):
+def test_a_bad_signature_is_refused_in_kuaidi100s_format_and_changes_nothing(client, k100, k100_zto, how):
     order = submit(requested())
     param = result_param(order, "succeeded")
     if how == "wrong salt":
@@ -258,17 +237,17 @@ def test_a_bad_signature_is_refused_in_kuaidi100s_format_and_changes_nothing(cli
     assert body["result"] is False and body["returnCode"] == "401" and body["message"].startswith("bad_signature")
     order.refresh_from_db()
     assert order.state == InterceptionOrder.State.INTERCEPTING
-    assert not CarrierEvent.objects.filter(carrier=zto).exists()
+    assert not CarrierEvent.objects.filter(carrier=k100_zto).exists()
 
 
-def test_a_lower_case_sign_is_accepted(client, fake, zto):
+def test_a_lower_case_sign_is_accepted(client, k100, k100_zto):
     order = submit(requested())
     param = json.dumps(result_param(order, "succeeded"), ensure_ascii=False)
     response = push(client, param, sign=push_form(param, SALT)["sign"].lower())
     assert response.json()["result"] is True
 
 
-def test_a_pending_status_is_accepted_and_applies_nothing(client, fake, zto):
+def test_a_pending_status_is_accepted_and_applies_nothing(client, k100, k100_zto):
     order = submit(requested())
     response = push(client, {**result_param(order, "succeeded"), "status": "PROCESSING"})
     assert response.json()["result"] is True
@@ -285,7 +264,7 @@ def test_a_pending_status_is_accepted_and_applies_nothing(client, fake, zto):
         ({"time": "20/11/2026"}, "time"),
     ],
 )
-def test_a_malformed_result_is_refused_400_naming_the_field(client, fake, zto, change, field):
+def test_a_malformed_result_is_refused_400_naming_the_field(client, k100, k100_zto, change, field):
     order = submit(requested())
     body = push(client, {**result_param(order, "succeeded"), **change}).json()
     assert body["result"] is False and body["returnCode"] == "400"
