@@ -144,6 +144,16 @@ def parse_seconds_range(name, raw, default):
     return low, high
 
 
+def parse_service_url(name, raw, default):
+    """An outside service's base address (tests point it at a local fake); no trailing slash."""
+    url = (raw or "").strip().rstrip("/")
+    if not url:
+        return default
+    if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", url):
+        raise ConfigError(f"{name}={raw!r} is not an address like https://host")
+    return url
+
+
 def parse_fernet_keys(name, raw, *, production, secret_key):
     """CREDENTIALS_KEY: Fernet keys, comma-separated, the first used to seal. Required in production."""
     keys = parse_list(raw)
@@ -241,6 +251,15 @@ def read_settings(environ, *, base_dir):
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
         "carrier_clock_skew_minutes": parse_count(
             "CARRIER_CLOCK_SKEW_MINUTES", environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"
+        ),
+        "kuaidi100_api_url": parse_service_url(
+            "KUAIDI100_API_URL", environ.get("KUAIDI100_API_URL"), "https://api.kuaidi100.com"
+        ),
+        "kuaidi100_poll_url": parse_service_url(
+            "KUAIDI100_POLL_URL", environ.get("KUAIDI100_POLL_URL"), "https://poll.kuaidi100.com"
+        ),
+        "kuaidi100_subscribe_rate": parse_count(
+            "KUAIDI100_SUBSCRIBE_RATE", environ.get("KUAIDI100_SUBSCRIBE_RATE"), 20, unit="subscriptions a second"
         ),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range(

@@ -201,6 +201,11 @@ CARRIER_CONNECT_TIMEOUT = 5
 CARRIER_READ_TIMEOUT = 15
 CARRIER_POLL_HOURS = ENV["carrier_poll_hours"]
 CARRIER_CLOCK_SKEW_MINUTES = ENV["carrier_clock_skew_minutes"]
+# kuaidi100 (快递100): its two hosts (label/order for interceptions, poll for tracking subscriptions) and the
+# subscriptions it takes a second, across every runner (docs/carriers/kuaidi100.md).
+KUAIDI100_API_URL = ENV["kuaidi100_api_url"]
+KUAIDI100_POLL_URL = ENV["kuaidi100_poll_url"]
+KUAIDI100_SUBSCRIBE_RATE = ENV["kuaidi100_subscribe_rate"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

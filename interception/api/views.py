@@ -1,5 +1,6 @@
 import django_filters
 from django.http import HttpResponse
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
@@ -354,8 +355,12 @@ class CarrierEventView(APIView):
         # The carrier's adapter reads the request and answers in its service's format (our JSON here; kuaidi100
         # posts a form and wants its own answer).
         django_request = request._request
-        body = django_request.body
-        form = django_request.POST if django_request.content_type == "application/x-www-form-urlencoded" else {}
+        forms = ("application/x-www-form-urlencoded", "multipart/form-data")
+        try:
+            body = django_request.body
+        except RawPostDataException:  # a multipart form, parsed already from the stream (RequestLimitsMiddleware)
+            body = b""
+        form = django_request.POST if django_request.content_type in forms else {}
         incoming = carriers.Incoming(
             body=body,
             content_type=django_request.content_type or "",

@@ -16,11 +16,13 @@ from interception.carriers.base import (  # noqa: F401 - what the services use
     CarrierUnavailable,
     CredentialField,
     Incoming,
+    TrackingNotice,
 )
+from interception.carriers.kuaidi100 import Kuaidi100Adapter
 from interception.carriers.sandbox import SandboxAdapter
 from interception.carriers.standard import StandardAdapter, parse_standard, sign, verify  # noqa: F401
 
-ADAPTERS = {adapter.code: adapter for adapter in (SandboxAdapter, StandardAdapter)}
+ADAPTERS = {adapter.code: adapter for adapter in (SandboxAdapter, StandardAdapter, Kuaidi100Adapter)}
 
 
 def adapter_class(name):

@@ -7,7 +7,7 @@ adapter reads is applied by the same services, whoever brings it.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.urls import reverse
@@ -43,6 +43,22 @@ class CarrierMessage:
     result: str = ""  # a CarrierResult: interception_result succeeded | failed; return_result returned | lost | damaged
     reason_code: str = ""
     reason_text: str = ""
+
+
+@dataclass(frozen=True)
+class TrackingNotice:
+    """What a tracking service says about a parcel's subscription along with a push (kuaidi100's `status`).
+
+    `subscription` is the Subscription the parcel goes to ("" leaves it), `resubscribe_after` when it is to be
+    subscribed again (an aborted one); `trail`, when the push holds the parcel's whole trail again (updateall),
+    is its entries as (occurred_at, text): events of the parcel not among them are dropped.
+    """
+
+    tracking_number: str
+    subscription: str = ""
+    resubscribe_after: timedelta | None = None
+    message: str = ""
+    trail: tuple | None = None
 
 
 # Which results each kind of event may carry.
@@ -97,6 +113,8 @@ class CarrierAdapter:
     label = ""
     capabilities = Capabilities()
     carrier_fields = ()  # CredentialFields of the carrier's service account
+    # (how many, timedelta): subscriptions of one number the service takes in that time; None: no limit.
+    subscription_limit = None
     account_fields = ()  # CredentialFields of an outlet's e-waybill account (per merchant)
 
     def config_problems(self, carrier):
@@ -143,7 +161,8 @@ class CarrierAdapter:
         raise CarrierRefused(_("%(a)s does not push tracking.") % {"a": self.label}, code="not_supported")
 
     def read_callback(self, carrier, incoming, now):
-        """The CarrierMessages of one request from the service, once its signature is verified. Raise
+        """The CarrierMessages of one request from the service, once its signature is verified (and any
+        TrackingNotice about the parcels' subscriptions, applied after the messages). Raise
         DomainError (400 invalid_event, 401 bad_signature ...) to refuse it: `refusal` answers it."""
         raise NotImplementedError
 

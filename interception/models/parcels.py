@@ -43,6 +43,8 @@ class LogisticsStatus(models.TextChoices):
     IN_TRANSIT = "in_transit", _("in transit")
     OUT_FOR_DELIVERY = "out_for_delivery", _("out for delivery")
     AWAITING_PICKUP = "awaiting_pickup", _("awaiting pickup at a station or locker")
+    # The carrier's service flags a delivery problem (kuaidi100 疑难, 拒签): not signed, not blocking (R8).
+    PROBLEM = "problem", _("problem (疑难)")
     SIGNED = "signed", _("signed")
     RETURN_ADDRESS_UNSERVED = "return_address_unserved", _("return address not served")
     STAGNANT = "stagnant", _("stagnant for more than 3 days")

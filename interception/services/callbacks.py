@@ -48,11 +48,58 @@ def carrier_callback(*, carrier_code, incoming, now=None):
     except carriers.CarrierRefused as exc:  # a carrier configured with an adapter that is gone
         raise DomainError("unknown_carrier", str(exc), status=404) from None
     try:
-        messages = adapter.read_callback(carrier, incoming, now)
-        receipts = [receive_message(carrier, m, now, source=InterceptionOrder.Source.CALLBACK) for m in messages]
+        read = adapter.read_callback(carrier, incoming, now)
+        messages = [m for m in read if isinstance(m, carriers.CarrierMessage)]
+        # A service that pushes a parcel's whole trail every time (kuaidi100) repeats most events: known ones are
+        # answered as duplicates without applying them first (a copy racing in still meets the unique index).
+        known = set(
+            CarrierEvent.objects.filter(carrier=carrier.pk, event_id__in=[m.event_id for m in messages]).values_list(
+                "event_id", flat=True
+            )
+            if len(messages) > 1
+            else ()
+        )
+        receipts = [
+            Receipt(200, {"duplicate": True, "event_id": m.event_id})
+            if m.event_id in known
+            else receive_message(carrier, m, now, source=InterceptionOrder.Source.CALLBACK)
+            for m in messages
+        ]
     except DomainError as exc:
         return adapter.refusal(exc)
+    for notice in read:
+        if isinstance(notice, carriers.TrackingNotice):
+            tracking_notice_apply(carrier_id=carrier.pk, notice=notice, now=now)
     return adapter.answer(receipts)
+
+
+def tracking_notice_apply(*, carrier_id, notice, now):
+    """What the tracking service said of a parcel's subscription: ended, to subscribe again later, or its whole
+    trail pushed again (events it no longer lists are dropped, the newest remaining one is current). A parcel we
+    do not have yet has nothing to change: its events wait for it, and it is subscribed when it arrives."""
+    with transaction.atomic():
+        parcel = (
+            Parcel.objects.select_for_update()
+            .filter(carrier=carrier_id, tracking_number=notice.tracking_number)
+            .first()
+        )
+        if parcel is None:
+            return
+        if notice.subscription:
+            parcel.subscription = notice.subscription
+            parcel.resubscribe_at = now + notice.resubscribe_after if notice.resubscribe_after else None
+            parcel.save(update_fields=["subscription", "resubscribe_at"])
+        if notice.trail:  # an empty re-push would wipe the trail; kuaidi100 never sends one on purpose
+            keep = set(notice.trail)
+            events = TrackingEvent.objects.filter(parcel=parcel)
+            stale = [pk for pk, at, text in events.values_list("pk", "at", "raw_text") if (at, text) not in keep]
+            if stale:
+                TrackingEvent.objects.filter(pk__in=stale).delete()
+                newest = events.order_by("-at", "-id").first()
+                Parcel.objects.filter(pk=parcel.pk).update(
+                    last_status=newest.status if newest else LogisticsStatus.NO_TRACKING,
+                    last_event_at=newest.at if newest else None,
+                )
 
 
 def carrier_event_receive(*, carrier_code, body, signature, now=None):

@@ -1,4 +1,5 @@
-"""What is due by time: ended handling windows (R15), submissions to retry, silent carriers to ask."""
+"""What is due by time: ended handling windows (R15), submissions to retry, silent carriers to ask, parcels to
+subscribe at their carrier's tracking service."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from interception.models import (
 )
 from interception.services.callbacks import receive_message
 from interception.services.starting import interception_submit
+from interception.services.subscriptions import subscriptions_process
 from kernel import timeline
 from kernel.errors import DomainError
 from kernel.transitions import take
@@ -32,6 +34,7 @@ class DeadlineReport:
     polled: int = 0
     answered: int = 0
     pruned: int = 0
+    subscribed: int = 0
 
 
 def deadlines_process(*, now=None, batch=200):
@@ -62,6 +65,7 @@ def deadlines_process(*, now=None, batch=200):
         report.polled += 1
         report.answered += interception_poll(order_id=order_id, now=now) is not None
     report.pruned = carrier_calls_prune(now=now)
+    report.subscribed = subscriptions_process(now=now)
     return report
 
 

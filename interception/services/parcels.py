@@ -2,15 +2,18 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import rules, selectors
+from interception import carriers, rules, selectors
 from interception.models import (
     AfterSale,
     GoodsLine,
     InterceptionOrder,
     Parcel,
+    Subscription,
 )
 from interception.services.callbacks import replay_waiting
 from interception.services.starting import interception_start
@@ -50,7 +53,12 @@ def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, par
             _("Parcel %(t)s of %(c)s exists already.") % {"t": tracking_number, "c": outlet.carrier},
             status=409,
         )
+    # A carrier whose service pushes tracking has the parcel subscribed by the runner (services.subscriptions).
+    adapter = carriers.adapter_class(outlet.carrier.adapter or settings.CARRIER_ADAPTER)
+    tracked = adapter is not None and adapter.capabilities.tracking
     parcel = Parcel.objects.create(
+        subscription=Subscription.DUE if tracked else Subscription.NONE,
+        resubscribe_at=timezone.now() if tracked else None,
         carrier_id=outlet.carrier_id,
         outlet=outlet,
         merchant=merchant,

@@ -1,4 +1,4 @@
-"""Benchmarks: the big changelists and the dashboard at scale, and carrier callbacks under gunicorn.
+"""Benchmarks: the big changelists and the dashboard at scale, carrier callbacks and kuaidi100 pushes under gunicorn.
 
 Part of `make bench` (tests/bench/run.py, see docs/benchmarks.md); alone:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench python tests/bench/bench_interceptions.py
@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 from common import ROOT, Row, client_for, machine, print_table, timed_get
 from django.contrib.auth.models import User
@@ -24,6 +25,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from interception import carriers
+from interception.carriers import kuaidi100
 from interception.models import Carrier, InterceptionOrder, Outlet
 from portal import roles
 
@@ -132,14 +134,86 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
 
     The row gives the median run, with the range: this machine's speed changes from one minute to the next.
     """
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise RuntimeError("wrk is not installed (apt-get install wrk; make bench does it as root)")
     carrier = Carrier.objects.get(code="jt")
     if not carrier.callback_secret:
         carrier.callback_secret = "bench-secret"
         carrier.save(update_fields=["sealed_credentials", "credentials_set_at"])
     numbers = list(InterceptionOrder.objects.filter(carrier=carrier).values_list("tracking_number", flat=True)[:5000])
+    rng = random.Random(1)
+
+    def line(run, i):
+        body = json.dumps(
+            {
+                "event_id": f"{run}-{i}",
+                "type": "tracking",
+                "tracking_number": rng.choice(numbers),
+                "status": "in_transit",
+                "occurred_at": "2026-11-20T10:00:00+08:00",
+                "text": "到达转运中心",
+            },
+            ensure_ascii=False,
+        )
+        return f"{carriers.sign(carrier.callback_secret, body.encode(), time.time())}\t{body}"
+
+    return _callback_rows(
+        "carrier callbacks", carrier, line, "application/json", seconds, connections, workers, warmup, rounds
+    )
+
+
+def kuaidi100_pushes(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
+    """kuaidi100 tracking pushes (form param + sign, MD5 with the salt) to a ZTO carrier switched to the kuaidi100
+    adapter for the run, measured as the callback row is. Each push holds a parcel's whole trail as kuaidi100 sends
+    it: two entries every push of that parcel repeats (kept once) and a new one, so "applied" is pushes answered
+    result true and each push stores one new event."""
+    carrier = Carrier.objects.get(code="zto")
+    saved = (carrier.adapter, carrier.service_code, carrier.sealed_credentials, carrier.credentials_set_at)
+    carrier.adapter, carrier.service_code = "kuaidi100", "zhongtong"
+    carrier.set_credentials({"key": "bench-key", "secret": "bench-secret", "salt": "bench-salt"})
+    carrier.save()
+    numbers = list(InterceptionOrder.objects.filter(carrier=carrier).values_list("tracking_number", flat=True)[:5000])
+    rng = random.Random(2)
+
+    def line(run, i):
+        entries = [
+            {"time": "2026-11-20 10:00:00", "ftime": "2026-11-20 10:00:00", "context": f"到达转运中心 {run}-{i}",
+             "status": "在途", "statusCode": "1002"},
+            {"time": "2026-11-19 21:00:00", "ftime": "2026-11-19 21:00:00", "context": "快件已发往转运中心",
+             "status": "在途", "statusCode": "0"},
+            {"time": "2026-11-19 17:00:00", "ftime": "2026-11-19 17:00:00", "context": "已揽收",
+             "status": "揽收", "statusCode": "1"},
+        ]  # fmt: skip
+        param = json.dumps(
+            {"status": "polling", "message": "", "lastResult": {"state": "0", "ischeck": "0", "com": "zhongtong",
+                                                                 "nu": rng.choice(numbers), "data": entries}},
+            ensure_ascii=False,
+        )  # fmt: skip
+        return "-\t" + urlencode({"param": param, "sign": kuaidi100.push_sign(param, "bench-salt")})
+
+    try:
+        return _callback_rows(
+            "kuaidi100 pushes",
+            carrier,
+            line,
+            "application/x-www-form-urlencoded",
+            seconds,
+            connections,
+            workers,
+            warmup,
+            rounds,
+            applied_answer='"result": true',
+        )
+    finally:
+        carrier.adapter, carrier.service_code, carrier.sealed_credentials, carrier.credentials_set_at = saved
+        carrier.save()
+
+
+def _callback_rows(
+    name, carrier, line, content_type, seconds, connections, workers, warmup, rounds, *, applied_answer=None
+):
+    """wrk against gunicorn with requests made by `line(run, i)`: one Row, the median of `rounds` runs."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk; make bench does it as root)")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -156,6 +230,7 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
         cwd=ROOT,
         env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "false"},
     )
+    wrk_args = (wrk, carrier, line, content_type, applied_answer)
     try:
         for _ in range(100):
             try:
@@ -164,11 +239,11 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
             except OSError:
                 time.sleep(0.1)
         # The warm-up lets every worker import and connect before the measured run.
-        _wrk(wrk, carrier, numbers, warmup, connections, events=2000)
+        _wrk(*wrk_args, warmup, connections, events=2000)
         runs = []
         for _ in range(rounds):
             with CpuMeter() as cpu:
-                result = _wrk(wrk, carrier, numbers, seconds, connections, events=seconds * 2000)
+                result = _wrk(*wrk_args, seconds, connections, events=seconds * 2000)
             result["cpu"] = cpu.spent()
             result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
             runs.append(result)
@@ -178,7 +253,10 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
     runs.sort(key=lambda run: run["rate"])
     result = runs[len(runs) // 2]
     rate, p50, p99 = result["rate"], result["p50_us"] / 1000, result["p99_us"] / 1000
-    applied = sum(run["statuses"].get("200", 0) - run["duplicates"] for run in runs)
+    if applied_answer:  # the service's own answer: what it says accepted is what was applied
+        applied = sum(run["marked"] for run in runs)
+    else:
+        applied = sum(run["statuses"].get("200", 0) - run["duplicates"] for run in runs)
     sent, errors = sum(run["requests"] for run in runs), sum(run["errors"] for run in runs)
     # CPU per callback says what the machine can carry: cores × 1000 / (app + database ms).
     per_call = {k: sum(run["cpu"][k] for run in runs) * 1000 / max(sent, 1) for k in result["cpu"]}
@@ -188,8 +266,7 @@ def callbacks(seconds=20, connections=8, workers=4, warmup=3, rounds=3):
     spread = f" (runs {runs[0]['rate']:.0f}–{runs[-1]['rate']:.0f})" if rounds > 1 else ""
     return [
         Row(
-            f"carrier callbacks: gunicorn {workers} sync workers, wrk {connections} connections, "
-            f"median of {rounds} × {seconds} s",
+            f"{name}: gunicorn {workers} sync workers, wrk {connections} connections, median of {rounds} × {seconds} s",
             f"{rate:.0f} req/s{spread}, p50 {p50:.0f} ms, p99 {p99:.0f} ms "
             f"({applied:,} of {sent:,} applied, {errors:,} errors){cost}",
             "≥ 300 req/s, p99 ≤ 100 ms",
@@ -250,23 +327,12 @@ def _processes():
     return found
 
 
-def _wrk(wrk, carrier, numbers, seconds, connections, *, events):
-    """One wrk run over `events` freshly signed callbacks; wrk's summary as a dict."""
-    run, rng, threads = f"bench-{time.time_ns()}", random.Random(1), 2
+def _wrk(wrk, carrier, line, content_type, applied_answer, seconds, connections, *, events):
+    """One wrk run over `events` freshly signed requests (`line(run, i)`); wrk's summary as a dict."""
+    run, threads = f"bench-{time.time_ns()}", 2
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as lines:
         for i in range(events):
-            body = json.dumps(
-                {
-                    "event_id": f"{run}-{i}",
-                    "type": "tracking",
-                    "tracking_number": rng.choice(numbers),
-                    "status": "in_transit",
-                    "occurred_at": "2026-11-20T10:00:00+08:00",
-                    "text": "到达转运中心",
-                },
-                ensure_ascii=False,
-            )
-            lines.write(f"{carriers.sign(carrier.callback_secret, body.encode(), time.time())}\t{body}\n")
+            lines.write(line(run, i) + "\n")
     try:
         out = subprocess.run(
             [
@@ -278,10 +344,12 @@ def _wrk(wrk, carrier, numbers, seconds, connections, *, events):
                 "10s",
                 "-s",
                 str(Path(__file__).with_name("callbacks.lua")),
-                f"http://127.0.0.1:{PORT}/api/v1/carriers/jt/events/",
+                f"http://127.0.0.1:{PORT}/api/v1/carriers/{carrier.code}/events/",
                 "--",
                 lines.name,
                 str(threads),
+                content_type,
+                applied_answer or "",
             ],
             capture_output=True,
             text=True,
@@ -294,4 +362,4 @@ def _wrk(wrk, carrier, numbers, seconds, connections, *, events):
 
 if __name__ == "__main__":
     print(f"Machine: {machine()}; {InterceptionOrder.objects.count():,} interceptions")
-    print_table(changelists() + dashboards() + lookups() + callbacks())
+    print_table(changelists() + dashboards() + lookups() + callbacks() + kuaidi100_pushes())

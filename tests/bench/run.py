@@ -5,7 +5,7 @@ interception figures are only meaningful at 1,000,000 rows. Prints figures; asse
 """
 
 from bench_decision_import import decision_import
-from bench_interceptions import callbacks, changelists, dashboards, lookups
+from bench_interceptions import callbacks, changelists, dashboards, kuaidi100_pushes, lookups
 from bench_statement_export import exports
 from bench_uploads import uploads
 from common import Row, machine, print_table
@@ -19,7 +19,7 @@ def main():
     if count < 1_000_000:
         print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (docs/benchmarks.md)")
     rows = []
-    for part in (changelists, dashboards, lookups, callbacks, exports, decision_import, uploads):
+    for part in (changelists, dashboards, kuaidi100_pushes, lookups, callbacks, exports, decision_import, uploads):
         try:
             rows += part()
         except Exception as exc:  # one broken benchmark must not hide the others' figures

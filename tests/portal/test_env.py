@@ -124,3 +124,18 @@ def test_credentials_key_is_required_in_production_and_checked():
         {**PROD, "CREDENTIALS_KEY": f"{Fernet.generate_key().decode()},{PROD['CREDENTIALS_KEY']}"}, base_dir=BASE
     )
     assert len(rotated["credentials_keys"]) == 2
+
+
+def test_kuaidi100_addresses_default_to_kuaidi100_and_must_be_addresses():
+    env = read_settings({}, base_dir=BASE)
+    assert (env["kuaidi100_api_url"], env["kuaidi100_poll_url"]) == (
+        "https://api.kuaidi100.com",
+        "https://poll.kuaidi100.com",
+    )
+    assert env["kuaidi100_subscribe_rate"] == 20
+    env = read_settings({"KUAIDI100_API_URL": "http://127.0.0.1:8123/", "KUAIDI100_SUBSCRIBE_RATE": "5"}, base_dir=BASE)
+    assert env["kuaidi100_api_url"] == "http://127.0.0.1:8123" and env["kuaidi100_subscribe_rate"] == 5
+    with pytest.raises(ConfigError, match="KUAIDI100_POLL_URL"):
+        read_settings({"KUAIDI100_POLL_URL": "poll.kuaidi100.com"}, base_dir=BASE)
+    with pytest.raises(ConfigError, match="KUAIDI100_SUBSCRIBE_RATE"):
+        read_settings({"KUAIDI100_SUBSCRIBE_RATE": "0"}, base_dir=BASE)

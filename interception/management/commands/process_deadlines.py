@@ -8,7 +8,8 @@ from interception.management_loop import run
 class Command(BaseCommand):
     help = (
         "Apply expired handling windows (R15), retry carrier submissions and ask carriers about "
-        "interceptions they have been silent on for CARRIER_POLL_HOURS. Safe to run in several "
+        "interceptions they have been silent on for CARRIER_POLL_HOURS, subscribe new parcels' tracking "
+        "(kuaidi100). Safe to run in several "
         "processes at once; --loop repeats every --interval seconds."
     )
 
@@ -19,11 +20,12 @@ class Command(BaseCommand):
     def handle(self, *args, loop, interval, **options):
         def work():
             report = services.deadlines_process()
-            if report.refunded or report.submitted or report.polled or report.pruned or not loop:
+            if report.refunded or report.submitted or report.polled or report.subscribed or report.pruned or not loop:
                 return (
                     f"{timezone.localtime():%Y-%m-%d %H:%M:%S} refunded {report.refunded} after-sales, "
                     f"retried {report.submitted} submissions, asked carriers about {report.polled} "
-                    f"silent interceptions ({report.answered} answered), forgot {report.pruned} old carrier calls"
+                    f"silent interceptions ({report.answered} answered), subscribed the tracking of "
+                    f"{report.subscribed} parcels, forgot {report.pruned} old carrier calls"
                 )
             return ""
 
