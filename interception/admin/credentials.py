@@ -64,10 +64,13 @@ def entered(form, adapter, declared):
 
 def check(form, instance, adapter, declared, problems_of):
     """Refuse the form when the adapter, given what is set and what was typed, says a credential is missing."""
-    probe = type(instance)(sealed_credentials=instance.sealed_credentials)
+    # What the object will be once saved: the form's values (not yet on the instance) and the credentials.
+    values = {f: form.cleaned_data[f] for f in form._meta.fields if f in form.cleaned_data}
+    probe = type(instance)(sealed_credentials=instance.sealed_credentials, **values)
     probe.set_credentials(entered(form, adapter, declared))
+    names = {c.name: field_name(adapter, c) for c in declared(adapter)}
     for problem in problems_of(adapter, probe):
-        name = field_name(adapter, next(c for c in declared(adapter) if c.name == problem.field))
+        name = names.get(problem.field, problem.field)
         form.add_error(name if name in form.fields else None, problem.message)
 
 
