@@ -164,6 +164,26 @@ def parse_fernet_keys(name, raw, *, production, secret_key):
     return keys
 
 
+SF_DIGESTS = ("urlencoded", "raw")
+SF_PRODUCTION_URL = "https://sfapi.sf-express.com/std/service"
+
+
+def parse_choice(name, raw, choices):
+    """One of `choices` (the first when unset), case-insensitive."""
+    word = (raw or "").strip().lower() or choices[0]
+    if word not in choices:
+        raise ConfigError(f"{name}={raw!r}: use one of {', '.join(choices)}")
+    return word
+
+
+def parse_service_url(name, raw, default):
+    """A carrier service's address: http(s)://host[/path], the official one when unset."""
+    url = (raw or "").strip() or default
+    if not re.fullmatch(r"https?://[^/\s]+(/[^\s]*)?", url):
+        raise ConfigError(f"{name}={raw!r} is not an http(s) address")
+    return url
+
+
 def read_settings(environ, *, base_dir):
     """Everything settings.py takes from the environment, validated."""
     production = (environ.get("PORTAL_MODE") or "development").strip().lower()
@@ -242,6 +262,8 @@ def read_settings(environ, *, base_dir):
         "carrier_clock_skew_minutes": parse_count(
             "CARRIER_CLOCK_SKEW_MINUTES", environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"
         ),
+        "sf_url": parse_service_url("SF_URL", environ.get("SF_URL"), SF_PRODUCTION_URL),
+        "sf_digest": parse_choice("SF_DIGEST", environ.get("SF_DIGEST"), SF_DIGESTS),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range(
             "SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"), (20.0, 90.0)

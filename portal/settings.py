@@ -197,6 +197,10 @@ CARRIER_CONNECT_TIMEOUT = 5
 CARRIER_READ_TIMEOUT = 15
 CARRIER_POLL_HOURS = ENV["carrier_poll_hours"]
 CARRIER_CLOCK_SKEW_MINUTES = ENV["carrier_clock_skew_minutes"]
+# 顺丰 丰桥: the service's address (sandbox https://sfapi-sbox.sf-express.com/std/service) and how its
+# msgDigest is computed (docs/carriers/sf.md).
+SF_URL = ENV["sf_url"]
+SF_DIGEST = ENV["sf_digest"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

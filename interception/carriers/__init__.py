@@ -18,9 +18,10 @@ from interception.carriers.base import (  # noqa: F401 - what the services use
     Incoming,
 )
 from interception.carriers.sandbox import SandboxAdapter
+from interception.carriers.sf import SfAdapter
 from interception.carriers.standard import StandardAdapter, parse_standard, sign, verify  # noqa: F401
 
-ADAPTERS = {adapter.code: adapter for adapter in (SandboxAdapter, StandardAdapter)}
+ADAPTERS = {adapter.code: adapter for adapter in (SandboxAdapter, StandardAdapter, SfAdapter)}
 
 
 def adapter_class(name):
