@@ -174,6 +174,18 @@ def parse_fernet_keys(name, raw, *, production, secret_key):
     return keys
 
 
+SF_DIGESTS = ("urlencoded", "raw")
+SF_PRODUCTION_URL = "https://sfapi.sf-express.com/std/service"
+
+
+def parse_choice(name, raw, choices):
+    """One of `choices` (the first when unset), case-insensitive."""
+    word = (raw or "").strip().lower() or choices[0]
+    if word not in choices:
+        raise ConfigError(f"{name}={raw!r}: use one of {', '.join(choices)}")
+    return word
+
+
 def read_settings(environ, *, base_dir):
     """Everything settings.py takes from the environment, validated."""
     production = (environ.get("PORTAL_MODE") or "development").strip().lower()
@@ -261,6 +273,8 @@ def read_settings(environ, *, base_dir):
         "kuaidi100_subscribe_rate": parse_count(
             "KUAIDI100_SUBSCRIBE_RATE", environ.get("KUAIDI100_SUBSCRIBE_RATE"), 20, unit="subscriptions a second"
         ),
+        "sf_url": parse_service_url("SF_URL", environ.get("SF_URL"), SF_PRODUCTION_URL),
+        "sf_digest": parse_choice("SF_DIGEST", environ.get("SF_DIGEST"), SF_DIGESTS),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range(
             "SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"), (20.0, 90.0)

@@ -206,6 +206,10 @@ CARRIER_CLOCK_SKEW_MINUTES = ENV["carrier_clock_skew_minutes"]
 KUAIDI100_API_URL = ENV["kuaidi100_api_url"]
 KUAIDI100_POLL_URL = ENV["kuaidi100_poll_url"]
 KUAIDI100_SUBSCRIBE_RATE = ENV["kuaidi100_subscribe_rate"]
+# 顺丰 丰桥: the service's address (sandbox https://sfapi-sbox.sf-express.com/std/service) and how its
+# msgDigest is computed (docs/carriers/sf.md).
+SF_URL = ENV["sf_url"]
+SF_DIGEST = ENV["sf_digest"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

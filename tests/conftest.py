@@ -61,4 +61,5 @@ def _seeded_network(request):
     if not Platform.objects.exists():
         import importlib
 
-        importlib.import_module("interception.migrations.0002_seed_network").seed(apps, None)
+        for seeding in ("0002_seed_network", "0014_sf_carrier"):
+            importlib.import_module(f"interception.migrations.{seeding}").seed(apps, None)

@@ -20,9 +20,10 @@ from interception.carriers.base import (  # noqa: F401 - what the services use
 )
 from interception.carriers.kuaidi100 import Kuaidi100Adapter
 from interception.carriers.sandbox import SandboxAdapter
+from interception.carriers.sf import SfAdapter
 from interception.carriers.standard import StandardAdapter, parse_standard, sign, verify  # noqa: F401
 
-ADAPTERS = {adapter.code: adapter for adapter in (SandboxAdapter, StandardAdapter, Kuaidi100Adapter)}
+ADAPTERS = {adapter.code: adapter for adapter in (SandboxAdapter, StandardAdapter, Kuaidi100Adapter, SfAdapter)}
 
 
 def adapter_class(name):

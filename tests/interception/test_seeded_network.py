@@ -13,7 +13,16 @@ def terms(platform, carrier):
 
 def test_r2_seeded_platforms_and_carriers():
     assert set(Platform.objects.values_list("code", flat=True)) == {"douyin", "kuaishou"}
-    assert set(Carrier.objects.values_list("code", flat=True)) == {"yto", "jt", "zto", "sto"}
+    assert set(Carrier.objects.values_list("code", flat=True)) == {"yto", "jt", "zto", "sto", "sf"}
+
+
+def test_r2_sf_is_offered_on_douyin_online_only_and_runs_on_the_sandbox():
+    # The seeds name SF on neither platform's offline list; Douyin's online tool is not limited to named carriers.
+    assert terms("douyin", "sf").offers(SettlementMode.ONLINE) is True
+    assert terms("douyin", "sf").offers(SettlementMode.OFFLINE) is False
+    assert not PlatformCarrier.objects.filter(platform__code="kuaishou", carrier__code="sf").exists()
+    sf = Carrier.objects.get(code="sf")
+    assert (sf.name, sf.adapter) == ("顺丰速运", "sandbox")
 
 
 def test_r2_douyin_offline_mode_only_with_yto_and_jt():
