@@ -1,8 +1,8 @@
 """The outlet staff's decision file: export pending applications and fee changes, import decisions.
 
 A file is planned row by row first (the preview), and applied only when no
-row has an error, through the same services as the buttons, in one
-transaction: a row that became invalid since the preview undoes the whole file.
+row has an error, through the set-based service the buttons and bulk actions use too, in one
+transaction: a row that became invalid since the preview refuses the whole file.
 """
 
 from dataclasses import dataclass, field
@@ -15,11 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from interception import rules, selectors, services
 from interception.models import Contract, FeeAmendment
 from kernel import inputs, uploads
-from kernel.errors import DomainError
 from kernel.spreadsheets import FileErrors, FileRefused, read_table, unsafe_cell
 from kernel.transitions import reason_problems
 
-APPLICATION, FEE_CHANGE = "application", "fee_change"
+APPLICATION, FEE_CHANGE = services.APPLICATION, services.FEE_CHANGE
 COLUMNS = [
     "kind",
     "id",
@@ -38,7 +37,8 @@ REQUIRED = ["kind", "id", "merchant", "fee", "decision", "reason"]
 PREVIEW_ROWS = 200  # the preview shows these and counts the rest
 BATCH = 5000
 UPLOAD_PURPOSE = "contract_decisions"
-APPROVE, REJECT, LEAVE, UNCHANGED = "approve", "reject", "leave", "unchanged"
+APPROVE, REJECT = services.APPROVE, services.REJECT
+LEAVE, UNCHANGED = "leave", "unchanged"
 DECISION_WORDS = {
     "approve": APPROVE,
     "approved": APPROVE,
@@ -267,22 +267,6 @@ def _label(user, rows):
                 r.label = labels.get(r.id, "")
 
 
-SERVICES = {
-    (APPLICATION, APPROVE): lambda pk, reason, actor: services.contract_approve(
-        contract_id=pk, actor=actor, reason=reason
-    ),
-    (APPLICATION, REJECT): lambda pk, reason, actor: services.contract_reject(
-        contract_id=pk, actor=actor, reason=reason
-    ),
-    (FEE_CHANGE, APPROVE): lambda pk, reason, actor: services.amendment_approve(
-        amendment_id=pk, actor=actor, reason=reason
-    ),
-    (FEE_CHANGE, REJECT): lambda pk, reason, actor: services.amendment_reject(
-        amendment_id=pk, actor=actor, reason=reason
-    ),
-}
-
-
 class ImportRefused(FileRefused):
     pass
 
@@ -295,17 +279,22 @@ def apply(user, table):
             raise ImportRefused(
                 "import_invalid", _("The file has errors; nothing was applied."), errors=result.errors, status=400
             )
-        failures = FileErrors()
-        for number, kind, pk, action, reason in result.changes:
-            try:
-                with transaction.atomic():
-                    SERVICES[(kind, action)](pk, reason, user)
-            except DomainError as exc:
-                failures.add({"code": "row_invalid", "row": number, "column": "decision", "message": exc.message})
-        if failures:
+        decisions = [
+            services.Decision(kind, pk, action, reason, key=number)
+            for number, kind, pk, action, reason in result.changes
+        ]
+        try:
+            services.decisions_apply(decisions=decisions, actor=user, all_or_nothing=True)
+        except services.DecisionsRefused as refused:
+            # Decided otherwise (or closed) since the plan read them: the file is refused as a whole.
+            failures = FileErrors()
+            for decision, error in refused.refusals:
+                failures.add(
+                    {"code": "row_invalid", "row": decision.key, "column": "decision", "message": error.message}
+                )
             raise ImportRefused(
                 "import_invalid", _("The file has errors; nothing was applied."), errors=failures, status=409
-            )
+            ) from None
     return result
 
 

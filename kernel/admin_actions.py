@@ -46,6 +46,9 @@ class ObjectAction:
     # Rendered with the run's return value as `result` instead of redirecting to the change page: for
     # what may be shown only once (a new API key), so it is never kept in a message in the session.
     result_template: str = ""
+    # (objects, actor, **cleaned_data) -> [(obj, done, message)]: the bulk action as one set-based service call
+    # instead of `run` per object.
+    run_many: object = None
 
 
 def can_transition(name):
@@ -159,14 +162,17 @@ def _bulk(action):
             "title": _("%(label)s: %(n)s selected") % {"label": action.label, "n": len(objects)},
         }
         if request.POST.get("confirmed") and form.is_valid():
-            outcomes = []
-            for obj in objects:
-                try:
-                    action.run(obj, request.user, **form.cleaned_data)
-                except DomainError as exc:
-                    outcomes.append((obj, False, describe_error(exc)))
-                else:
-                    outcomes.append((obj, True, _("done")))
+            if action.run_many is not None:
+                outcomes = action.run_many(objects, request.user, **form.cleaned_data)
+            else:
+                outcomes = []
+                for obj in objects:
+                    try:
+                        action.run(obj, request.user, **form.cleaned_data)
+                    except DomainError as exc:
+                        outcomes.append((obj, False, describe_error(exc)))
+                    else:
+                        outcomes.append((obj, True, _("done")))
             context["outcomes"] = outcomes
             context["done"] = sum(1 for o in outcomes if o[1])
             context["refused"] = len(outcomes) - context["done"]

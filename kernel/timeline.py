@@ -8,6 +8,7 @@ from django.utils.functional import Promise
 from kernel.models import TimelineEntry
 
 SYSTEM = "system"  # stored, so not translated
+BATCH = 1000  # rows per INSERT of record_many
 # transition code -> translated label; apps add theirs with register_transitions().
 TRANSITION_LABELS = {}
 
@@ -26,6 +27,20 @@ def actor_label(actor):
 
 
 def record(obj, *, actor, transition, from_state="", to_state="", reason="", at=None):
+    entry = entry_for(
+        obj, actor=actor, transition=transition, from_state=from_state, to_state=to_state, reason=reason, at=at
+    )
+    entry.save()
+    return entry
+
+
+def record_many(entries):
+    """Write entries made by `entry_for` in one INSERT per thousand: the set-based services' timeline."""
+    return TimelineEntry.objects.bulk_create(entries, batch_size=BATCH)
+
+
+def entry_for(obj, *, actor, transition, from_state="", to_state="", reason="", at=None):
+    """The timeline entry `record` would write, unsaved."""
     entry = TimelineEntry(
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
         object_id=obj.pk,
@@ -38,7 +53,6 @@ def record(obj, *, actor, transition, from_state="", to_state="", reason="", at=
     )
     if at is not None:
         entry.at = at
-    entry.save()
     return entry
 
 

@@ -55,26 +55,32 @@ def reason_problems(reason, *, what):
     return []
 
 
-def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, recorded_at=None, **kwargs):
-    """Take the transition `name` on a row locked by `lock`: guard, reason, transition, save, timeline.
+def lock_many(queryset, pks):
+    """Load the rows `pks` FOR UPDATE from a scoped queryset in one query, in id order (two sets locked at
+    once cannot deadlock on each other); {pk: row}. Ids outside the scope are missing from the answer."""
+    rows = queryset.select_for_update(of=("self",)).filter(pk__in=set(pks)).order_by("pk")
+    return {row.pk: row for row in rows}
 
-    `reason_for` (what the reason is for, e.g. "reject an application") makes a reason mandatory.
-    `event` is the timeline's transition code (defaults to `name`). `at` is when it happened (the transition
-    stores it); `recorded_at`, when the timeline says it did, if another clock than ours reported `at`.
-    """
-    bound = getattr(obj, name)
-    guard(bound, actor, state_label=obj.get_state_display())
+
+def check(obj, name, *, actor, reason="", reason_for=None):
+    """Raise the DomainError that refuses transition `name` on `obj` now (state, permission, missing reason);
+    otherwise return the reason as the timeline will store it."""
+    guard(getattr(obj, name), actor, state_label=obj.get_state_display())
     if not isinstance(reason, Promise):  # a system reason stays lazy so the timeline stores its source text
         reason = str(reason or "").strip()
     if reason_for is not None and (problems := reason_problems(str(reason), what=reason_for)):
         refuse(problems, status=400)
-    at = at or timezone.now()
+    return reason
+
+
+def fire(obj, name, *, actor, at, event=None, reason="", reason_for=None, recorded_at=None, **kwargs):
+    """Take transition `name` on `obj` in memory, after `check`: the machine sets the row's fields; returns the
+    unsaved timeline entry. The caller saves both, one row at a time (`take`) or a whole set at once."""
     from_state = obj.state
     if reason_for is not None:
         kwargs["reason"] = str(reason)
-    bound(by=actor, at=at, **kwargs)
-    obj.save()
-    timeline.record(
+    getattr(obj, name)(by=actor, at=at, **kwargs)
+    return timeline.entry_for(
         obj,
         actor=actor,
         transition=event or name,
@@ -83,4 +89,28 @@ def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, r
         reason=reason,
         at=recorded_at or at,
     )
+
+
+def take(obj, name, *, actor, event=None, reason="", reason_for=None, at=None, recorded_at=None, **kwargs):
+    """Take the transition `name` on a row locked by `lock`: guard, reason, transition, save, timeline.
+
+    `reason_for` (what the reason is for, e.g. "reject an application") makes a reason mandatory.
+    `event` is the timeline's transition code (defaults to `name`). `at` is when it happened (the transition
+    stores it); `recorded_at`, when the timeline says it did, if another clock than ours reported `at`.
+    """
+    reason = check(obj, name, actor=actor, reason=reason, reason_for=reason_for)
+    at = at or timezone.now()
+    entry = fire(
+        obj,
+        name,
+        actor=actor,
+        at=at,
+        event=event,
+        reason=reason,
+        reason_for=reason_for,
+        recorded_at=recorded_at,
+        **kwargs,
+    )
+    obj.save()
+    entry.save()
     return at

@@ -27,6 +27,7 @@ from kernel.admin_actions import (
     ReasonForm,
     RequiredReasonForm,
     can_transition,
+    describe_error,
 )
 from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
 from kernel.errors import DomainError
@@ -130,6 +131,20 @@ def _run_amend(obj, actor, new_fee):
     services.contract_amend_fee(contract_id=obj.pk, new_fee=new_fee, actor=actor)
 
 
+def _decide_many(kind, action):
+    """A bulk action's `run_many`: the selected objects decided as one set; each is refused on its own."""
+
+    def run_many(objects, actor, reason=""):
+        decisions = [services.Decision(kind, obj.pk, action, reason, key=obj) for obj in objects]
+        outcomes = services.decisions_apply(decisions=decisions, actor=actor, all_or_nothing=False)
+        return [
+            (d.key, True, _("done")) if error is None else (d.key, False, describe_error(error))
+            for d, _obj, error in outcomes
+        ]
+
+    return run_many
+
+
 def _can_amend(obj, user):
     return user.has_perm("interception.amend_contract_fee") and not rules.fee_change_problems(obj)
 
@@ -203,6 +218,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             available=can_transition("approve"),
             form_class=ReasonForm,
             run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor, reason=reason),
+            run_many=_decide_many(services.APPLICATION, services.APPROVE),
         ),
         ObjectAction(
             "reject",
@@ -211,6 +227,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             form_class=RequiredReasonForm,
             danger=True,
             run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor, reason=reason),
+            run_many=_decide_many(services.APPLICATION, services.REJECT),
         ),
         ObjectAction(
             "close",
@@ -380,6 +397,7 @@ class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, Portal
             available=can_transition("approve"),
             form_class=ReasonForm,
             run=lambda obj, actor, reason: services.amendment_approve(amendment_id=obj.pk, actor=actor, reason=reason),
+            run_many=_decide_many(services.FEE_CHANGE, services.APPROVE),
         ),
         ObjectAction(
             "reject",
@@ -388,5 +406,6 @@ class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, Portal
             form_class=RequiredReasonForm,
             danger=True,
             run=lambda obj, actor, reason: services.amendment_reject(amendment_id=obj.pk, actor=actor, reason=reason),
+            run_many=_decide_many(services.FEE_CHANGE, services.REJECT),
         ),
     ]

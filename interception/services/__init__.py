@@ -8,6 +8,12 @@ from interception.services.aftersales import (  # noqa: F401
 )
 from interception.services.callbacks import carrier_callback, carrier_event_receive, tracking_record  # noqa: F401
 from interception.services.contracts import (  # noqa: F401
+    APPLICATION,
+    APPROVE,
+    FEE_CHANGE,
+    REJECT,
+    Decision,
+    DecisionsRefused,
     agreement_sign,
     amendment_approve,
     amendment_reject,
@@ -16,6 +22,7 @@ from interception.services.contracts import (  # noqa: F401
     contract_approve,
     contract_close,
     contract_reject,
+    decisions_apply,
 )
 from interception.services.deadlines import deadlines_process, interception_poll  # noqa: F401
 from interception.services.parcels import aftersale_close, aftersale_create, parcel_create  # noqa: F401

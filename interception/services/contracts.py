@@ -17,9 +17,9 @@ from interception.models import (
     PlatformCarrier,
     SettlementMode,
 )
-from kernel import timeline
+from kernel import sql, timeline
 from kernel.errors import DomainError, Problem, refuse
-from kernel.transitions import lock, require, take
+from kernel.transitions import check, fire, lock, lock_many, not_found, require, take
 
 AUTO_APPROVED = _("approved automatically: carrier requires no review")
 
@@ -102,7 +102,10 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, m
             )
             timeline.record(contract, actor=actor, transition="apply", to_state=Contract.State.PENDING, at=now)
             if not terms.approval_required:
-                _approve(contract, actor=None, at=now, reason=AUTO_APPROVED)
+                changes = _Changes()
+                decision = Decision(APPLICATION, contract.pk, APPROVE)
+                _decide_contract(contract, decision, None, now, changes, reason=AUTO_APPROVED)
+                changes.write()
     except IntegrityError:
         # Another application for the same merchant × outlet × platform won the race.
         return OutletOutcome(
@@ -118,23 +121,168 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, m
     return OutletOutcome(outlet, contract=contract)
 
 
-def _approve(contract, *, actor, at=None, reason=""):
-    at = take(contract, "approve", actor=actor, reason=reason, at=at)
-    ContractFee.objects.create(contract=contract, fee=contract.fee, effective_from=at)
+APPLICATION, FEE_CHANGE = "application", "fee_change"
+APPROVE, REJECT = "approve", "reject"
+WHAT = {APPLICATION: _("Application"), FEE_CHANGE: _("Fee change")}
 
 
-@transaction.atomic
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One decision of a set: approve or reject (the transitions' names) one application or fee change.
+    `key` is what the caller reports a refusal against (a file's row number, a selected object)."""
+
+    kind: str
+    id: int
+    action: str
+    reason: str = ""
+    key: object = None
+
+
+class DecisionsRefused(DomainError):
+    """Some decisions of an all-or-nothing set were refused; nothing was applied. `refusals` holds
+    (decision, DomainError) in the order given."""
+
+    def __init__(self, refusals):
+        self.refusals = refusals
+        first = refusals[0][1]
+        super().__init__(first.code, first.message, errors=first.errors, status=first.status)
+
+
+def decisions_apply(*, decisions, actor, all_or_nothing=True):
+    """Apply a set of decisions on applications (R3) and fee changes (R6) as one: every row the set names is
+    locked in one query per kind, the state machine judges each decision on its locked row (state, permission,
+    reason) as one by one, and the changes are written together: one UPDATE per kind of change, the fee history
+    and the timeline in bulk INSERTs.
+
+    All or nothing (the decision file): when any decision is refused, DecisionsRefused lists every refusal and
+    nothing is written. Otherwise (the bulk actions) the allowed ones are applied. Returns
+    [(decision, object, None) | (decision, None, DomainError)] in the order given.
+    """
+    decisions = list(decisions)
+    at = timezone.now()
+    with transaction.atomic():
+        changes = _Changes()
+        outcomes = _decide_contracts(decisions, actor, at, changes) | _decide_amendments(decisions, actor, at, changes)
+        ordered = [outcomes[index] for index in range(len(decisions))]
+        refused = [(d, error) for d, _obj, error in ordered if error is not None]
+        if refused and all_or_nothing:
+            raise DecisionsRefused(refused)
+        changes.write()
+    return ordered
+
+
+class _Changes:
+    """What a set of decisions writes, gathered while the machine judges each row."""
+
+    def __init__(self):
+        self.contracts, self.contract_fees, self.amendments, self.entries, self.fee_history = {}, {}, {}, [], []
+
+    def write(self):
+        sql.update_rows(Contract, self.contracts.values(), ["state", "decided_by", "decided_at", "reject_reason"])
+        sql.update_rows(Contract, self.contract_fees.values(), ["fee"])
+        sql.update_rows(FeeAmendment, self.amendments.values(), ["state", "decided_by", "decided_at", "reject_reason"])
+        ContractFee.objects.bulk_create(self.fee_history, batch_size=timeline.BATCH)
+        timeline.record_many(self.entries)
+
+
+def _decide_contracts(decisions, actor, at, changes):
+    wanted = [(index, d) for index, d in enumerate(decisions) if d.kind == APPLICATION]
+    if not wanted:
+        return {}
+    locked = lock_many(selectors.contract_list(actor), [d.id for _index, d in wanted])
+    outcomes = {}
+    for index, d in wanted:
+        contract = locked.get(d.id)
+        try:
+            if contract is None:
+                raise not_found(WHAT[APPLICATION], d.id)
+            _decide_contract(contract, d, actor, at, changes)
+        except DomainError as error:
+            outcomes[index] = (d, None, error)
+        else:
+            outcomes[index] = (d, contract, None)
+    return outcomes
+
+
+def _decide_contract(contract, d, actor, at, changes, *, reason=None):
+    """Judge and take one decision on a locked contract, gathering what it writes."""
+    reason_for = _("reject an application") if d.action == REJECT else None
+    reason = check(
+        contract, d.action, actor=actor, reason=d.reason if reason is None else reason, reason_for=reason_for
+    )
+    changes.entries.append(fire(contract, d.action, actor=actor, at=at, reason=reason, reason_for=reason_for))
+    changes.contracts[contract.pk] = contract
+    if d.action == APPROVE:
+        changes.fee_history.append(ContractFee(contract=contract, fee=contract.fee, effective_from=at))
+
+
+def _decide_amendments(decisions, actor, at, changes):
+    wanted = [(index, d) for index, d in enumerate(decisions) if d.kind == FEE_CHANGE]
+    if not wanted:
+        return {}
+    locked = lock_many(selectors.amendment_list(actor), [d.id for _index, d in wanted])
+    contracts = lock_many(Contract.objects.all(), [a.contract_id for a in locked.values()])
+    outcomes = {}
+    for index, d in wanted:
+        amendment = locked.get(d.id)
+        try:
+            if amendment is None:
+                raise not_found(WHAT[FEE_CHANGE], d.id)
+            _decide_amendment(amendment, contracts[amendment.contract_id], d, actor, at, changes)
+        except DomainError as error:
+            outcomes[index] = (d, None, error)
+        else:
+            outcomes[index] = (d, amendment, None)
+    return outcomes
+
+
+def _decide_amendment(amendment, contract, d, actor, at, changes):
+    if d.action == APPROVE and (problems := rules.fee_change_problems(contract)):  # closed meanwhile
+        refuse(problems)
+    reason_for = _("reject a fee change") if d.action == REJECT else None
+    reason = check(amendment, d.action, actor=actor, reason=d.reason, reason_for=reason_for)
+    event = f"{d.action}_fee_change"
+    changes.entries.append(
+        fire(amendment, d.action, actor=actor, at=at, event=event, reason=reason, reason_for=reason_for)
+    )
+    changes.amendments[amendment.pk] = amendment
+    change = f"{amendment.old_fee} → {amendment.new_fee}"
+    if d.action == APPROVE:
+        contract.fee = amendment.new_fee
+        changes.contract_fees[contract.pk] = contract
+        changes.fee_history.append(
+            ContractFee(contract=contract, fee=amendment.new_fee, effective_from=at, amendment=amendment)
+        )
+    else:
+        change = f"{change}: {amendment.reject_reason}"
+    changes.entries.append(timeline.entry_for(contract, actor=actor, transition=event, reason=change, at=at))
+
+
+def _decide_one(kind, action, pk, actor, reason):
+    """One decision through the set-based service, refused as the single-row services always were."""
+    try:
+        ((_decision, obj, _error),) = decisions_apply(
+            decisions=[Decision(kind, pk, action, reason)], actor=actor, all_or_nothing=True
+        )
+    except DecisionsRefused as refused:
+        raise refused.refusals[0][1] from None
+    return obj
+
+
 def contract_approve(*, contract_id, actor, reason=""):
-    contract = lock(selectors.contract_list(actor), contract_id, what=_("Application"))
-    _approve(contract, actor=actor, reason=reason)
-    return contract
+    return _decide_one(APPLICATION, APPROVE, contract_id, actor, reason)
 
 
-@transaction.atomic
 def contract_reject(*, contract_id, actor, reason):
-    contract = lock(selectors.contract_list(actor), contract_id, what=_("Application"))
-    take(contract, "reject", actor=actor, reason=reason, reason_for=_("reject an application"))
-    return contract
+    return _decide_one(APPLICATION, REJECT, contract_id, actor, reason)
+
+
+def amendment_approve(*, amendment_id, actor, reason=""):
+    return _decide_one(FEE_CHANGE, APPROVE, amendment_id, actor, reason)
+
+
+def amendment_reject(*, amendment_id, actor, reason):
+    return _decide_one(FEE_CHANGE, REJECT, amendment_id, actor, reason)
 
 
 @transaction.atomic
@@ -186,42 +334,6 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
         transition="request_fee_change",
         to_state=FeeAmendment.State.PENDING,
         at=amendment.requested_at,
-    )
-    return amendment
-
-
-@transaction.atomic
-def amendment_approve(*, amendment_id, actor, reason=""):
-    amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
-    contract = Contract.objects.select_for_update().get(pk=amendment.contract_id)
-    if problems := rules.fee_change_problems(contract):  # closed meanwhile
-        refuse(problems)
-    at = take(amendment, "approve", actor=actor, event="approve_fee_change", reason=reason)
-    contract.fee = amendment.new_fee
-    contract.save(update_fields=["fee"])
-    ContractFee.objects.create(contract=contract, fee=amendment.new_fee, effective_from=at, amendment=amendment)
-    timeline.record(
-        contract,
-        actor=actor,
-        transition="approve_fee_change",
-        reason=f"{amendment.old_fee} → {amendment.new_fee}",
-        at=at,
-    )
-    return amendment
-
-
-@transaction.atomic
-def amendment_reject(*, amendment_id, actor, reason):
-    amendment = lock(selectors.amendment_list(actor), amendment_id, what=_("Fee change"))
-    at = take(
-        amendment, "reject", actor=actor, event="reject_fee_change", reason=reason, reason_for=_("reject a fee change")
-    )
-    timeline.record(
-        amendment.contract,
-        actor=actor,
-        transition="reject_fee_change",
-        reason=f"{amendment.old_fee} → {amendment.new_fee}: {amendment.reject_reason}",
-        at=at,
     )
     return amendment
 

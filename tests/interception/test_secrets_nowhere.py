@@ -101,7 +101,7 @@ def test_the_secrets_reach_kuaidi100_and_nothing_else(client, k100, configured, 
         assert response.status_code == 200, url
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert_no_secret(url, body.decode("utf-8", "replace"))
-    for model, resource in (("ewaybillaccount", "ewaybillaccountresource"), ("outlet", "outletresource")):
+    for model, _resource in (("ewaybillaccount", "ewaybillaccountresource"), ("outlet", "outletresource")):
         export = client.post(f"/admin/interception/{model}/export/", {"format": "0", "resource": "0"})
         assert export.status_code == 200
         assert_no_secret(f"the {model} export", export.content.decode("utf-8", "replace"))
