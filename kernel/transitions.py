@@ -37,9 +37,12 @@ def invalid_state(state_label):
 
 
 def guard(bound_transition, actor, *, state_label):
-    """Refuse a transition that the row's state or the actor's permissions do not allow."""
+    """Refuse a transition that the row's state or the actor's permissions do not allow.
+
+    `state_label` may be a callable, called only to refuse: a set of thousands of rows should not pay for
+    translating each row's state label when none is refused."""
     if not can_proceed(bound_transition):
-        raise invalid_state(state_label)
+        raise invalid_state(state_label() if callable(state_label) else state_label)
     if not has_transition_perm(bound_transition, actor):
         raise DomainError("forbidden", _("You are not allowed to do this."), status=403)
 
@@ -65,7 +68,7 @@ def lock_many(queryset, pks):
 def check(obj, name, *, actor, reason="", reason_for=None):
     """Raise the DomainError that refuses transition `name` on `obj` now (state, permission, missing reason);
     otherwise return the reason as the timeline will store it."""
-    guard(getattr(obj, name), actor, state_label=obj.get_state_display())
+    guard(getattr(obj, name), actor, state_label=obj.get_state_display)
     if not isinstance(reason, Promise):  # a system reason stays lazy so the timeline stores its source text
         reason = str(reason or "").strip()
     if reason_for is not None and (problems := reason_problems(str(reason), what=reason_for)):

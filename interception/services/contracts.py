@@ -189,7 +189,8 @@ def _decide_contracts(decisions, actor, at, changes):
     wanted = [(index, d) for index, d in enumerate(decisions) if d.kind == APPLICATION]
     if not wanted:
         return {}
-    locked = lock_many(selectors.contract_list(actor), [d.id for _index, d in wanted])
+    # The scope's joins filter; the related rows themselves are not needed to decide.
+    locked = lock_many(selectors.contract_list(actor).select_related(None), [d.id for _index, d in wanted])
     outcomes = {}
     for index, d in wanted:
         contract = locked.get(d.id)
@@ -220,7 +221,7 @@ def _decide_amendments(decisions, actor, at, changes):
     wanted = [(index, d) for index, d in enumerate(decisions) if d.kind == FEE_CHANGE]
     if not wanted:
         return {}
-    locked = lock_many(selectors.amendment_list(actor), [d.id for _index, d in wanted])
+    locked = lock_many(selectors.amendment_list(actor).select_related(None), [d.id for _index, d in wanted])
     contracts = lock_many(Contract.objects.all(), [a.contract_id for a in locked.values()])
     outcomes = {}
     for index, d in wanted:
