@@ -467,21 +467,31 @@ def stream_csv(filename, header, rows):
 
 def stream_csv_rows(filename, rows):
     """Like stream_csv, for files whose first rows are not a column header (statements: header info first)."""
+    return stream_csv_chunks(filename, csv_chunks(rows))
 
+
+def csv_chunks(rows):
+    """The CSV text of `rows` (every cell made safe), in pieces of 500 lines."""
     writer = csv.writer(_Echo())
+    batch = []
+    for row in rows:
+        batch.append(writer.writerow([safe_cell(v) for v in row]))
+        if len(batch) == 500:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
 
-    def lines():
+
+def stream_csv_chunks(filename, chunks):
+    """A streamed CSV download of pieces of CSV text (from csv_chunks, or kernel.sql_csv.lines): UTF-8 with BOM."""
+
+    def content():
         yield "\ufeff".encode()
-        batch = []
-        for row in rows:
-            batch.append(writer.writerow([safe_cell(v) for v in row]))
-            if len(batch) == 500:
-                yield "".join(batch).encode("utf-8")
-                batch = []
-        if batch:
-            yield "".join(batch).encode("utf-8")
+        for chunk in chunks:
+            yield chunk.encode("utf-8")
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

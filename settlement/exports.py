@@ -4,8 +4,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kernel import sql_csv
 from kernel.errors import DomainError
-from kernel.spreadsheets import stream_csv, stream_csv_rows, stream_xlsx
+from kernel.spreadsheets import csv_chunks, stream_csv, stream_csv_chunks, stream_xlsx
 from kernel.transitions import find, require
 from settlement import selectors
 from settlement.models import Difference, StatementLine
@@ -29,9 +30,10 @@ def statement_export(*, statement_id, actor, file_format):
     if file_format not in FORMATS:
         raise DomainError("format_invalid", _("Choose the format csv or xlsx."), status=400)
     statement = find(selectors.statement_list(actor), statement_id, what=_("Statement"))
-    rows = _in_language(statement_rows(statement), translation.get_language())
     name = f"{statement.number}.{file_format}"
-    return stream_xlsx(name, rows) if file_format == "xlsx" else stream_csv_rows(name, rows)
+    if file_format == "xlsx":
+        return stream_xlsx(name, _in_language(statement_rows(statement), translation.get_language()))
+    return stream_csv_chunks(name, _in_language(statement_csv(statement), translation.get_language()))
 
 
 def _in_language(rows, language):
@@ -42,7 +44,32 @@ def _in_language(rows, language):
 
 def statement_rows(statement):
     """Header information, a blank row, the column names, every line in order, the total."""
-    kinds = dict(StatementLine.Kind.choices)
+    yield from _head_rows(statement)
+    yield from _line_rows(statement)
+    yield _total_row(statement)
+
+
+def statement_csv(statement):
+    """statement_rows as CSV text; on PostgreSQL its lines are formatted by the database (kernel.sql_csv)."""
+    sql_lines = sql_csv.lines(
+        _lines(statement),
+        [
+            sql_csv.row_number("id"),
+            "tracking_number",
+            "occurred_at",
+            "result",
+            sql_csv.label("kind", dict(StatementLine.Kind.choices)),
+            "amount",
+            "reason",
+            "interception_id",
+        ],
+    )
+    yield from csv_chunks(_head_rows(statement))
+    yield from csv_chunks(_line_rows(statement)) if sql_lines is None else sql_lines
+    yield from csv_chunks([_total_row(statement)])
+
+
+def _head_rows(statement):
     yield [gettext("Statement"), statement.number]
     yield [gettext("Merchant"), f"{statement.merchant.code} {statement.merchant.name}"]
     yield [gettext("Outlet"), f"{statement.outlet.code} {statement.outlet.name} ({statement.outlet.carrier})"]
@@ -53,8 +80,16 @@ def statement_rows(statement):
     yield [gettext("Exported at"), f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"]
     yield []
     yield [str(c) for c in LINE_COLUMNS]
+
+
+def _lines(statement):
+    return statement.lines.order_by("id")
+
+
+def _line_rows(statement):
+    kinds = dict(StatementLine.Kind.choices)
     lines = (
-        statement.lines.order_by("id")
+        _lines(statement)
         .values_list("tracking_number", "occurred_at", "result", "kind", "amount", "reason", "interception_id")
         .iterator(chunk_size=5000)
     )
@@ -69,7 +104,10 @@ def statement_rows(statement):
             reason,
             interception or "",
         ]
-    yield ["", gettext("Total"), "", "", "", statement.total, "", ""]
+
+
+def _total_row(statement):
+    return ["", gettext("Total"), "", "", "", statement.total, "", ""]
 
 
 DIFFERENCE_COLUMNS = [

@@ -1,0 +1,116 @@
+"""CSV exports formatted by PostgreSQL (kernel.sql_csv) write the very bytes of the Python path."""
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from interception.models import InterceptionOrder
+from kernel import sql_csv
+from portal import roles
+from settlement.models import Statement, StatementLine
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+# What safe_cell and the csv module treat specially, with ordinary text between
+TRICKY = ["=", "+", "-", "@", "\t", "\r", "\n", " ", ",", '"', "'", "\u3000", "\xa0", "\x1c", "\u2028", "a", "中", "1"]
+
+
+def tricky_texts(n, seed=20):
+    rng = random.Random(seed)
+    fixed = ["", "=1+1", " +cmd", "\t@x", "\r=", 'a,"b"', "two\nlines", "\u3000=SUM(A1)", "-5", "'=x", '退回,"x"']
+    return fixed + ["".join(rng.choice(TRICKY) for _ in range(rng.randint(1, 12))) for _ in range(n)]
+
+
+def body(response):
+    assert response.status_code == 200 and response.streaming
+    return b"".join(response.streaming_content)
+
+
+def both_paths(client, url, monkeypatch):
+    """(the PostgreSQL path's bytes, the Python path's bytes) of one download."""
+    with CaptureQueriesContext(connection) as queries:
+        fast = body(client.get(url))
+    assert any("strpos" in q["sql"] for q in queries), "the database did not format the lines"
+    with monkeypatch.context() as patch:
+        patch.setattr(sql_csv, "supported", lambda queryset: False)
+        slow = body(client.get(url))
+    return fast, slow
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """The statement's 'exported at' line names the second; both downloads see the same one."""
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_r20_statement_csv_from_postgresql_is_byte_identical_to_the_python_path(client, monkeypatch, frozen, language):
+    contract = factories.active_contract(fee="4.50")
+    orders = [factories.intercepted(contract, at=datetime(2026, 11, 1, 23, 59, 59, 999_999, tzinfo=SH))]
+    orders.append(factories.intercepted(contract, at=datetime(2026, 12, 31, 16, 0, tzinfo=ZoneInfo("UTC"))))
+    statement = Statement.objects.create(
+        merchant=contract.merchant,
+        outlet=contract.outlet,
+        period_start="2026-11-01",
+        period_end="2026-12-31",
+        reference='=cmd,"1"',
+    )
+    lines = [
+        StatementLine(
+            statement=statement,
+            interception=o,
+            tracking_number=o.tracking_number,
+            occurred_at=o.result_at,
+            result="succeeded",
+            amount=o.fee,
+        )
+        for o in orders
+    ]
+    texts = tricky_texts(150)
+    base = datetime(2026, 3, 8, 15, 59, 59, 500_000, tzinfo=ZoneInfo("UTC"))
+    for n, text in enumerate(texts):
+        lines.append(
+            StatementLine(
+                statement=statement,
+                kind="adjustment",
+                tracking_number=text[:40],
+                occurred_at=None if n % 3 == 0 else base + timedelta(hours=7 * n),
+                result=text[:16],
+                amount=Decimal(f"{(-1) ** n * n}.{n % 100:02d}"),
+                reason=text or "x",
+            )
+        )
+    StatementLine.objects.bulk_create(lines)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(factories.user("fin", roles.FINANCE))
+    fast, slow = both_paths(client, f"/admin/settlement/statement/{statement.pk}/export/csv/", monkeypatch)
+    assert fast.startswith("\ufeff".encode())
+    assert fast == slow
+    assert fast.count(b"\r\n") >= len(lines) + 11  # the header, every line, the total
+
+
+def test_r20_interception_csv_from_postgresql_is_byte_identical_to_the_python_path(client, monkeypatch):
+    contract = factories.active_contract(fee="4.50")
+    orders = [factories.intercepted(contract) for _ in range(3)] + [factories.started()]
+    texts = tricky_texts(3, seed=7)
+    for order, text in zip(orders, texts[1:]):
+        InterceptionOrder.objects.filter(pk=order.pk).update(
+            recipient_address=text, failure_code=text[:16], requested_at=datetime(2026, 1, 1, 0, 0, 1, 5, tzinfo=SH)
+        )
+    client.force_login(factories.user("cs", roles.CUSTOMER_SERVICE))
+    fast, slow = both_paths(client, "/admin/interception/interceptionorder/export/", monkeypatch)
+    assert fast == slow
+    assert fast.count(b"\r\n") >= len(orders) + 1
+    filtered, _slow = both_paths(
+        client, "/admin/interception/interceptionorder/export/?settlement_mode__exact=online", monkeypatch
+    )
+    assert filtered == _slow and filtered.count(b"\r\n") == 1  # the header alone: the filters hold
