@@ -484,12 +484,13 @@ def csv_chunks(rows):
 
 
 def stream_csv_chunks(filename, chunks):
-    """A streamed CSV download of pieces of CSV text (from csv_chunks, or kernel.sql_csv.lines): UTF-8 with BOM."""
+    """A streamed CSV download of pieces of CSV text (csv_chunks) or its UTF-8 bytes (kernel.sql_csv.lines), with
+    the BOM."""
 
     def content():
         yield "\ufeff".encode()
         for chunk in chunks:
-            yield chunk.encode("utf-8")
+            yield chunk if isinstance(chunk, bytes) else chunk.encode("utf-8")
 
     response = StreamingHttpResponse(content(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -5,12 +5,16 @@ cell, then the csv module) costs several times what the database needs to read t
 formatted in SQL exactly as the Python path formats it (times in the current time zone as
 `%Y-%m-%d %H:%M:%S`, amounts as their Decimal text, booleans as True/False, empty for NULL, text escaped
 like `safe_cell` and quoted like the csv module's QUOTE_MINIMAL), each row joined into its line, and the
-lines read through a server-side cursor in chunks, so the download stays streamed. PostgreSQL only:
-`lines` answers None elsewhere (the demo's SQLite) and the caller keeps its Python path.
+lines come through `COPY (…) TO STDOUT` as the database writes them, so the download stays streamed and
+Python touches only bytes. PostgreSQL only: `lines` answers None elsewhere (the demo's SQLite) and the
+caller keeps its Python path.
 
-Why not `COPY … TO STDOUT (FORMAT csv)`: it ends lines with LF where the csv module writes CRLF, and quotes
-an empty string where the csv module writes nothing; a line per row from a cursor costs little more.
+Why not `COPY … (FORMAT csv)` of the columns themselves: it ends lines with LF where the csv module
+writes CRLF, and quotes an empty string where the csv module writes nothing. One text column per row in
+COPY's text format instead: its LF becomes CRLF, and the few escapes it writes are undone.
 """
+
+import re
 
 from django.db import connections, models
 from django.db.models import Case, F, Q, Value, When, Window
@@ -19,7 +23,6 @@ from django.utils import timezone
 
 from kernel.spreadsheets import CONTROL_STARTS, FORMULA_STARTS, csv_chunks
 
-CHUNK = 5000  # lines per fetch and per piece of the response
 # Python's str.lstrip() strips these (str.isspace); safe_cell looks past them for a formula sign.
 _SPACES = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 _QUOTED = (",", '"', "\r", "\n")  # what the csv module quotes (delimiter, quote character, line ends)
@@ -50,6 +53,7 @@ _TEXT_CELL = (
     f"{_QUOTE} || CASE WHEN {_UNSAFE} THEN chr(39) ELSE '' END || replace({{x}}, {_QUOTE}, {_QUOTE} || {_QUOTE})"
     f" || {_QUOTE} WHEN {_UNSAFE} THEN chr(39) || {{x}} ELSE {{x}} END"
 )
+PIECE = 256 * 1024  # bytes of the download per piece
 _NUMBERS = (models.IntegerField, models.DecimalField, models.AutoField, models.DateField)
 
 
@@ -133,30 +137,47 @@ def cell(queryset, name):
 
 
 def lines(queryset, cells):
-    """Chunks of text, each the CSV lines (CRLF-ended) of up to CHUNK rows of the queryset in its order; `cells`
-    are field paths or expressions from this module. None when the database is not PostgreSQL."""
+    """The CSV lines (CRLF-ended) of the queryset's rows in its order, as pieces of UTF-8 bytes; `cells` are
+    field paths or expressions from this module. None when the database is not PostgreSQL."""
     if not supported(queryset):
         return None
     expressions = [cell(queryset, c) if isinstance(c, str) else c for c in cells]
     line = models.Func(
-        *expressions,
-        arg_joiner=" || ',' || ",
-        template="(%(expressions)s || chr(13) || chr(10))",
-        output_field=models.TextField(),
+        *expressions, arg_joiner=" || ',' || ", output_field=models.TextField(), template="(%(expressions)s)"
     )
-    rows = queryset.values_list(line, flat=True).iterator(chunk_size=CHUNK)
-    return _chunks(rows)
+    sql, params = queryset.values_list(line, flat=True).query.sql_with_params()
+    return _copied(queryset.db, f"COPY ({sql}) TO STDOUT", params)
 
 
-def _chunks(rows):
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == CHUNK:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+# COPY's text format ends each row with LF and writes these characters of a value as escapes.
+_COPY_ESCAPES = re.compile(rb"\\(.)", re.DOTALL)
+_COPY_UNESCAPED = {b"\\": b"\\", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _copied(using, sql, params):
+    """The rows of `sql`, one text column each, through COPY … TO STDOUT: the database's bytes gathered into
+    pieces of about PIECE bytes (it sends a message per row), each row's LF made CRLF and the escapes of its
+    value undone (a line holds an escape only where a cell holds a line break, a tab or a backslash). Pieces
+    end at a row's end so that no escape is cut."""
+    with connections[using].cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        parts, size = [], 0
+        for block in copy:
+            parts.append(block)
+            size += len(block)
+            if size >= PIECE:
+                piece = b"".join(parts)
+                end = piece.rfind(b"\n") + 1
+                parts, size = [piece[end:]], len(piece) - end
+                yield _row_ends(piece[:end])
+        if size:
+            yield _row_ends(b"".join(parts))
+
+
+def _row_ends(block):
+    block = block.replace(b"\n", b"\r\n")  # every raw LF ends a row: one inside a value is written \n
+    if b"\\" in block:
+        block = _COPY_ESCAPES.sub(lambda m: _COPY_UNESCAPED.get(m.group(1), m.group(1)), block)
+    return block
 
 
 def _field(model, path):
