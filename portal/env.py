@@ -164,6 +164,54 @@ def parse_fernet_keys(name, raw, *, production, secret_key):
     return keys
 
 
+def parse_email(environ, *, production):
+    """Outgoing mail: EMAIL_URL (smtp://user:password@host:587?tls=true, smtps:// for SSL) or EMAIL_HOST and
+    its companions; unset, the console backend (development and the demo print the mails they would send)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    url = (environ.get("EMAIL_URL") or "").strip()
+    host = (environ.get("EMAIL_HOST") or "").strip()
+    from_email = (environ.get("DEFAULT_FROM_EMAIL") or "").strip() or "portal@localhost"
+    if not url and not host:
+        return {"backend": "django.core.mail.backends.console.EmailBackend", "from": from_email}
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError("EMAIL_URL must look like smtp://user:password@host:587?tls=true (or smtps://)")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        except ValueError:
+            raise ConfigError("EMAIL_URL holds a port that is not a number") from None
+        config = {
+            "host": parts.hostname,
+            "port": port,
+            "user": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": parse_bool("EMAIL_URL tls", query.get("tls"), default=False),
+            "use_ssl": parts.scheme == "smtps",
+        }
+    else:
+        config = {
+            "host": host,
+            "port": _parse_number(
+                "EMAIL_PORT",
+                environ.get("EMAIL_PORT"),
+                25,
+                convert=int,
+                valid=lambda v: 0 < v < 65536,
+                expected="a port number",
+            ),
+            "user": environ.get("EMAIL_HOST_USER", ""),
+            "password": environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": parse_bool("EMAIL_USE_TLS", environ.get("EMAIL_USE_TLS"), default=False),
+            "use_ssl": parse_bool("EMAIL_USE_SSL", environ.get("EMAIL_USE_SSL"), default=False),
+        }
+    if config["use_tls"] and config["use_ssl"]:
+        raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: choose one")
+    return {"backend": "django.core.mail.backends.smtp.EmailBackend", "from": from_email, **config}
+
+
 def read_settings(environ, *, base_dir):
     """Everything settings.py takes from the environment, validated."""
     production = (environ.get("PORTAL_MODE") or "development").strip().lower()
@@ -241,6 +289,12 @@ def read_settings(environ, *, base_dir):
         "carrier_poll_hours": parse_hours("CARRIER_POLL_HOURS", environ.get("CARRIER_POLL_HOURS"), 4.0),
         "carrier_clock_skew_minutes": parse_count(
             "CARRIER_CLOCK_SKEW_MINUTES", environ.get("CARRIER_CLOCK_SKEW_MINUTES"), 10, unit="minutes"
+        ),
+        "email": parse_email(environ, production=production),
+        "nudge_hours": parse_hours("NUDGE_HOURS", environ.get("NUDGE_HOURS"), 24.0),
+        "window_warning_hours": parse_hours("WINDOW_WARNING_HOURS", environ.get("WINDOW_WARNING_HOURS"), 12.0),
+        "notify_max_attempts": parse_count(
+            "NOTIFY_MAX_ATTEMPTS", environ.get("NOTIFY_MAX_ATTEMPTS"), 6, unit="attempts"
         ),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range(
