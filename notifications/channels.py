@@ -97,7 +97,10 @@ class Robot:
     def fit(self, message):
         """The longest prefix of the message's items that the robot accepts in one message (at least one)."""
         items = list(message.items)
-        while len(items) > 1 and len(json.dumps(self.body(Message(message.title, items)), ensure_ascii=False).encode()) > self.max_bytes:
+        while (
+            len(items) > 1
+            and len(json.dumps(self.body(Message(message.title, items)), ensure_ascii=False).encode()) > self.max_bytes
+        ):
             items = items[: max(1, len(items) // 2)]
         return items
 
@@ -255,9 +258,7 @@ class Email:
             try:
                 validate_email(address)
             except ValidationError:
-                return [
-                    Problem("bad_recipient", _("%(a)s is not an e-mail address.") % {"a": address}, "recipients")
-                ]
+                return [Problem("bad_recipient", _("%(a)s is not an e-mail address.") % {"a": address}, "recipients")]
         return []
 
     def fit(self, message):

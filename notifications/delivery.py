@@ -137,7 +137,12 @@ def send_batch(channel, kind, batch, now, report):
     text = _logged_text(kind, message)
     if answer.outcome == "sent":
         send = Send.objects.create(
-            channel=channel, at=now, outcome=Send.Outcome.SENT, http_status=answer.http_status, answer=answer.text, text=text
+            channel=channel,
+            at=now,
+            outcome=Send.Outcome.SENT,
+            http_status=answer.http_status,
+            answer=answer.text,
+            text=text,
         )
         Notification.objects.filter(pk__in=[n.pk for n in batch]).update(
             state=Notification.State.SENT, sent_at=now, attempts=batch[0].attempts + 1, last_error=""
@@ -248,7 +253,5 @@ def _deliver_webhook(delivery, now, report):
         else:
             delivery.next_attempt_at = retry_at
             report.webhooks_failed += 1
-    delivery.save(
-        update_fields=["attempts", "last_status", "state", "delivered_at", "last_error", "next_attempt_at"]
-    )
+    delivery.save(update_fields=["attempts", "last_status", "state", "delivered_at", "last_error", "next_attempt_at"])
     return ok

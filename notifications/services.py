@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from kernel.errors import DomainError, Problem, refuse
@@ -31,10 +31,16 @@ def channel_test(*, channel, actor, now=None):
         type(channel).objects.select_for_update().get(pk=channel.pk)  # one sender per channel, as the runner
         if rate_wait(channel, kind, now):
             raise DomainError("too_fast", _("The robot's rate limit is used up: try again in a minute."))
-        message = Message(
-            str(_("Test message from the interception portal")),
-            [(str(_("Sent by %(user)s: this channel works.") % {"user": actor.get_username()}), settings.PORTAL_URL)],
-        )
+        with translation.override(settings.LANGUAGE_CODE):  # read in the group, not in the session
+            message = Message(
+                str(_("Test message from the interception portal")),
+                [
+                    (
+                        str(_("Sent by %(user)s: this channel works.") % {"user": actor.get_username()}),
+                        settings.PORTAL_URL,
+                    )
+                ],
+            )
         answer = kind.send(channel, message, now)
         body = kind.body(message)
         Send.objects.create(
@@ -88,6 +94,10 @@ def webhook_event_problems(events):
     return []
 
 
+def new_webhook_secret():
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 def webhook_register(*, client, url, events, actor):
     """A new webhook for a merchant's API client; returns (endpoint, secret): the secret is shown only now."""
     problems = webhook_url_problems(url) + webhook_event_problems(events)
@@ -95,7 +105,7 @@ def webhook_register(*, client, url, events, actor):
         problems.append(Problem("not_merchant", _("Only a merchant's API client receives webhooks.")))
     if problems:
         refuse(problems, status=400)
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    secret = new_webhook_secret()
     endpoint = WebhookEndpoint(client=client, url=url, events=sorted(set(events)))
     endpoint.set_credentials({"secret": secret})
     endpoint.save()
@@ -138,3 +148,12 @@ def notification_resend(*, notification_id, actor, now=None):
         n.state, n.attempts, n.next_attempt_at = Notification.State.PENDING, 0, now
         n.save(update_fields=["state", "attempts", "next_attempt_at"])
     return n
+
+
+def webhook_secret_rotate(*, endpoint, actor):
+    """A new signing secret for a webhook, returned to be shown once; the old one stops signing at once."""
+    secret = new_webhook_secret()
+    endpoint.sealed_credentials = ""
+    endpoint.set_credentials({"secret": secret})
+    endpoint.save(update_fields=["sealed_credentials", "credentials_set_at"])
+    return secret

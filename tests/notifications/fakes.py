@@ -128,7 +128,11 @@ class FakeRobots:
                 expected = base64.b64encode(
                     hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256).digest()
                 ).decode()
-                if not secret or not timestamp.isdigit() or not hmac.compare_digest(str(body.get("sign", "")), expected):
+                if (
+                    not secret
+                    or not timestamp.isdigit()
+                    or not hmac.compare_digest(str(body.get("sign", "")), expected)
+                ):
                     return {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}, "signature"
                 if abs(time.time() - int(timestamp)) > 3600:
                     return {"code": 19021, "msg": "sign match fail or timestamp is not within one hour"}, "timestamp"

@@ -28,7 +28,9 @@ def test_wecom_gets_markdown_with_a_link_to_the_admin(robots, settings):
     report = deliver()
     (body,) = robots.bodies("K1")
     assert body["msgtype"] == "markdown"
-    assert body["markdown"]["content"] == "**拦截失败，需要处理**\n> [单号 JT00000](https://portal.example.cn/admin/x/0/)"
+    assert (
+        body["markdown"]["content"] == "**拦截失败，需要处理**\n> [单号 JT00000](https://portal.example.cn/admin/x/0/)"
+    )
     assert report.sent == 1
     assert Notification.objects.get().state == Notification.State.SENT
     assert Send.objects.get().outcome == Send.Outcome.SENT
