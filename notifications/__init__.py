@@ -15,3 +15,9 @@ def enqueue_webhook(**kwargs):
     from notifications.outbox import enqueue_webhook as _enqueue_webhook
 
     return _enqueue_webhook(**kwargs)
+
+
+def in_portal_language(function):
+    from notifications.outbox import in_portal_language as _decorate
+
+    return _decorate(function)

@@ -12,11 +12,16 @@ from notifications.models import WebhookAttempt, WebhookDelivery, WebhookEndpoin
 from notifications.outbox import WEBHOOK_EVENTS
 
 
+def _client(request):
+    """The calling API client; None for anyone else (the schema generator, staff), who then sees nothing."""
+    return getattr(request.user, "api_client", None) if not request.user.is_staff else None
+
+
 class MerchantClientOnly(permissions.BasePermission):
     message = "Only a merchant's API client has webhooks."
 
     def has_permission(self, request, view):
-        client = getattr(request.user, "api_client", None) if not request.user.is_staff else None
+        client = _client(request)
         return client is not None and client.merchant_id is not None
 
 
@@ -52,7 +57,7 @@ class WebhookViewSet(
     http_method_names = ["get", "post", "patch", "delete"]
 
     def get_queryset(self):
-        return WebhookEndpoint.objects.filter(client=self.request.user.api_client)
+        return WebhookEndpoint.objects.filter(client=_client(self.request))
 
     @extend_schema(responses={201: WebhookCreatedSerializer})
     def create(self, request, *args, **kwargs):
@@ -119,6 +124,4 @@ class WebhookDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DeliveryFilter
 
     def get_queryset(self):
-        return WebhookDelivery.objects.filter(endpoint__client=self.request.user.api_client).prefetch_related(
-            "attempt_log"
-        )
+        return WebhookDelivery.objects.filter(endpoint__client=_client(self.request)).prefetch_related("attempt_log")

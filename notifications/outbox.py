@@ -1,5 +1,6 @@
 """Writing to the outbox: called by services inside their transaction, so a rolled-back action sends nothing."""
 
+import functools
 import json
 import uuid
 from datetime import timedelta
@@ -25,6 +26,18 @@ WEBHOOK_EVENTS = (
     "aftersale.refused",
     "claim.changed",
 )
+
+
+def in_portal_language(function):
+    """Write a message's texts (``_("…") % {…}`` is translated when formatted) in the portal's language: they
+    are read in a group chat, not in the session of whoever caused the event."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def absolute(link):

@@ -162,6 +162,7 @@ class SendAdmin(ReadOnlyMixin, PortalAdmin):
 
 
 class WebhookForm(forms.ModelForm):
+    url = forms.URLField(label=_("address"), max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         label=_("events"), choices=[(e, e) for e in WEBHOOK_EVENTS], widget=forms.CheckboxSelectMultiple
     )
