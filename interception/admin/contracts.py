@@ -20,6 +20,7 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
+from interception.services import nudges
 from kernel import inputs
 from kernel.admin_actions import (
     ObjectAction,
@@ -203,6 +204,12 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             available=can_transition("approve"),
             form_class=ReasonForm,
             run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor, reason=reason),
+        ),
+        ObjectAction(  # at most once per NUDGE_HOURS, on the timeline (docs/notifications.md)
+            "nudge",
+            _("Remind the outlet"),
+            available=nudges.contract_nudge_allowed,
+            run=lambda obj, actor: nudges.contract_nudge(contract_id=obj.pk, actor=actor),
         ),
         ObjectAction(
             "reject",

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import rules, selectors
+from interception import notify, rules, selectors
 from interception.models import (
     Contract,
     ContractFee,
@@ -103,6 +103,8 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, m
             timeline.record(contract, actor=actor, transition="apply", to_state=Contract.State.PENDING, at=now)
             if not terms.approval_required:
                 _approve(contract, actor=None, at=now, reason=AUTO_APPROVED)
+            else:
+                notify.application_waiting(contract)
     except IntegrityError:
         # Another application for the same merchant × outlet × platform won the race.
         return OutletOutcome(
@@ -187,6 +189,7 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
         to_state=FeeAmendment.State.PENDING,
         at=amendment.requested_at,
     )
+    notify.fee_change_waiting(amendment)
     return amendment
 
 
