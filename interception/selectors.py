@@ -306,3 +306,16 @@ def interception_lookup(user, tracking_number):
         "requested_at": row["requested_at"],
         "instruction": str(_("Do not deliver: intercepted, %(m)s.") % {"m": mode.label}),
     }
+
+
+def notification_channel_list(user):
+    """Notification channels: outlet staff see their outlets' (and no team's); staff roles see all."""
+    from notifications.models import Channel
+
+    return Channel.objects.select_related("outlet").filter(scope_filter(user, outlet="outlet"))
+
+
+def notification_list(user):
+    from notifications.models import Notification
+
+    return Notification.objects.select_related("channel").filter(scope_filter(user, outlet="channel__outlet"))

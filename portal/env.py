@@ -186,6 +186,54 @@ def parse_choice(name, raw, choices):
     return word
 
 
+def parse_email(environ, *, production):
+    """Outgoing mail: EMAIL_URL (smtp://user:password@host:587?tls=true, smtps:// for SSL) or EMAIL_HOST and
+    its companions; unset, the console backend (development and the demo print the mails they would send)."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    url = (environ.get("EMAIL_URL") or "").strip()
+    host = (environ.get("EMAIL_HOST") or "").strip()
+    from_email = (environ.get("DEFAULT_FROM_EMAIL") or "").strip() or "portal@localhost"
+    if not url and not host:
+        return {"backend": "django.core.mail.backends.console.EmailBackend", "from": from_email}
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError("EMAIL_URL must look like smtp://user:password@host:587?tls=true (or smtps://)")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        except ValueError:
+            raise ConfigError("EMAIL_URL holds a port that is not a number") from None
+        config = {
+            "host": parts.hostname,
+            "port": port,
+            "user": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_tls": parse_bool("EMAIL_URL tls", query.get("tls"), default=False),
+            "use_ssl": parts.scheme == "smtps",
+        }
+    else:
+        config = {
+            "host": host,
+            "port": _parse_number(
+                "EMAIL_PORT",
+                environ.get("EMAIL_PORT"),
+                25,
+                convert=int,
+                valid=lambda v: 0 < v < 65536,
+                expected="a port number",
+            ),
+            "user": environ.get("EMAIL_HOST_USER", ""),
+            "password": environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": parse_bool("EMAIL_USE_TLS", environ.get("EMAIL_USE_TLS"), default=False),
+            "use_ssl": parse_bool("EMAIL_USE_SSL", environ.get("EMAIL_USE_SSL"), default=False),
+        }
+    if config["use_tls"] and config["use_ssl"]:
+        raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL exclude each other: choose one")
+    return {"backend": "django.core.mail.backends.smtp.EmailBackend", "from": from_email, **config}
+
+
 def read_settings(environ, *, base_dir):
     """Everything settings.py takes from the environment, validated."""
     production = (environ.get("PORTAL_MODE") or "development").strip().lower()
@@ -275,6 +323,12 @@ def read_settings(environ, *, base_dir):
         ),
         "sf_url": parse_service_url("SF_URL", environ.get("SF_URL"), SF_PRODUCTION_URL),
         "sf_digest": parse_choice("SF_DIGEST", environ.get("SF_DIGEST"), SF_DIGESTS),
+        "email": parse_email(environ, production=production),
+        "nudge_hours": parse_hours("NUDGE_HOURS", environ.get("NUDGE_HOURS"), 24.0),
+        "window_warning_hours": parse_hours("WINDOW_WARNING_HOURS", environ.get("WINDOW_WARNING_HOURS"), 12.0),
+        "notify_max_attempts": parse_count(
+            "NOTIFY_MAX_ATTEMPTS", environ.get("NOTIFY_MAX_ATTEMPTS"), 6, unit="attempts"
+        ),
         "sandbox_success_rate": parse_rate("SANDBOX_SUCCESS_RATE", environ.get("SANDBOX_SUCCESS_RATE"), 0.8),
         "sandbox_delay": parse_seconds_range(
             "SANDBOX_DELAY_SECONDS", environ.get("SANDBOX_DELAY_SECONDS"), (20.0, 90.0)

@@ -85,7 +85,7 @@ ROLE_PERMISSIONS = {
 }
 # API clients and their tokens (interception.view_apiclient, view_apitoken, manage_api_tokens) are the
 # supervisor's alone: no other role may see a client's tokens or issue, rotate or revoke one.
-SUPERVISOR_APPS = ["kernel", "interception", "settlement", "claims"]
+SUPERVISOR_APPS = ["kernel", "notifications", "interception", "settlement", "claims"]
 SUPERVISOR_EXTRA = [
     "auth.view_user",
     "auth.add_user",
@@ -133,6 +133,16 @@ ROLE_PERMISSIONS[FINANCE] += [
     "settlement.view_billformat",
     *CLAIM_VIEW,
     "claims.pay_claim",
+]
+
+# Notification channels: outlet staff manage their own outlets' (scoped in the admin); the team channels,
+# merchants' webhooks and the delivery log are the supervisor's.
+ROLE_PERMISSIONS[OUTLET_STAFF] += [
+    "notifications.view_channel",
+    "notifications.add_channel",
+    "notifications.change_channel",
+    "notifications.delete_channel",
+    "notifications.view_notification",
 ]
 
 

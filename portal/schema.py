@@ -133,6 +133,16 @@ EXTRA_ERRORS = {
     # not_found (no such interception in scope), claim_exists (a race), return_not_failed / kind_mismatch
     "claims.api.views.ClaimViewSet.create": {404, 409, 422},
     "settlement.api.views.StatementViewSet.export": {403},  # the export_statement permission
+    # Webhooks are a merchant's API client's alone: anyone else is refused (403) on every operation.
+    **{
+        f"notifications.api.{view}.{action}": {403}
+        for view, actions in {
+            "WebhookViewSet": ("list", "retrieve", "create", "partial_update", "destroy"),
+            "WebhookDeliveryViewSet": ("list", "retrieve"),
+        }.items()
+        for action in actions
+    },
+    "notifications.api.WebhookViewSet.partial_update": {403, 404},  # another client's webhook is not found
 }
 
 # Request bodies a view reads by hand, keyed like EXTRA_ERRORS: the callback reads its raw body as JSON, whatever

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "portal.apps.PortalAxesConfig",  # django-axes
     "kernel",
     "portal",
+    "notifications",
     "interception",
     "settlement",
     "claims",
@@ -210,6 +211,23 @@ KUAIDI100_SUBSCRIBE_RATE = ENV["kuaidi100_subscribe_rate"]
 # msgDigest is computed (docs/carriers/sf.md).
 SF_URL = ENV["sf_url"]
 SF_DIGEST = ENV["sf_digest"]
+# Notifications and merchant webhooks (docs/notifications.md).
+EMAIL_BACKEND = ENV["email"]["backend"]
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = ENV["email"]["from"]
+EMAIL_HOST = ENV["email"].get("host", "localhost")
+EMAIL_PORT = ENV["email"].get("port", 25)
+EMAIL_HOST_USER = ENV["email"].get("user", "")
+EMAIL_HOST_PASSWORD = ENV["email"].get("password", "")
+EMAIL_USE_TLS = ENV["email"].get("use_tls", False)
+EMAIL_USE_SSL = ENV["email"].get("use_ssl", False)
+EMAIL_TIMEOUT = 15
+NOTIFY_CONNECT_TIMEOUT = 5
+NOTIFY_READ_TIMEOUT = 10
+NOTIFY_MAX_ATTEMPTS = ENV["notify_max_attempts"]
+# Hosts a channel or webhook may point at over plain http without being the vendor's: the tests' fake servers.
+NOTIFY_TEST_HOSTS = []
+NUDGE_HOURS = ENV["nudge_hours"]
+WINDOW_WARNING_HOURS = ENV["window_warning_hours"]
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

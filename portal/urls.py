@@ -7,6 +7,7 @@ from claims.api.views import ClaimViewSet
 from interception.api.urls import router as interception_router
 from interception.api.urls import urlpatterns as interception_api
 from kernel.api import Router
+from notifications.api import WebhookDeliveryViewSet, WebhookViewSet
 from portal.security import DocsPermission, bad_request, docs_view, page_not_found
 from portal.views import health
 from settlement.api.views import StatementViewSet
@@ -15,6 +16,8 @@ api = Router()
 api.registry.extend(interception_router.registry)
 api.register("statements", StatementViewSet, basename="statement")
 api.register("claims", ClaimViewSet, basename="claim")
+api.register("webhooks", WebhookViewSet, basename="webhook")
+api.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -15,7 +15,7 @@ from kernel import timeline
 from kernel.errors import DomainError, refuse
 from kernel.spreadsheets import FileErrors, FileRefused, read_table
 from kernel.transitions import find, invalid_state, lock, require, take
-from settlement import rules, selectors
+from settlement import notify, rules, selectors
 from settlement.models import (
     BillFormat,
     Difference,
@@ -177,6 +177,7 @@ def statement_issue(*, statement_id, actor):
     if can_proceed(statement.issue) and not statement.line_count:
         raise DomainError("statement_empty", _("An empty statement cannot be issued."))
     take(statement, "issue", actor=actor)
+    notify.statement_issued(statement)
     return statement
 
 
@@ -193,6 +194,7 @@ def statement_void(*, statement_id, actor, reason):
 def statement_confirm(*, statement_id, actor):
     statement = _lock(actor, statement_id)
     take(statement, "confirm", actor=actor)
+    notify.statement_answered(statement, disputed=False)
     return statement
 
 
@@ -200,6 +202,7 @@ def statement_confirm(*, statement_id, actor):
 def statement_dispute(*, statement_id, actor, reason):
     statement = _lock(actor, statement_id)
     take(statement, "dispute", actor=actor, reason=reason, reason_for=_("dispute a statement"))
+    notify.statement_answered(statement, disputed=True, reason=reason)
     return statement
 
 

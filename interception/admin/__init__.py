@@ -1,3 +1,3 @@
 """The interception app's admin, a module per area; Django's autodiscovery imports this package."""
 
-from interception.admin import contracts, interceptions, network  # noqa: F401
+from interception.admin import contracts, interceptions, network, notifications  # noqa: F401

@@ -20,6 +20,7 @@ from interception.models import (
     Platform,
     SettlementMode,
 )
+from interception.services import nudges
 from kernel import inputs
 from kernel.admin_actions import (
     ObjectAction,
@@ -219,6 +220,12 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             form_class=ReasonForm,
             run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor, reason=reason),
             run_many=_decide_many(services.APPLICATION, services.APPROVE),
+        ),
+        ObjectAction(  # at most once per NUDGE_HOURS, on the timeline (docs/notifications.md)
+            "nudge",
+            _("Remind the outlet"),
+            available=nudges.contract_nudge_allowed,
+            run=lambda obj, actor: nudges.contract_nudge(contract_id=obj.pk, actor=actor),
         ),
         ObjectAction(
             "reject",

@@ -226,27 +226,43 @@ def tracking_record(*, parcel_id, status, at, text=""):
 
 
 def _apply_tracking(parcel_id, message):
-    """Record a tracking event; True when it started an interception's return leg."""
+    """Record a tracking event; True when it moved an interception's return leg.
+
+    A parcel "returning" starts the leg of a succeeded interception; "returned" (the sender signed for it,
+    kuaidi100's 退签) starts it if need be and closes it as returned, for services that send no return result
+    of their own.
+    """
     tracking_record(parcel_id=parcel_id, status=message.status, at=message.occurred_at, text=message.text)
-    if message.status not in (LogisticsStatus.RETURNING, LogisticsStatus.RETURNED):
-        return False
-    order = InterceptionOrder.objects.filter(parcel=parcel_id, state=InterceptionOrder.State.SUCCEEDED).first()
-    if order is None:
-        return False
-    try:
-        with transaction.atomic():
-            interception_record_result(
-                order_id=order.pk,
-                actor=None,
-                result=CarrierResult.RETURNING,
-                at=message.occurred_at,
-                note=message.text,
-                source=InterceptionOrder.Source.CALLBACK,
-                scoped=False,
-            )
-    except DomainError:
-        return False  # the order moved on meanwhile; the tracking event itself is recorded
-    return True
+    steps = {
+        LogisticsStatus.RETURNING: [CarrierResult.RETURNING],
+        LogisticsStatus.RETURNED: [CarrierResult.RETURNING, CarrierResult.RETURNED],
+    }.get(message.status, [])
+    order = (
+        InterceptionOrder.objects.filter(parcel=parcel_id, state__in=InterceptionOrder.LIVE_STATES)
+        .order_by("-id")
+        .first()
+        if steps
+        else None
+    )
+    moved = False
+    for result in steps:
+        if order is None or not can_proceed(getattr(order, RESULT_TRANSITIONS[result])):
+            continue  # not intercepted, not yet succeeded, or past this step: the event itself is recorded
+        try:
+            with transaction.atomic():
+                order = interception_record_result(
+                    order_id=order.pk,
+                    actor=None,
+                    result=result,
+                    at=message.occurred_at,
+                    note=message.text,
+                    source=InterceptionOrder.Source.CALLBACK,
+                    scoped=False,
+                )
+        except DomainError:
+            return moved  # the order moved on meanwhile
+        moved = True
+    return moved
 
 
 def replay_waiting(carrier_id, tracking_number):

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import rules, selectors
+from interception import notify, rules, selectors
 from interception.models import (
     Contract,
     ContractFee,
@@ -106,6 +106,8 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, m
                 decision = Decision(APPLICATION, contract.pk, APPROVE)
                 _decide_contract(contract, decision, None, now, changes, reason=AUTO_APPROVED)
                 changes.write()
+            else:
+                notify.application_waiting(contract)
     except IntegrityError:
         # Another application for the same merchant × outlet × platform won the race.
         return OutletOutcome(
@@ -336,6 +338,7 @@ def contract_amend_fee(*, contract_id, new_fee, actor):
         to_state=FeeAmendment.State.PENDING,
         at=amendment.requested_at,
     )
+    notify.fee_change_waiting(amendment)
     return amendment
 
 

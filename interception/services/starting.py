@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import carriers, rules, selectors
+from interception import carriers, notify, rules, selectors
 from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
@@ -158,6 +158,7 @@ def interception_start(
         at=now,
         window_ends_at=rules.handling_window_end(after_sale.platform, now),
     )
+    notify.interception_started(order)
     transaction.on_commit(lambda: interception_submit(order_id=order.pk))
     return order
 

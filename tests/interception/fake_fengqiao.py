@@ -8,11 +8,10 @@ next answers by name from tests/fixtures/sf/answers.json (busy, bad signature, n
 import base64
 import hashlib
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+
+from tests.fake_http import Served, form_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sf"
 ANSWERS = json.loads((FIXTURES / "answers.json").read_text(encoding="utf-8"))
@@ -44,9 +43,6 @@ class FakeFengqiao:
         self.partner_id, self.checkword, self.variant = partner_id, checkword, variant
         self.script = []  # names of the next answers, in order
         self.requests = []  # the forms received
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/std/service"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def then(self, *names):
         self.script.extend(names)
@@ -70,32 +66,15 @@ class FakeFengqiao:
             return ANSWERS["bad_parameter"]
         return ANSWERS[self.script.pop(0)] if self.script else ANSWERS["ok"]
 
-    def _handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-                form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-                if "application/x-www-form-urlencoded" not in (self.headers.get("Content-Type") or ""):
-                    form = {}
-                fake.requests.append(form)
-                content = json.dumps(fake.answer_for(form), ensure_ascii=False).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
+    def _answer(self, path, headers, body):
+        form = form_of(headers, body)
+        self.requests.append(form)
+        return 200, self.answer_for(form)
 
     def __enter__(self):
-        self.thread.start()
+        self.served = Served(self._answer)
+        self.url = self.served.url + "/std/service"
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.served.stop()

@@ -10,13 +10,12 @@ as kuaidi100 would (`push_form`). Its signing is written here again on purpose, 
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
 
 from tests import factories
+from tests.fake_http import Served, form_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "kuaidi100"
 INTERCEPT_ANSWERS = json.loads((FIXTURES / "intercept_answers.json").read_text(encoding="utf-8"))
@@ -108,27 +107,9 @@ class FakeKuaidi100:
 
 
 def serve(fake):
-    """Start `fake` on 127.0.0.1 (a free port); returns (server, base URL)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode("utf-8")
-            form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            status, body = fake.handle(self.path, form)
-            data = json.dumps(body, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    """Start `fake` on 127.0.0.1; returns (server, base URL)."""
+    served = Served(lambda path, headers, body: fake.handle(path, form_of(headers, body)))
+    return served, served.url
 
 
 @pytest.fixture
@@ -139,8 +120,7 @@ def k100(settings):
     settings.KUAIDI100_API_URL = settings.KUAIDI100_POLL_URL = url
     settings.PORTAL_URL = "https://portal.example"
     yield service
-    server.shutdown()
-    server.server_close()
+    server.stop()
 
 
 @pytest.fixture

@@ -1,9 +1,6 @@
 """Carrier credentials (write-only, sealed at rest, rotated) and the log of calls to carriers' services."""
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
@@ -18,6 +15,7 @@ from interception.models import Carrier, CarrierCall
 from kernel.secrets import development_key
 from portal import roles
 from tests import factories
+from tests.fake_http import Served
 
 pytestmark = pytest.mark.django_db
 
@@ -115,34 +113,13 @@ def cs(db):
 # --- the call log ---------------------------------------------------------------------------------------------------
 
 
-class Service(BaseHTTPRequestHandler):
-    """A service that answers what the test scripts: (status, body)."""
-
-    answers = []
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, body = self.answers.pop(0)
-        payload = json.dumps(body).encode() if not isinstance(body, bytes) else body
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def service():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Service)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    Service.answers = []
-    yield f"http://127.0.0.1:{server.server_port}/api", Service.answers
-    server.shutdown()
-    server.server_close()
+    """A service answering what the test scripts: (status, body)."""
+    answers = []
+    served = Served(lambda path, headers, body: answers.pop(0))
+    yield served.url + "/api", answers
+    served.stop()
 
 
 def ask(url, order, **kwargs):

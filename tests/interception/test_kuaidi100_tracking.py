@@ -14,7 +14,15 @@ from django.db import connection
 from django.utils import timezone
 
 from interception import services
-from interception.models import CarrierCall, CarrierEvent, LogisticsStatus, Parcel, Subscription, TrackingEvent
+from interception.models import (
+    CarrierCall,
+    CarrierEvent,
+    EwaybillAccount,
+    LogisticsStatus,
+    Parcel,
+    Subscription,
+    TrackingEvent,
+)
 from interception.services import subscriptions
 from tests import factories
 from tests.interception.kuaidi100_fake import FIXTURES, KEY, SALT, SUBSCRIBE_ANSWERS, push_form
@@ -345,3 +353,32 @@ def test_a_future_dated_entry_is_refused(client, k100, k100_zto):
     parcel = arrived()
     body = push(client, trail(parcel, [entry(-60, "来自未来", "0")])).json()
     assert body["result"] is False and body["returnCode"] == "400"
+
+
+def test_r17_a_succeeded_interceptions_return_leg_follows_the_trail_returning_then_signed_by_the_sender(
+    client, k100, k100_zto
+):
+    """kuaidi100 sends no return result: 退回 (6) starts the return leg, 退签 (4) closes it as returned."""
+    contract = factories.active_contract(carrier_code="zto")
+    account = EwaybillAccount.objects.get(merchant=contract.merchant, outlet=contract.outlet)
+    account.set_credentials({"partnerId": "P-1", "partnerKey": "pk"})
+    account.save()
+    order = factories.intercepted(contract, result="succeeded")
+    parcel = order.parcel
+    earlier = [entry(120, "【杭州市】快件已拦截", "0")]
+    push(client, trail(parcel, [entry(60, "【杭州市】快件退回中", "6"), *earlier]))
+    order.refresh_from_db()
+    assert order.state == "returning"
+    push(
+        client,
+        trail(parcel, [entry(5, "【义乌市】寄件人已签收退件", "4"), entry(60, "【杭州市】快件退回中", "6"), *earlier]),
+    )
+    order.refresh_from_db()
+    assert order.state == "returned" and order.returned_at is not None
+
+
+def test_a_returned_trail_of_a_parcel_never_intercepted_only_records_the_trail(client, k100, k100_zto):
+    parcel = arrived()
+    push(client, trail(parcel, [entry(5, "寄件人已签收退件", "4")]))
+    parcel.refresh_from_db()
+    assert parcel.last_status == LogisticsStatus.RETURNED and not parcel.interceptions.exists()

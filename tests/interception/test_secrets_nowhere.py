@@ -11,6 +11,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from interception import services
+from interception.master_data import EwaybillAccountResource, OutletResource
 from interception.models import CarrierCall, EwaybillAccount, InterceptionOrder
 from portal import roles
 from tests import factories
@@ -101,9 +102,11 @@ def test_the_secrets_reach_kuaidi100_and_nothing_else(client, k100, configured, 
         assert response.status_code == 200, url
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert_no_secret(url, body.decode("utf-8", "replace"))
-    for model, _resource in (("ewaybillaccount", "ewaybillaccountresource"), ("outlet", "outletresource")):
-        export = client.post(f"/admin/interception/{model}/export/", {"format": "0", "resource": "0"})
-        assert export.status_code == 200
+    for model, resource in (("ewaybillaccount", EwaybillAccountResource), ("outlet", OutletResource)):
+        every_column = {f"{resource.__name__.lower()}_{f}": "on" for f in resource._meta.fields}
+        export = client.post(f"/admin/interception/{model}/export/", {"format": "0", "resource": "0", **every_column})
+        assert export.status_code == 200 and "P-1001" not in export.content.decode("utf-8")
+        assert account.merchant.code in export.content.decode("utf-8") or model == "outlet"
         assert_no_secret(f"the {model} export", export.content.decode("utf-8", "replace"))
 
     merchant_api = api(factories.api_client_for(merchant=order.merchant))

@@ -21,6 +21,14 @@ EXPECTED = {
     "POST /api/v1/claims/": {201, 404, 409, 422} | POST_ERRORS,
     "GET /api/v1/statements/{id}/export/": {200, 403} | DETAIL_ERRORS,  # and format_invalid
     "GET /api/v1/interceptions/lookup/": {200, 400, 401, 429},  # one answer, no cursor: never 404
+    # Webhooks are a merchant client's alone: anyone else is refused (403).
+    "GET /api/v1/webhook-deliveries/": {200, 403} | LIST_ERRORS,
+    "GET /api/v1/webhook-deliveries/{id}/": {200, 403} | DETAIL_ERRORS,
+    "GET /api/v1/webhooks/": {200, 403} | LIST_ERRORS,
+    "GET /api/v1/webhooks/{id}/": {200, 403} | DETAIL_ERRORS,
+    "POST /api/v1/webhooks/": {201} | POST_ERRORS,
+    "PATCH /api/v1/webhooks/{id}/": {200, 404} | POST_ERRORS,
+    "DELETE /api/v1/webhooks/{id}/": {204, 400, 401, 403, 404, 429},
     # Signed, not a token: no 401 for a token, no 403, no rate limit; it reads its body itself (no 415).
     "POST /api/v1/carriers/{code}/events/": {200, 202, 400, 401, 404, 413},
 }

@@ -7,7 +7,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve the demo: the development server plus the sandbox carrier and the deadline runner, stopped together."
+    help = (
+        "Serve the demo: the development server plus the sandbox carrier, the deadline runner and the "
+        "notification sender, stopped together."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("addr", nargs="?", default="127.0.0.1:8000")
@@ -17,8 +20,12 @@ class Command(BaseCommand):
         helpers = [
             subprocess.Popen(manage + ["sandbox_carrier", "--loop"]),
             subprocess.Popen(manage + ["process_deadlines", "--loop"]),
+            # The demo's e-mail backend is the console: the mails it would send are printed here.
+            subprocess.Popen(manage + ["deliver_notifications", "--loop"]),
         ]
-        self.stdout.write("Sandbox carrier and deadline runner started; they stop with the server.")
+        self.stdout.write(
+            "Sandbox carrier, deadline runner and notification sender started; they stop with the server."
+        )
 
         def stop(signum, frame):
             raise KeyboardInterrupt

@@ -1,0 +1,39 @@
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from django.utils import timezone
+
+from notifications.delivery import deliver
+
+
+class Command(BaseCommand):
+    help = (
+        "Send what waits in the outbox: messages to group robots and e-mail (each channel's rate limit kept, "
+        "failures retried with backoff) and merchants' webhooks (retried for 24 hours). Safe to run in several "
+        "processes at once; --loop repeats every --interval seconds."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true")
+        parser.add_argument("--interval", type=float, default=10.0)
+
+    def handle(self, *args, loop, interval, **options):
+        # The same loop as interception's runners (interception/management_loop.py), which this app may not import.
+        while True:
+            close_old_connections()
+            started = time.monotonic()
+            report = deliver()
+            if report or not loop:
+                self.stdout.write(
+                    f"{timezone.localtime():%Y-%m-%d %H:%M:%S} sent {report.sent} notifications "
+                    f"({report.failed} failed, {report.too_fast} too fast, {report.given_up} given up), "
+                    f"delivered {report.webhooks_delivered} webhooks ({report.webhooks_failed} failed, "
+                    f"{report.webhooks_given_up} given up)"
+                )
+            if not loop:
+                return
+            try:
+                time.sleep(max(0.0, interval - (time.monotonic() - started)))
+            except KeyboardInterrupt:
+                return
