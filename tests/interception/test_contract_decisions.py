@@ -225,3 +225,14 @@ def test_r3_two_overlapping_sets_at_once_decide_each_application_once():
         transition__in=["approve", "reject"], object_id__in=[x.pk for x in contracts]
     )
     assert decisions.count() == 4
+
+
+def test_a_set_larger_than_one_statement_takes_is_locked_and_written_in_batches(monkeypatch):
+    from kernel import sql
+
+    monkeypatch.setattr(sql, "IN_BATCH", 2)
+    outlet = factories.OutletFactory()
+    contracts = pending(outlet, 5)
+    decide([services.Decision(APP, x.pk, "approve") for x in contracts], factories.outlet_staff("s", outlet))
+    assert Contract.objects.filter(pk__in=[x.pk for x in contracts], state="active").count() == 5
+    assert ContractFee.objects.filter(contract__in=contracts).count() == 5
