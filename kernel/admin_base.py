@@ -171,3 +171,34 @@ class OutletFilter(AutocompleteListFilter):
     title = _("outlet")
     field_name = "outlet"
     parameter_name = "outlet__id__exact"
+
+
+class DefaultChoiceFilter(admin.SimpleListFilter):
+    """A filter that opens on the rows that still need work rather than on everything: a list whose first screen is
+    done rows invites the wrong click. "All" is a choice of its own, so removing the parameter keeps the default.
+
+    Subclass with `title`, `parameter_name`, `default` (a value of `lookups`) and `filter(queryset, value)`.
+    """
+
+    default = None
+    everything = "all"
+
+    def value(self):
+        return super().value() or self.default
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.everything or value not in {str(key) for key, _label in self.lookup_choices}:
+            return queryset
+        return self.filter(queryset, value)
+
+    def filter(self, queryset, value):
+        raise NotImplementedError
+
+    def choices(self, changelist):
+        for lookup, title in [*self.lookup_choices, (self.everything, _("All"))]:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }

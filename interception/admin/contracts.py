@@ -28,7 +28,14 @@ from kernel.admin_actions import (
     RequiredReasonForm,
     can_transition,
 )
-from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from kernel.admin_base import (
+    DefaultChoiceFilter,
+    OutletFilter,
+    PortalAdmin,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    TimelineMixin,
+)
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows, write_table
 
@@ -49,6 +56,20 @@ class WaitingFilter(admin.SimpleListFilter):
         if inputs.is_id(self.value()):
             return queryset.filter(selectors.waiting_longer_than(int(self.value())))
         return queryset
+
+
+class ContractStateFilter(DefaultChoiceFilter):
+    """The outlet's queue opens on what waits for its decision."""
+
+    title = _("state")
+    parameter_name = "state__exact"
+    default = Contract.State.PENDING
+
+    def lookups(self, request, model_admin):
+        return Contract.State.choices
+
+    def filter(self, queryset, value):
+        return queryset.filter(state=value)
 
 
 class CarrierFilter(admin.SimpleListFilter):
@@ -149,7 +170,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         "applied_at",
         "waiting",
     ]
-    list_filter = ["state", WaitingFilter, "platform", CarrierFilter, OutletFilter, "settlement_mode"]
+    list_filter = [ContractStateFilter, WaitingFilter, "platform", CarrierFilter, OutletFilter, "settlement_mode"]
     list_select_related = ["merchant", "outlet", "outlet__carrier", "platform"]
     search_fields = ["=merchant__code", "=outlet__code", "merchant__name"]
     readonly_fields = [
@@ -225,6 +246,12 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             "amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False, run=_run_amend
         ),
     ]
+
+    def get_ordering(self, request):
+        # The queue is worked oldest first (first come, first decided); history reads newest first.
+        if request.GET.get(ContractStateFilter.parameter_name, ContractStateFilter.default) == Contract.State.PENDING:
+            return ["applied_at", "id"]
+        return ["-applied_at", "-id"]
 
     @admin.display(description=_("carrier"), ordering="outlet__carrier")
     def carrier(self, obj):

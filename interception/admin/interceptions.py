@@ -33,6 +33,7 @@ from kernel.admin_actions import (
     can_transition,
 )
 from kernel.admin_base import (
+    DefaultChoiceFilter,
     OutletFilter,
     PortalAdmin,
     ReadOnlyInline,
@@ -59,6 +60,22 @@ class WindowFilter(admin.SimpleListFilter):
         if self.value() in ("today", "overdue"):
             return queryset.filter(selectors.handling_window(self.value()))
         return queryset
+
+
+class AfterSaleStateFilter(DefaultChoiceFilter):
+    """The after-sale list opens on what still needs work, not on refunded rows."""
+
+    title = _("state")
+    parameter_name = "state__exact"
+    default = "todo"
+
+    def lookups(self, request, model_admin):
+        return [("todo", _("still to handle")), *AfterSale.State.choices]
+
+    def filter(self, queryset, value):
+        if value == "todo":
+            return queryset.filter(state__in=AfterSale.TODO_STATES)
+        return queryset.filter(state=value)
 
 
 class ResultWithinFilter(admin.SimpleListFilter):
@@ -166,7 +183,7 @@ class AfterSaleAdmin(
     # A file's rows are created by aftersale_create, which asks for this permission as the API does.
     import_permission = "interception.add_aftersale"
     list_display = ["number", "merchant", "tracking", "kind", "amount", "state", "window", "created_at"]
-    list_filter = ["state", WindowFilter, "kind", "platform"]
+    list_filter = [AfterSaleStateFilter, WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]
     search_fields = ["number"]
     search_help_text = _("After-sale number or tracking number, exact or its beginning.")
@@ -432,7 +449,8 @@ class InterceptForm(forms.Form):
 
 
 class ResultForm(forms.Form):
-    result = forms.ChoiceField(label=_("result"), choices=CarrierResult.choices)
+    # No outcome chosen in advance: one careless click must not record a success (and refund the buyer).
+    result = forms.ChoiceField(label=_("result"), choices=[("", "---------"), *CarrierResult.choices])
     reason_code = forms.CharField(label=_("carrier's reason code"), required=False, max_length=64)
     reason_text = forms.CharField(label=_("carrier's reason"), required=False, max_length=500)
     note = forms.CharField(

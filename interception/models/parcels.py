@@ -178,6 +178,9 @@ class AfterSale(FSMModelMixin, models.Model):
         REFUSED = "refused", _("refused")
         CLOSED = "closed", _("closed by the buyer")
 
+    # What still needs work: the after-sale list opens on these.
+    TODO_STATES = [State.OPEN, State.INTERCEPTING, State.PLATFORM_INTERVENTION]
+
     number = models.CharField(_("after-sale number"), max_length=64)
     merchant = models.ForeignKey(
         Merchant, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("merchant")
