@@ -44,6 +44,7 @@ from kernel.admin_base import (
 )
 from kernel.admin_imports import PortalImportExportMixin
 from kernel.errors import DomainError
+from kernel.money import yuan
 from kernel.spreadsheets import stream_csv
 
 
@@ -410,24 +411,37 @@ class InterceptForm(forms.Form):
     recipient_name = forms.CharField(label=_("new recipient"), required=False)
     recipient_phone = forms.CharField(label=_("new recipient's phone"), required=False)
     recipient_address = forms.CharField(label=_("new address"), required=False, widget=forms.Textarea({"rows": 2}))
+    # Said and ticked before the start (R11): the fee is charged and nothing can take the interception back.
+    understood = forms.BooleanField(label=_("I understand that the interception cannot be cancelled once started."))
 
     def __init__(self, *args, modes, contract, **kwargs):
         super().__init__(*args, **kwargs)
         labels = dict(InterceptionMode.choices)
+        fees = {m: contract.fee_for(m) for m in modes} if contract is not None else {}
         self.fields["mode"].choices = [
-            (
-                m,
-                labels[m]
-                if contract is None or contract.fee_for(m) is None
-                else f"{labels[m]} · ¥{contract.fee_for(m)}",
-            )
-            for m in modes
+            (m, labels[m] if fees.get(m) is None else f"{labels[m]} · {yuan(fees[m])}") for m in modes
         ]
         self.fields["mode"].initial = modes[0]
+        self.fields["understood"].label = self.understood_label(contract, fees)
         self.reroutes = InterceptionMode.REROUTE in modes
         if not self.reroutes:
             for name in ("recipient_name", "recipient_phone", "recipient_address"):
                 del self.fields[name]
+
+    @staticmethod
+    def understood_label(contract, fees):
+        if contract is None or not fees:
+            return _("I understand that the interception cannot be cancelled once started.")
+        when = _("whether it succeeds or fails") if contract.charge_failed else _("only if it succeeds")
+        if len(set(fees.values())) == 1:
+            return _(
+                "I understand that %(fee)s will be charged (%(when)s) and that the interception cannot be "
+                "cancelled once started."
+            ) % {"fee": yuan(next(iter(fees.values()))), "when": when}
+        return _(
+            "I understand that the fee beside the chosen way will be charged (%(when)s) and that the interception "
+            "cannot be cancelled once started."
+        ) % {"when": when}
 
     def clean_mode(self):
         return self.cleaned_data["mode"] or InterceptionMode.RETURN_TO_SENDER

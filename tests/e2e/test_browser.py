@@ -66,6 +66,7 @@ def test_customer_service_intercepts_and_sees_success_and_refund(steps, settings
     expect(page.locator(".portal-ok")).to_be_visible()
     expect(page.locator(".portal-fee")).to_contain_text("5.00")
     steps.shot("interception-page")
+    page.check("#id_understood")
     page.click("#start-interception")
     page.wait_for_url("**/admin/interception/interceptionorder/*/change/")
     steps.shot("interception-started")

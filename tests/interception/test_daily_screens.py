@@ -73,3 +73,20 @@ def test_aftersale_list_opens_on_what_still_needs_work(client, cs):
         refunded.pk,
     }
     assert listed(client, "/admin/interception/aftersale/?state__exact=refunded", [waiting, refunded]) == {refunded.pk}
+
+
+# --- item 10: a confirmation before starting -------------------------------------------------------------------------
+
+
+def test_r11_start_asks_to_confirm_the_fee_and_that_it_cannot_be_cancelled(client, cs):
+    after_sale = factories.interceptable(fee="5.00")
+    client.force_login(cs)
+    url = f"/admin/interception/aftersale/{after_sale.pk}/intercept/"
+    page = client.get(url).content.decode()
+    assert 'name="understood"' in page
+    assert "¥5.00" in page and "不能取消" in page
+    unconfirmed = client.post(url)
+    assert unconfirmed.status_code == 200 and not after_sale.interceptions.exists()
+    assert 'class="portal-confirm errors"' in unconfirmed.content.decode()
+    confirmed = client.post(url, {"understood": "on"})
+    assert confirmed.status_code == 302 and after_sale.interceptions.get().mode == "return_sender"

@@ -39,8 +39,10 @@ def test_r12_interception_page_shows_facts_fee_and_every_reason(client, cs):
 def test_r12_start_from_the_interception_page(client, cs):
     after_sale = factories.interceptable()
     client.force_login(cs)
-    response = client.post(aftersale_url(after_sale, "intercept/"))
+    # A plain confirmed POST, no mode chosen: back to the sender.
+    response = client.post(aftersale_url(after_sale, "intercept/"), {"understood": "on"})
     order = InterceptionOrder.objects.get(after_sale=after_sale)
+    assert order.mode == "return_sender"
     assert response.status_code == 302 and response["Location"].endswith(f"/interceptionorder/{order.pk}/change/")
     assert order.via == "manual" and order.requested_by == cs
 
