@@ -4,8 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -71,11 +72,13 @@ class AfterSaleStateFilter(DefaultChoiceFilter):
     default = "todo"
 
     def lookups(self, request, model_admin):
-        return [("todo", _("still to handle")), *AfterSale.State.choices]
+        return [("todo", _("still to handle")), ("decide", _("needs a decision")), *AfterSale.State.choices]
 
     def filter(self, queryset, value):
         if value == "todo":
             return queryset.filter(state__in=AfterSale.TODO_STATES)
+        if value == "decide":
+            return queryset.filter(selectors.needs_decision())
         return queryset.filter(state=value)
 
 
@@ -159,6 +162,23 @@ def _can_refuse(obj, user):
     return can_transition("refuse")(obj, user) and services.refuse_allowed(obj)
 
 
+TRAIL_LENGTH = 50
+
+
+class TrailMixin:
+    """The parcel's trail, newest first, as both platforms' consoles show it beside the interception."""
+
+    @admin.display(description=_("the parcel's trail"))
+    def trail(self, obj):
+        events = obj.parcel.tracking_events.order_by("-at", "-id")[:TRAIL_LENGTH]
+        return render_to_string("admin/interception/trail.html", {"events": events})
+
+
+def carrier_reason(order):
+    """The carrier's words for a failure; its code only when it gave no words."""
+    return order.failure_text or order.failure_code or "—"
+
+
 class CountdownMixin:
     @admin.display(description=_("handling window"), ordering="window_ends_at")
     def window(self, obj):
@@ -177,13 +197,19 @@ class CountdownMixin:
 
 @admin.register(AfterSale)
 class AfterSaleAdmin(
-    PortalImportExportMixin, CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+    PortalImportExportMixin,
+    TrailMixin,
+    CountdownMixin,
+    ObjectActionsMixin,
+    TimelineMixin,
+    ReadOnlyMixin,
+    PortalAdmin,
 ):
     selector = selectors.aftersale_list
     resource_classes = [master_data.AfterSaleResource]
     # A file's rows are created by aftersale_create, which asks for this permission as the API does.
     import_permission = "interception.add_aftersale"
-    list_display = ["number", "merchant", "tracking", "kind", "amount", "state", "window", "created_at"]
+    list_display = ["number", "merchant", "tracking", "kind", "amount", "situation", "window", "created_at"]
     list_filter = [AfterSaleStateFilter, WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]
     search_fields = ["number"]
@@ -205,13 +231,17 @@ class AfterSaleAdmin(
         "decided_at",
         "decision_reason",
         "interceptions_link",
+        "situation",
+        "interception_status",
+        "trail",
     ]
     fieldsets = [
         (
             None,
             {
                 "fields": [
-                    "state",
+                    "situation",
+                    "interception_status",
                     "window",
                     "number",
                     "merchant",
@@ -237,6 +267,7 @@ class AfterSaleAdmin(
                 ]
             },
         ),
+        (_("The parcel's trail"), {"fields": ["trail"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(AfterSale.State.choices)
@@ -293,6 +324,48 @@ class AfterSaleAdmin(
     @admin.display(description=_("tracking number"), ordering="parcel__tracking_number")
     def tracking(self, obj):
         return obj.parcel.tracking_number
+
+    def get_queryset(self, request):
+        last = InterceptionOrder.objects.filter(after_sale=OuterRef("pk")).order_by("-id")
+        return super().get_queryset(request).annotate(last_interception_state=Subquery(last.values("state")[:1]))
+
+    @staticmethod
+    def _waits_for_decision(obj):
+        return obj.intercepting and obj.last_interception_state == InterceptionOrder.State.FAILED
+
+    @admin.display(description=_("state"), ordering="state")
+    def situation(self, obj):
+        # "Intercepting" would hide that the interception failed and the decision is now the merchant's (R15).
+        if self._waits_for_decision(obj):
+            return format_html('<span class="portal-overdue">{}</span>', _("interception failed: decide"))
+        return obj.get_state_display()
+
+    @admin.display(description=_("interception"))
+    def interception_status(self, obj):
+        order = obj.interceptions.order_by("-id").first()
+        if order is None:
+            return "—"
+        link = format_html(
+            '<a href="{}">#{} {}</a>',
+            reverse("admin:interception_interceptionorder_change", args=[order.pk]),
+            order.pk,
+            order.get_state_display(),
+        )
+        if order.state != InterceptionOrder.State.FAILED:
+            return link
+        decide = ""
+        if self._waits_for_decision(obj) and obj.window_ends_at:
+            decide = format_html(
+                '<p class="portal-overdue portal-decide">{}</p>',
+                _(
+                    "Decide before %(t)s: agree to refund, refuse or ask the platform to intervene. "
+                    "Undecided, the refund is granted then."
+                )
+                % {"t": timezone.localtime(obj.window_ends_at).strftime("%Y-%m-%d %H:%M")},
+            )
+        return format_html(
+            '{}<p class="portal-failure">{}: {}</p>{}', link, _("carrier's reason"), carrier_reason(order), decide
+        )
 
     @admin.display(description=_("interceptions"))
     def interceptions_link(self, obj):
@@ -502,7 +575,7 @@ EXPORT_COLUMNS = [
 
 @admin.register(InterceptionOrder)
 class InterceptionOrderAdmin(
-    CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+    TrailMixin, CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
 ):
     selector = selectors.interception_list
     list_display = [
@@ -565,6 +638,8 @@ class InterceptionOrderAdmin(
         "returned_at",
         "return_loss",
         "note",
+        "reason",
+        "trail",
     ]
     fieldsets = [
         (
@@ -572,6 +647,7 @@ class InterceptionOrderAdmin(
             {
                 "fields": [
                     "state",
+                    "reason",
                     "tracking_number",
                     "parcel",
                     "after_sale",
@@ -608,9 +684,16 @@ class InterceptionOrderAdmin(
             },
         ),
         (_("Return"), {"fields": ["return_scan_at", "returned_at", "return_loss", "note"]}),
+        (_("The parcel's trail"), {"fields": ["trail"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(InterceptionOrder.State.choices)
+
+    @admin.display(description=_("carrier's reason"))
+    def reason(self, obj):
+        if obj.state != InterceptionOrder.State.FAILED:
+            return "—"
+        return format_html('<strong class="portal-failure">{}</strong>', carrier_reason(obj))
 
     def get_inlines(self, request, obj):
         return [CarrierCallInline]

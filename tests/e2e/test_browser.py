@@ -78,7 +78,7 @@ def test_customer_service_intercepts_and_sees_success_and_refund(steps, settings
     expect(page.locator(".field-state")).to_contain_text("拦截成功")
     steps.shot("interception-succeeded")
     steps.go(f"/admin/interception/aftersale/{after_sale.pk}/change/")
-    expect(page.locator(".field-state")).to_contain_text("已退款")
+    expect(page.locator(".field-situation")).to_contain_text("已退款")
     steps.shot("after-sale-refunded")
     assert AfterSale.objects.get(pk=after_sale.pk).state == AfterSale.State.REFUNDED
     assert not steps.problems, steps.problems

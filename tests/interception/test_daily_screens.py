@@ -90,3 +90,64 @@ def test_r11_start_asks_to_confirm_the_fee_and_that_it_cannot_be_cancelled(clien
     assert 'class="portal-confirm errors"' in unconfirmed.content.decode()
     confirmed = client.post(url, {"understood": "on"})
     assert confirmed.status_code == 302 and after_sale.interceptions.get().mode == "return_sender"
+
+
+# --- items 4 and 5: a failed interception shows where the decision is made; the parcel's trail --------------------
+
+
+def failed_interception(reason_text="收件人已签收，拦截失败"):
+    order = factories.started()
+    factories.track(order.parcel, "in_transit", text="【杭州转运中心】已发出，下一站【上海】")
+    services.interception_record_result(
+        order_id=order.pk,
+        actor=None,
+        result="failed",
+        reason_code="delivered",
+        reason_text=reason_text,
+        source="callback",
+    )
+    order.refresh_from_db()
+    return order
+
+
+def test_r15_failed_interception_says_decide_before_the_window_ends(client, cs):
+    order = failed_interception()
+    after_sale = AfterSale.objects.get(pk=order.after_sale_id)
+    assert after_sale.state == AfterSale.State.INTERCEPTING
+    client.force_login(cs)
+    page = client.get(f"/admin/interception/aftersale/{after_sale.pk}/change/").content.decode()
+    assert "拦截失败，待决定" in page
+    assert "收件人已签收，拦截失败" in page
+    ends = timezone.localtime(after_sale.window_ends_at).strftime("%Y-%m-%d %H:%M")
+    assert f"请在 {ends} 前决定" in page
+    listing = client.get("/admin/interception/aftersale/").content.decode()
+    assert "拦截失败，待决定" in listing
+
+
+def test_r15_needs_a_decision_filter_and_dashboard_count(client, cs):
+    failed = failed_interception()
+    still = factories.started()
+    client.force_login(cs)
+    after_sales = [failed.after_sale, still.after_sale]
+    assert listed(client, "/admin/interception/aftersale/?state__exact=decide", after_sales) == {failed.after_sale_id}
+    dashboard = client.get("/admin/").content.decode()
+    assert "拦截失败待决定" in dashboard
+    assert "/admin/interception/aftersale/?state__exact=decide" in dashboard
+    # Once decided, it leaves the queue.
+    services.aftersale_agree_refund(after_sale_id=failed.after_sale_id, actor=None, reason="")
+    assert listed(client, "/admin/interception/aftersale/?state__exact=decide", after_sales) == set()
+
+
+def test_the_parcels_trail_newest_first_and_the_carriers_reason_on_both_pages(client, cs):
+    order = failed_interception()
+    client.force_login(cs)
+    for url in (
+        f"/admin/interception/interceptionorder/{order.pk}/change/",
+        f"/admin/interception/aftersale/{order.after_sale_id}/change/",
+    ):
+        page = client.get(url).content.decode()
+        trail = page[page.index('class="portal-trail"') :]
+        assert "【杭州转运中心】已发出" in trail, url
+        # newest first: the transit scan came after the pick-up
+        assert trail.index("【杭州转运中心】") < trail.index("已揽收"), url
+        assert "收件人已签收，拦截失败" in page, url
