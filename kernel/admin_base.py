@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from kernel import inputs, timeline
 from kernel.http import refusal
 from kernel.paginator import EstimatedCountPaginator
-from kernel.search import tracking_number_filter
+from kernel.search import tracking_number_q
 from kernel.templatetags.portal_format import split_seconds
 
 
@@ -152,17 +153,37 @@ class AutocompleteListFilter(admin.ListFilter):
         }
 
 
-class TrackingSearchMixin:
-    """Search by tracking number, exact or by prefix, on the pattern index (no LIKE '%x%' scans, no DISTINCT)."""
+class SearchMixin:
+    """One search box, several indexed ways to find a row (no LIKE '%x%' scans of a big table, no DISTINCT).
 
-    search_fields = ["tracking_number"]
-    search_help_text = _("Tracking number, exact or its beginning.")
+    `search_by` lists functions (request, term) -> Q; a row matching any of them is found.
+    """
+
+    search_fields = ["tracking_number"]  # shows the box; the ways are search_by's
+    search_by = ()
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return tracking_number_filter(queryset, term.rstrip("*") + "*"), False
+        found = Q(pk__in=[])
+        for way in self.search_by:
+            found |= way(request, term)
+        return queryset.filter(found), False
+
+
+def by_tracking_number(field="tracking_number"):
+    """Tracking number, exact or its beginning (a trailing * is allowed, not needed)."""
+    return lambda request, term: tracking_number_q(term.rstrip("*") + "*", field)
+
+
+def by_exact(field):
+    return lambda request, term: Q(**{field: term})
+
+
+class TrackingSearchMixin(SearchMixin):
+    search_by = [by_tracking_number()]
+    search_help_text = _("Tracking number, exact or its beginning.")
 
 
 class OutletFilter(AutocompleteListFilter):

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
+from interception.admin.search import by_merchant
 from interception.models import Merchant, Outlet
 from kernel.admin_actions import (
     ObjectAction,
@@ -20,7 +21,15 @@ from kernel.admin_actions import (
     RequiredReasonForm,
     can_transition,
 )
-from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyMixin, TimelineMixin, TrackingSearchMixin
+from kernel.admin_base import (
+    OutletFilter,
+    PortalAdmin,
+    ReadOnlyMixin,
+    SearchMixin,
+    TimelineMixin,
+    TrackingSearchMixin,
+    by_exact,
+)
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows
 from settlement import exports, selectors, services
@@ -54,7 +63,7 @@ STATE_LABELS = dict(Statement.State.choices)
 
 
 @admin.register(Statement)
-class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
+class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.statement_list
     list_display = [
         "number",
@@ -69,8 +78,8 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
     ]
     list_filter = ["state", OutletFilter, ("period_start", DateRangeFilterBuilder(title=_("period from")))]
     list_select_related = ["merchant", "outlet", "outlet__carrier"]
-    search_fields = ["=reference", "=merchant__code"]
-    search_help_text = _("Statement reference (ST…) or merchant code, exact.")
+    search_by = [by_exact("reference"), by_merchant()]
+    search_help_text = _("Statement reference (ST…), exact, or merchant code or name.")
     timeline_state_labels = STATE_LABELS
     fieldsets = [
         (None, {"fields": ["number", "state", "merchant", "outlet", "period_start", "period_end", "versions"]}),
@@ -500,8 +509,10 @@ class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Porta
 
 
 @admin.register(OnlineFee)
-class OnlineFeeAdmin(ReadOnlyMixin, PortalAdmin):
+class OnlineFeeAdmin(SearchMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.online_fee_list
+    search_by = [by_merchant()]
+    search_help_text = _("Merchant code or name.")
     list_display = ["interception_id", "month", "platform", "carrier", "outlet", "merchant", "collected", "passed_on"]
     list_filter = ["platform", "carrier", OutletFilter]
     list_select_related = ["platform", "carrier", "outlet", "merchant"]

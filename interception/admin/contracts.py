@@ -387,7 +387,7 @@ class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, Portal
     list_display = ["id", "contract", "old_fee", "new_fee", "state", "requested_at"]
     list_filter = ["state"]
     list_select_related = ["contract", "contract__merchant", "contract__outlet"]
-    search_fields = ["=contract__merchant__code", "=contract__outlet__code"]
+    search_fields = ["=contract__merchant__code", "=contract__outlet__code", "contract__merchant__name"]
     readonly_fields = [
         "contract",
         "old_fee",

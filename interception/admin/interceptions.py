@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
 from interception import master_data, rules, selectors, services
+from interception.admin.search import by_merchant, by_order_number, by_parcel_tracking_number
 from interception.models import (
     AfterSale,
     Carrier,
@@ -39,8 +40,10 @@ from kernel.admin_base import (
     PortalAdmin,
     ReadOnlyInline,
     ReadOnlyMixin,
+    SearchMixin,
     TimelineMixin,
     TrackingSearchMixin,
+    by_tracking_number,
     countdown,
 )
 from kernel.admin_imports import PortalImportExportMixin
@@ -113,6 +116,9 @@ class GoodsInline(ReadOnlyInline):
     fields = ["name", "category", "quantity", "specification", "value"]
 
 
+SEARCH_HELP = _("Tracking number (exact or its beginning), order number, or merchant code or name.")
+
+
 class TrackingInline(ReadOnlyInline):
     model = TrackingEvent
     fields = ["at", "status", "raw_text"]
@@ -121,8 +127,10 @@ class TrackingInline(ReadOnlyInline):
 
 
 @admin.register(Parcel)
-class ParcelAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+class ParcelAdmin(SearchMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.parcel_list
+    search_by = [by_tracking_number(), by_order_number(parcel=None), by_merchant()]
+    search_help_text = SEARCH_HELP
     list_display = ["tracking_number", "carrier", "outlet", "merchant", "order_number", "status", "last_event_at"]
     list_filter = ["carrier", "platform"]
     list_select_related = ["carrier", "outlet", "merchant"]
@@ -198,6 +206,7 @@ class CountdownMixin:
 @admin.register(AfterSale)
 class AfterSaleAdmin(
     PortalImportExportMixin,
+    SearchMixin,
     TrailMixin,
     CountdownMixin,
     ObjectActionsMixin,
@@ -212,8 +221,15 @@ class AfterSaleAdmin(
     list_display = ["number", "merchant", "tracking", "kind", "amount", "situation", "window", "created_at"]
     list_filter = [AfterSaleStateFilter, WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]
-    search_fields = ["number"]
-    search_help_text = _("After-sale number or tracking number, exact or its beginning.")
+    search_by = [
+        lambda request, term: Q(number__startswith=term),
+        by_parcel_tracking_number(),
+        by_order_number(),
+        by_merchant(),
+    ]
+    search_help_text = _(
+        "After-sale number or tracking number (exact or its beginning), order number, or merchant code or name."
+    )
     readonly_fields = [
         "number",
         "merchant",
@@ -371,15 +387,6 @@ class AfterSaleAdmin(
     def interceptions_link(self, obj):
         url = reverse("admin:interception_interceptionorder_changelist") + f"?after_sale__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("interceptions of this after-sale"))
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().upper()
-        if not term:
-            return queryset, False
-        by_parcel = selectors.tracking_number_filter(selectors.parcel_list(request.user), term.rstrip("*") + "*")
-        return queryset.filter(
-            Q(number__startswith=search_term.strip()) | Q(parcel__in=by_parcel.values("pk")[:1000])
-        ), False
 
     def has_add_permission(self, request):
         return request.user.has_perm("interception.add_aftersale")
@@ -575,9 +582,11 @@ EXPORT_COLUMNS = [
 
 @admin.register(InterceptionOrder)
 class InterceptionOrderAdmin(
-    TrailMixin, CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+    TrailMixin, CountdownMixin, SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
 ):
     selector = selectors.interception_list
+    search_by = [by_tracking_number(), by_order_number(), by_merchant()]
+    search_help_text = SEARCH_HELP
     list_display = [
         "id",
         "tracking_number",

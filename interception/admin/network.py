@@ -272,7 +272,7 @@ class EwaybillAccountAdmin(PortalImportExportMixin, PortalAdmin):
     list_display = ["merchant", "outlet", "platform", "active", "opened_at", "credentials_set_at"]
     list_filter = ["platform", "active", "outlet__carrier"]
     list_select_related = ["merchant", "outlet", "platform"]
-    search_fields = ["merchant__code", "outlet__code"]
+    search_fields = ["merchant__code", "merchant__name", "outlet__code"]
     autocomplete_fields = ["merchant", "outlet"]
     readonly_fields = ["credentials_status"]
 
@@ -329,7 +329,7 @@ class ApiClientAdmin(ObjectActionsMixin, TimelineMixin, admin.ModelAdmin):
 
     list_display = ["name", "user", "merchant", "carrier"]
     list_select_related = ["user", "merchant", "carrier"]
-    search_fields = ["name", "user__username", "merchant__code"]
+    search_fields = ["name", "user__username", "merchant__code", "merchant__name"]
     autocomplete_fields = ["user", "merchant", "carrier"]
     object_actions = [
         ObjectAction(

@@ -107,6 +107,8 @@ class Parcel(models.Model):
                 fields=["tracking_number"], name="parcel_tracking_prefix_idx", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["merchant", "order_number"], name="parcel_order_idx"),
+            # The search box finds an order's parcels by its number alone (issue 19).
+            models.Index(fields=["order_number"], name="parcel_order_number_idx"),
             models.Index(fields=["outlet", "id"], name="parcel_outlet_idx"),
             models.Index(
                 fields=["resubscribe_at"], condition=Q(resubscribe_at__isnull=False), name="parcel_subscribe_idx"

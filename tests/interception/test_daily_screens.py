@@ -151,3 +151,46 @@ def test_the_parcels_trail_newest_first_and_the_carriers_reason_on_both_pages(cl
         # newest first: the transit scan came after the pick-up
         assert trail.index("【杭州转运中心】") < trail.index("已揽收"), url
         assert "收件人已签收，拦截失败" in page, url
+
+
+# --- item 3: search by order number and by merchant ------------------------------------------------------------------
+
+
+def test_search_by_order_number_and_merchant_in_parcels_after_sales_and_interceptions(client, cs):
+    mine, other = factories.started(), factories.started()
+    merchant = mine.merchant
+    merchant.name = "羊毛围巾旗舰店"
+    merchant.save(update_fields=["name"])
+    client.force_login(cs)
+    order_number = mine.parcel.order_number
+    for url, rows in [
+        ("/admin/interception/parcel/", [mine.parcel, other.parcel]),
+        ("/admin/interception/aftersale/", [mine.after_sale, other.after_sale]),
+        ("/admin/interception/interceptionorder/", [mine, other]),
+    ]:
+        wanted = {rows[0].pk}
+        assert listed(client, f"{url}?q={order_number}", rows) == wanted, url
+        assert listed(client, f"{url}?q={merchant.code.lower()}", rows) == wanted, url
+        assert listed(client, f"{url}?q=围巾旗舰", rows) == wanted, url
+        assert listed(client, f"{url}?q={mine.tracking_number}", rows) == wanted, url
+
+
+def test_search_by_merchant_in_statements_and_claims(client):
+    from decimal import Decimal
+
+    from settlement import services as settlement_services
+
+    finance = factories.user("finance", roles.FINANCE)
+    contract = factories.active_contract()
+    contract.merchant.name = "江南丝绸店"
+    contract.merchant.save(update_fields=["name"])
+    factories.intercepted(contract)
+    today = timezone.localdate()
+    statement = settlement_services.statement_generate(
+        actor=None, merchant=contract.merchant, outlet=contract.outlet, period_start=today, period_end=today
+    ).statement
+    assert statement.total == Decimal("5.00")
+    client.force_login(finance)
+    assert listed(client, "/admin/settlement/statement/?q=丝绸", [statement]) == {statement.pk}
+    assert listed(client, f"/admin/settlement/statement/?q={contract.merchant.code}", [statement]) == {statement.pk}
+    assert listed(client, "/admin/settlement/statement/?q=没有这家", [statement]) == set()
