@@ -303,7 +303,9 @@ def _statements(user):
     section = Section("statements", _("Statements waiting for someone"))
     section.figures = [
         Figure(_("drafts to issue"), counts["draft"], _url(changelist, state__exact="draft")),
-        Figure(_("issued, awaiting the merchant"), counts["issued"], _url(changelist, state__exact="issued")),
+        Figure(
+            _("issued, awaiting the outlet's confirmation"), counts["issued"], _url(changelist, state__exact="issued")
+        ),
         Figure(
             _("disputed, to revise"),
             counts["disputed"],

@@ -114,11 +114,15 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
             "issue", _("Issue to the outlet"), run=_run(services.statement_issue), available=can_transition("issue")
         ),
         ObjectAction(
-            "confirm", _("Confirm"), run=_run(services.statement_confirm), available=can_transition("confirm")
+            # The outlet confirms or disputes a statement (R22): the buttons say so, as the dashboard and states do.
+            "confirm",
+            _("Confirm for the outlet"),
+            run=_run(services.statement_confirm),
+            available=can_transition("confirm"),
         ),
         ObjectAction(
             "dispute",
-            _("Dispute"),
+            _("Dispute for the outlet"),
             run=_run(services.statement_dispute),
             form_class=RequiredReasonForm,
             available=can_transition("dispute"),

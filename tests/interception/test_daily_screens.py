@@ -194,3 +194,24 @@ def test_search_by_merchant_in_statements_and_claims(client):
     assert listed(client, "/admin/settlement/statement/?q=丝绸", [statement]) == {statement.pk}
     assert listed(client, f"/admin/settlement/statement/?q={contract.merchant.code}", [statement]) == {statement.pk}
     assert listed(client, "/admin/settlement/statement/?q=没有这家", [statement]) == set()
+
+
+# --- item 8: who confirms a statement, said one way --------------------------------------------------------------
+
+
+def test_r22_the_outlet_confirms_a_statement_on_the_dashboard_and_the_buttons(client):
+    from settlement import services as settlement_services
+
+    contract = factories.active_contract()
+    factories.intercepted(contract)
+    today = timezone.localdate()
+    statement = settlement_services.statement_generate(
+        actor=None, merchant=contract.merchant, outlet=contract.outlet, period_start=today, period_end=today
+    ).statement
+    settlement_services.statement_issue(statement_id=statement.pk, actor=None)
+    client.force_login(factories.user("finance", roles.FINANCE))
+    dashboard = client.get("/admin/").content.decode()
+    assert "待网点确认" in dashboard and "商家确认" not in dashboard
+    client.force_login(factories.outlet_staff("staff_s", contract.outlet))
+    page = client.get(f"/admin/settlement/statement/{statement.pk}/change/").content.decode()
+    assert "网点确认" in page and "网点提出异议" in page
