@@ -186,7 +186,7 @@ class ClaimAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, 
     def offer(self, obj):
         return f"{obj.offer_amount} ({obj.get_offer_side_display()})"
 
-    @admin.display(description=_("arbitration window (R25)"))
+    @admin.display(description=_("arbitration window"))
     def arbitration(self, obj):
         if not obj.negotiable:
             return "—"

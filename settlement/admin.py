@@ -537,7 +537,7 @@ class OnlineFeeAdmin(SearchMixin, ReadOnlyMixin, PortalAdmin):
             request,
             "admin/settlement/onlinefee/totals.html",
             rows=rows,
-            title=_("Online fees per month, carrier and platform (R19)"),
+            title=_("Online fees per month, carrier and platform"),
         )
 
 

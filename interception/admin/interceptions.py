@@ -673,7 +673,7 @@ class InterceptionOrderAdmin(
             },
         ),
         (
-            _("Fee snapshot (R6)"),
+            _("Fee snapshot"),
             {"fields": ["contract", "settlement_mode", "fee", "charge_on_success", "charge_on_failure", "chargeable"]},
         ),
         (

@@ -66,11 +66,11 @@ class PlatformAdmin(PortalAdmin):
     fieldsets = [
         (None, {"fields": ["code", "name"]}),
         (
-            _("Interception limits (R10)"),
+            _("Interception limits"),
             {"fields": ["refund_cap_applies", "refund_cap", "blocked_categories", "multi_parcel_allowed"]},
         ),
         (
-            _("Windows (R15, R16, R18, R25)"),
+            _("Windows"),
             {
                 "fields": [
                     "handling_window_days",
@@ -81,7 +81,7 @@ class PlatformAdmin(PortalAdmin):
                 ]
             },
         ),
-        (_("Money (R19, R26)"), {"fields": ["online_fee", "claim_cap"]}),
+        (_("Money"), {"fields": ["online_fee", "claim_cap"]}),
     ]
 
 
@@ -201,7 +201,7 @@ class EwaybillInline(admin.TabularInline):
 class AgreementInline(ReadOnlyInline):
     model = InterceptionAgreement
     fields = ["platform", "signed_at", "signed_by"]
-    verbose_name_plural = _("interception agreements (R5)")
+    verbose_name_plural = _("interception agreements")
 
 
 def _sign_agreement(obj, actor):

@@ -201,7 +201,7 @@ class AfterSale(FSMModelMixin, models.Model):
         _("handling window ends"),
         null=True,
         blank=True,
-        help_text=_("Unhandled when it ends, the refund is granted (R15)."),
+        help_text=_("Unhandled when it ends, the refund is granted."),
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

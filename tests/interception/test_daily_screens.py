@@ -215,3 +215,41 @@ def test_r22_the_outlet_confirms_a_statement_on_the_dashboard_and_the_buttons(cl
     client.force_login(factories.outlet_staff("staff_s", contract.outlet))
     page = client.get(f"/admin/settlement/statement/{statement.pk}/change/").content.decode()
     assert "网点确认" in page and "网点提出异议" in page
+
+
+# --- item 6: Chinese everywhere a person reads -----------------------------------------------------------------------
+
+
+def test_timeline_says_the_system_in_chinese(client, cs):
+    order = factories.started()
+    client.force_login(cs)
+    page = client.get(f"/admin/interception/interceptionorder/{order.pk}/change/").content.decode()
+    timeline = page[page.index('class="portal-timeline"') :]
+    assert "<td>系统</td>" in timeline and "<td>system</td>" not in timeline
+
+
+def test_role_and_permission_names_are_chinese(admin_client):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name=roles.CUSTOMER_SERVICE)
+    listing = admin_client.get("/admin/auth/group/").content.decode()
+    assert "客服" in listing and ">Customer service<" not in listing
+    page = admin_client.get(f"/admin/auth/group/{group.pk}/change/").content.decode()
+    assert "可查看售后单" in page and "Can view after-sale" not in page
+    assert "Can start interceptions" not in page
+
+
+def test_no_rule_numbers_in_the_messages_people_read(client, cs):
+    import re
+
+    blocked = factories.after_sale_for(factories.parcel_for(factories.active_contract(), status="signed"))
+    order = failed_interception()
+    client.force_login(cs)
+    for url in (
+        f"/admin/interception/aftersale/{blocked.pk}/intercept/",
+        f"/admin/interception/interceptionorder/{order.pk}/change/",
+        f"/admin/interception/aftersale/{order.after_sale_id}/change/",
+        f"/admin/interception/merchant/{order.merchant_id}/change/",
+    ):
+        page = client.get(url).content.decode()
+        assert not re.search(r"[（(]R\d+", page), url
