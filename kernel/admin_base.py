@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kernel import inputs, timeline
 from kernel.http import refusal
+from kernel.money import yuan
 from kernel.paginator import EstimatedCountPaginator
 from kernel.search import tracking_number_q
 from kernel.templatetags.portal_format import split_seconds
@@ -223,3 +224,26 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
                 "query_string": changelist.get_query_string({self.parameter_name: lookup}),
                 "display": title,
             }
+
+
+def money_column(field, description):
+    """A list column of yuan as people read it: ¥1,234.50."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj):
+        return yuan(getattr(obj, field))
+
+    column.__name__ = f"{field}_yuan"
+    return column
+
+
+def reference_column(field, description):
+    """A list column for a plain id of another object ("#12"), under a name instead of "INTERCEPTION ID"."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj):
+        value = getattr(obj, field)
+        return f"#{value}" if value else "—"
+
+    column.__name__ = field
+    return column

@@ -29,6 +29,8 @@ from kernel.admin_base import (
     TimelineMixin,
     TrackingSearchMixin,
     by_exact,
+    money_column,
+    reference_column,
 )
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows
@@ -73,7 +75,7 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
         "period_end",
         "state",
         "line_count",
-        "total",
+        money_column("total", _("total")),
         "issued_at",
     ]
     list_filter = ["state", OutletFilter, ("period_start", DateRangeFilterBuilder(title=_("period from")))]
@@ -427,9 +429,9 @@ class StatementLineAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Po
         "tracking_number",
         "occurred_at",
         "result",
-        "amount",
+        money_column("amount", _("amount (yuan)")),
         "reason",
-        "interception_id",
+        reference_column("interception_id", _("interception")),
     ]
     list_filter = ["kind"]
     list_select_related = ["statement"]
@@ -501,10 +503,10 @@ class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Porta
         "row",
         "tracking_number",
         "billed_on",
-        "their_fee",
-        "our_fee",
-        "contract_fee",
-        "interception_id",
+        money_column("their_fee", _("their fee")),
+        money_column("our_fee", _("our fee")),
+        money_column("contract_fee", _("contract fee")),
+        reference_column("interception_id", _("interception")),
         "detail",
     ]
     list_filter = ["kind"]
@@ -517,7 +519,16 @@ class OnlineFeeAdmin(SearchMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.online_fee_list
     search_by = [by_merchant()]
     search_help_text = _("Merchant code or name.")
-    list_display = ["interception_id", "month", "platform", "carrier", "outlet", "merchant", "collected", "passed_on"]
+    list_display = [
+        reference_column("interception_id", _("interception")),
+        "month",
+        "platform",
+        "carrier",
+        "outlet",
+        "merchant",
+        money_column("collected", _("collected")),
+        money_column("passed_on", _("passed on")),
+    ]
     list_filter = ["platform", "carrier", OutletFilter]
     list_select_related = ["platform", "carrier", "outlet", "merchant"]
     change_list_template = "admin/settlement/onlinefee/change_list.html"

@@ -35,6 +35,7 @@ from kernel.admin_base import (
     ReadOnlyInline,
     ReadOnlyMixin,
     TimelineMixin,
+    money_column,
 )
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows, write_table
@@ -165,7 +166,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         "carrier",
         "platform",
         "settlement_mode",
-        "fee",
+        money_column("fee", _("fee")),
         "state",
         "applied_at",
         "waiting",
@@ -323,7 +324,9 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         if not request.user.has_perm("interception.decide_contract"):
             raise PermissionDenied
         file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
-        content, content_type = write_table(resources.COLUMNS, resources.export_rows(request.user), file_format)
+        content, content_type = write_table(
+            resources.headers(), resources.export_rows(request.user), file_format, title=_("Pending applications")
+        )
         response = HttpResponse(content, content_type=content_type)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="pending-applications-{stamp}.{file_format}"'
@@ -384,7 +387,14 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
 @admin.register(FeeAmendment)
 class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.amendment_list
-    list_display = ["id", "contract", "old_fee", "new_fee", "state", "requested_at"]
+    list_display = [
+        "id",
+        "contract",
+        money_column("old_fee", _("old fee")),
+        money_column("new_fee", _("new fee")),
+        "state",
+        "requested_at",
+    ]
     list_filter = ["state"]
     list_select_related = ["contract", "contract__merchant", "contract__outlet"]
     search_fields = ["=contract__merchant__code", "=contract__outlet__code", "contract__merchant__name"]

@@ -8,7 +8,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
@@ -25,6 +25,7 @@ from interception.models import (
     InterceptionMode,
     InterceptionOrder,
     Parcel,
+    SettlementMode,
     TrackingEvent,
 )
 from kernel.admin_actions import (
@@ -45,6 +46,7 @@ from kernel.admin_base import (
     TrackingSearchMixin,
     by_tracking_number,
     countdown,
+    money_column,
 )
 from kernel.admin_imports import PortalImportExportMixin
 from kernel.errors import DomainError
@@ -218,7 +220,16 @@ class AfterSaleAdmin(
     resource_classes = [master_data.AfterSaleResource]
     # A file's rows are created by aftersale_create, which asks for this permission as the API does.
     import_permission = "interception.add_aftersale"
-    list_display = ["number", "merchant", "tracking", "kind", "amount", "situation", "window", "created_at"]
+    list_display = [
+        "number",
+        "merchant",
+        "tracking",
+        "kind",
+        money_column("amount", _("refund amount")),
+        "situation",
+        "window",
+        "created_at",
+    ]
     list_filter = [AfterSaleStateFilter, WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]
     search_by = [
@@ -565,8 +576,8 @@ EXPORT_COLUMNS = [
     ("merchant__name", _("merchant name")),
     ("outlet__code", _("outlet")),
     ("outlet__name", _("outlet name")),
-    ("carrier__code", _("carrier")),
-    ("platform__code", _("platform")),
+    ("carrier__name", _("carrier")),
+    ("platform__name", _("platform")),
     ("settlement_mode", _("settlement mode")),
     ("mode", _("where it goes")),
     ("recipient_address", _("new address")),
@@ -576,8 +587,17 @@ EXPORT_COLUMNS = [
     ("requested_at", _("requested at")),
     ("result_at", _("result at")),
     ("failure_code", _("carrier's reason code")),
+    ("failure_text", _("carrier's reason")),
     ("return_loss", _("return failure")),
 ]
+# Codes people read as words in the file (the reason code stays a code: machines match on it).
+EXPORT_LABELS = {
+    "settlement_mode": dict(SettlementMode.choices),
+    "mode": dict(InterceptionMode.choices),
+    "state": dict(InterceptionOrder.State.choices),
+    "return_loss": dict(InterceptionOrder.ReturnLoss.choices),
+    "chargeable": {True: _("yes"), False: _("no")},
+}
 
 
 @admin.register(InterceptionOrder)
@@ -596,7 +616,7 @@ class InterceptionOrderAdmin(
         "platform",
         "settlement_mode",
         "mode",
-        "fee",
+        money_column("fee", _("fee")),
         "state",
         "window",
         "requested_at",
@@ -763,8 +783,20 @@ class InterceptionOrderAdmin(
         return stream_csv(
             f"interceptions-{mode}-{stamp}.csv",
             [str(label) for _name, label in EXPORT_COLUMNS],
-            (_export_row(row) for row in rows),
+            _export_rows(rows, translation.get_language()),
         )
+
+
+_EXPORT_LABELS_BY_INDEX = {
+    i: EXPORT_LABELS[name] for i, (name, _label) in enumerate(EXPORT_COLUMNS) if name in EXPORT_LABELS
+}
+
+
+def _export_rows(rows, language):
+    """Streamed after the view returns: the labels keep the request's language."""
+    with translation.override(language):
+        for row in rows:
+            yield _export_row(row)
 
 
 def _export_row(row):
@@ -772,6 +804,8 @@ def _export_row(row):
     for index, value in enumerate(row):
         if hasattr(value, "tzinfo") and value is not None:
             row[index] = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+        elif index in _EXPORT_LABELS_BY_INDEX and value != "":
+            row[index] = str(_EXPORT_LABELS_BY_INDEX[index].get(value, value))
     return row
 
 
