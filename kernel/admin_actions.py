@@ -46,6 +46,14 @@ class ObjectAction:
     # Rendered with the run's return value as `result` instead of redirecting to the change page: for
     # what may be shown only once (a new API key), so it is never kept in a message in the session.
     result_template: str = ""
+    done: str = ""  # the success message, "%(obj)s" for the object: "Application %(obj)s approved."
+
+
+def done_message(action, obj):
+    """What a button did, in words: the action's own sentence, or "<action> — <object>: done"."""
+    if action.done:
+        return action.done % {"obj": obj}
+    return _("%(obj)s: %(action)s — done.") % {"action": action.label, "obj": obj}
 
 
 def can_transition(name):
@@ -130,7 +138,7 @@ class ObjectActionsMixin:
             else:
                 if action.result_template:
                     return admin_page(self, request, action.result_template, **context, result=result)
-                messages.success(request, _("%(action)s: done for %(obj)s.") % {"action": action.label, "obj": obj})
+                messages.success(request, done_message(action, obj))
                 return HttpResponseRedirect(change_url)
         return admin_page(self, request, "admin/portal/object_action.html", **context)
 

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from kernel import inputs, timeline
@@ -41,6 +42,11 @@ class PortalAdmin(admin.ModelAdmin):
         if not all(inputs.is_id(pk) for pk in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
             return refusal(request, 400, "invalid_selection", _("The selection holds something that is not an id."))
         return super().response_action(request, queryset)
+
+    def changelist_view(self, request, extra_context=None):
+        # The list's name as its title, not Django's "Select after-sale to view" (选择售后单查看).
+        extra_context = {"title": capfirst(self.opts.verbose_name_plural), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def render_page(self, request, template, **context):
         return admin_page(self, request, template, **context)

@@ -113,7 +113,11 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
     ]
     object_actions = [
         ObjectAction(
-            "issue", _("Issue to the outlet"), run=_run(services.statement_issue), available=can_transition("issue")
+            "issue",
+            _("Issue to the outlet"),
+            run=_run(services.statement_issue),
+            available=can_transition("issue"),
+            done=_("Statement %(obj)s issued to the outlet."),
         ),
         ObjectAction(
             # The outlet confirms or disputes a statement (R22): the buttons say so, as the dashboard and states do.
@@ -121,6 +125,7 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
             _("Confirm for the outlet"),
             run=_run(services.statement_confirm),
             available=can_transition("confirm"),
+            done=_("Statement %(obj)s confirmed for the outlet."),
         ),
         ObjectAction(
             "dispute",
@@ -128,6 +133,7 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
             run=_run(services.statement_dispute),
             form_class=RequiredReasonForm,
             available=can_transition("dispute"),
+            done=_("Statement %(obj)s disputed for the outlet: finance revises it."),
         ),
         ObjectAction(
             "settle",
@@ -135,6 +141,7 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
             run=_run(services.statement_settle),
             form_class=SettleForm,
             available=can_transition("settle"),
+            done=_("Payment of statement %(obj)s recorded."),
             bulk=False,
         ),
         ObjectAction(

@@ -4,6 +4,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from interception.models import InterceptionOrder
 from kernel.errors import DomainError
 from kernel.spreadsheets import stream_csv, stream_csv_rows, stream_xlsx
 from kernel.transitions import find, require
@@ -31,7 +32,9 @@ def statement_export(*, statement_id, actor, file_format):
     statement = find(selectors.statement_list(actor), statement_id, what=_("Statement"))
     rows = _in_language(statement_rows(statement), translation.get_language())
     name = f"{statement.number}.{file_format}"
-    return stream_xlsx(name, rows) if file_format == "xlsx" else stream_csv_rows(name, rows)
+    if file_format == "xlsx":
+        return stream_xlsx(name, rows, title=statement.number)
+    return stream_csv_rows(name, rows)
 
 
 def _in_language(rows, language):
@@ -43,6 +46,7 @@ def _in_language(rows, language):
 def statement_rows(statement):
     """Header information, a blank row, the column names, every line in order, the total."""
     kinds = dict(StatementLine.Kind.choices)
+    results = dict(InterceptionOrder.State.choices)
     yield [gettext("Statement"), statement.number]
     yield [gettext("Merchant"), f"{statement.merchant.code} {statement.merchant.name}"]
     yield [gettext("Outlet"), f"{statement.outlet.code} {statement.outlet.name} ({statement.outlet.carrier})"]
@@ -63,7 +67,7 @@ def statement_rows(statement):
             n,
             tracking,
             f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S}" if at else "",
-            result,
+            str(results.get(result, result)),
             str(kinds[kind]),
             amount,
             reason,

@@ -225,6 +225,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             available=can_transition("approve"),
             form_class=ReasonForm,
             run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor, reason=reason),
+            done=_("Application %(obj)s approved: the contract is active."),
         ),
         ObjectAction(
             "reject",
@@ -233,6 +234,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             form_class=RequiredReasonForm,
             danger=True,
             run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor, reason=reason),
+            done=_("Application %(obj)s rejected."),
         ),
         ObjectAction(
             "close",
@@ -242,6 +244,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             danger=True,
             bulk=False,
             run=_run_close,
+            done=_("Contract %(obj)s closed."),
         ),
         ObjectAction(
             "amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False, run=_run_amend

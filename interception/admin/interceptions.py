@@ -318,6 +318,7 @@ class AfterSaleAdmin(
             run=lambda obj, actor, reason: services.aftersale_agree_refund(
                 after_sale_id=obj.pk, actor=actor, reason=reason
             ),
+            done=_("After-sale %(obj)s: the refund is agreed."),
         ),
         ObjectAction(
             "refuse",
@@ -327,6 +328,7 @@ class AfterSaleAdmin(
             bulk=False,
             danger=True,
             run=lambda obj, actor, reason: services.aftersale_refuse(after_sale_id=obj.pk, actor=actor, reason=reason),
+            done=_("After-sale %(obj)s: the refund is refused."),
         ),
         ObjectAction(
             "close",
@@ -335,6 +337,7 @@ class AfterSaleAdmin(
             form_class=ReasonForm,
             bulk=False,
             run=lambda obj, actor, reason: services.aftersale_close(after_sale_id=obj.pk, actor=actor, reason=reason),
+            done=_("After-sale %(obj)s closed: the buyer withdrew."),
         ),
         ObjectAction(
             "platform",
@@ -345,6 +348,7 @@ class AfterSaleAdmin(
             run=lambda obj, actor, reason: services.aftersale_ask_platform(
                 after_sale_id=obj.pk, actor=actor, reason=reason
             ),
+            done=_("After-sale %(obj)s: the platform is asked to intervene."),
         ),
     ]
 
@@ -744,6 +748,7 @@ class InterceptionOrderAdmin(
             form_class=ResultForm,
             bulk=False,
             run=lambda obj, actor, **data: services.interception_record_result(order_id=obj.pk, actor=actor, **data),
+            done=_("Result of interception %(obj)s recorded."),
         ),
     ]
 

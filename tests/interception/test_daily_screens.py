@@ -253,3 +253,20 @@ def test_no_rule_numbers_in_the_messages_people_read(client, cs):
     ):
         page = client.get(url).content.decode()
         assert not re.search(r"[（(]R\d+", page), url
+
+
+def test_list_titles_and_button_messages_read_naturally(client, cs):
+    after_sale = factories.interceptable()
+    client.force_login(cs)
+    listing = client.get("/admin/interception/aftersale/").content.decode()
+    assert "<title>售后单" in listing and "选择售后单" not in listing
+    response = client.post(f"/admin/interception/aftersale/{after_sale.pk}/do/close/", {"reason": ""}, follow=True)
+    page = response.content.decode()
+    assert f"售后单 {after_sale.number} 已关闭：买家已撤销申请。" in page and "已完成。" not in page
+
+
+def test_the_interception_page_shows_money_as_yuan(client, cs):
+    after_sale = factories.interceptable(fee="1234.5")
+    client.force_login(cs)
+    page = client.get(f"/admin/interception/aftersale/{after_sale.pk}/intercept/").content.decode()
+    assert "将收取 ¥1,234.50" in page and "¥99.00" in page and "¥120.00" in page

@@ -103,3 +103,13 @@ def test_decision_file_has_a_chinese_sheet_and_headers(client):
     assert book.sheetnames == ["待审核申请"]
     header = next(book.active.iter_rows(values_only=True))
     assert header[:3] == ("类型", "编号", "商家编码")
+
+
+def test_statement_xlsx_is_named_after_the_statement_and_says_results_in_chinese(setup, client):
+    statement = setup["statement"]
+    client.force_login(setup["finance"])
+    response = client.get(f"/admin/settlement/statement/{statement.pk}/export/xlsx/")
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    assert book.sheetnames == [statement.number[:31]]
+    cells = [c for row in book.active.iter_rows(values_only=True) for c in row if c is not None]
+    assert "拦截成功" in cells and "succeeded" not in cells
