@@ -71,10 +71,8 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
         "number",
         "merchant",
         "outlet",
-        "period_start",
-        "period_end",
+        "period",
         "state",
-        "line_count",
         money_column("total", _("total")),
         "issued_at",
     ]
@@ -153,6 +151,10 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
             danger=True,
         ),
     ]
+
+    @admin.display(description=_("period"), ordering="period_start")
+    def period(self, obj):
+        return f"{obj.period_start:%Y-%m-%d} – {obj.period_end:%Y-%m-%d}"
 
     @admin.display(description=_("statement"), ordering="id")
     def number(self, obj):

@@ -159,12 +159,11 @@ def _can_amend(obj, user):
 @admin.register(Contract)
 class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.contract_list
+    # The queue's deciding columns in view (down to a phone's width); carrier and platform are filters.
     list_display = [
         "id",
         "merchant",
         "outlet",
-        "carrier",
-        "platform",
         "settlement_mode",
         money_column("fee", _("fee")),
         "state",

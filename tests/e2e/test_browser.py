@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from interception import resources
 from interception.carriers import sandbox, sign
 from interception.models import AfterSale, Carrier, Contract, InterceptionOrder
 from portal import roles
@@ -103,7 +104,7 @@ def test_outlet_staff_approve_through_the_decision_file(steps, tmp_path):
 
     book = openpyxl.load_workbook(exported)
     sheet = book.active
-    header = [cell.value for cell in sheet[1]]
+    header = [resources.column_for(cell.value) for cell in sheet[1]]  # the file says them in Chinese
     rows = [row for row in sheet.iter_rows(min_row=2) if row[header.index("id")].value == contract.pk]
     assert len(rows) == 1
     rows[0][header.index("decision")].value = "通过"
