@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from claims import rules, selectors, services
 from claims.models import Claim, ClaimGoodsLine
 from interception import selectors as interception_selectors
+from interception.admin.search import by_merchant
 from kernel import inputs
 from kernel.admin_actions import (
     ObjectAction,
@@ -24,7 +25,9 @@ from kernel.admin_base import (
     PortalAdmin,
     ReadOnlyInline,
     ReadOnlyMixin,
+    SearchMixin,
     TimelineMixin,
+    by_exact,
     countdown,
 )
 from kernel.errors import DomainError
@@ -69,7 +72,7 @@ class GoodsInline(ReadOnlyInline):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
+class ClaimAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.claim_list
     list_display = [
         "id",
@@ -86,8 +89,8 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     ]
     list_filter = ["state", "kind", "carrier", OutletFilter]
     list_select_related = ["merchant", "outlet", "carrier", "platform"]
-    search_fields = ["=tracking_number"]
-    search_help_text = _("Tracking number, exact.")
+    search_by = [by_exact("tracking_number"), by_merchant()]
+    search_help_text = _("Tracking number, exact, or merchant code or name.")
     inlines = [GoodsInline]
     timeline_state_labels = dict(Claim.State.choices)
     readonly_fields = [
@@ -183,7 +186,7 @@ class ClaimAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     def offer(self, obj):
         return f"{obj.offer_amount} ({obj.get_offer_side_display()})"
 
-    @admin.display(description=_("arbitration window (R25)"))
+    @admin.display(description=_("arbitration window"))
     def arbitration(self, obj):
         if not obj.negotiable:
             return "—"

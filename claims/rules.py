@@ -49,7 +49,7 @@ def claimable_problems(order, kind, platform, now, *, has_open_claim):
         problems.append(
             Problem(
                 "return_not_failed",
-                _("A claim needs an interception that succeeded and whose return failed (lost or damaged) (R23)."),
+                _("A claim needs an interception that succeeded and whose return failed (lost or damaged)."),
             )
         )
     return problems
@@ -62,9 +62,9 @@ def evidence_problems(kind, goods, photos):
     """
     problems = []
     if kind == "damage" and not photos:
-        problems.append(Problem("photos_required", _("A damage claim needs photos of the damage (R24)."), "photos"))
+        problems.append(Problem("photos_required", _("A damage claim needs photos of the damage."), "photos"))
     if kind == "loss" and not goods:
-        problems.append(Problem("goods_required", _("A loss claim lists the goods lost (R24)."), "goods"))
+        problems.append(Problem("goods_required", _("A loss claim lists the goods lost."), "goods"))
     if not isinstance(goods, (list, tuple)):
         return problems + [Problem("goods_invalid", _("The goods are a list of lines."), "goods")]
     for n, line in enumerate(goods):
@@ -122,7 +122,7 @@ def amount_problems(amount, *, goods_value, cap, field="amount"):
         problems.append(
             Problem(
                 "amount_over_value",
-                _("%(a)s is more than the goods' value %(v)s (R26).") % {"a": value, "v": goods_value},
+                _("%(a)s is more than the goods' value %(v)s.") % {"a": value, "v": goods_value},
                 field,
             )
         )
@@ -130,7 +130,7 @@ def amount_problems(amount, *, goods_value, cap, field="amount"):
         problems.append(
             Problem(
                 "amount_over_cap",
-                _("%(a)s is more than the cap of %(c)s per claim (R26).") % {"a": value, "c": cap},
+                _("%(a)s is more than the cap of %(c)s per claim.") % {"a": value, "c": cap},
                 field,
             )
         )
@@ -152,7 +152,7 @@ def escalation_problems(succeeded_at, platform, now):
         return [
             Problem(
                 "arbitration_not_open",
-                _("Platform arbitration opens on %(d)s, %(n)s days after the interception succeeded (R25).")
+                _("Platform arbitration opens on %(d)s, %(n)s days after the interception succeeded.")
                 % {"d": f"{opens:%Y-%m-%d}", "n": platform.claim_window_start_days},
             )
         ]
@@ -160,7 +160,7 @@ def escalation_problems(succeeded_at, platform, now):
         return [
             Problem(
                 "arbitration_closed",
-                _("Platform arbitration closed on %(d)s, %(n)s days after the interception succeeded (R25).")
+                _("Platform arbitration closed on %(d)s, %(n)s days after the interception succeeded.")
                 % {"d": f"{closes - timedelta(days=1):%Y-%m-%d}", "n": platform.claim_window_end_days},
             )
         ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from interception import rules, selectors, services
@@ -34,6 +34,46 @@ COLUMNS = [
     "reason",
 ]
 REQUIRED = ["kind", "id", "merchant", "fee", "decision", "reason"]
+# The file's column names as people read them; a file with either these or the codes above is read.
+HEADERS = {
+    "kind": _("kind"),
+    "id": _("number"),
+    "merchant": _("merchant code"),
+    "merchant_name": _("merchant name"),
+    "carrier": _("carrier"),
+    "outlet": _("outlet code"),
+    "platform": _("platform"),
+    "mode": _("settlement mode"),
+    "fee": _("fee (yuan)"),
+    "applied_at": _("applied at"),
+    "decision": _("decision"),
+    "reason": _("reason"),
+}
+HEADER_LANGUAGES = ("zh-hans", "en")
+
+
+def headers():
+    return [str(HEADERS[c]) for c in COLUMNS]
+
+
+def header_aliases():
+    """Each column's names in every language of the portal (a file exported in one is read in the other)."""
+    aliases = {}
+    for language in HEADER_LANGUAGES:
+        with translation.override(language):
+            for column, label in HEADERS.items():
+                aliases.setdefault(column, []).append(str(label))
+    return aliases
+
+
+def column_for(header):
+    """The code of a column from any of its names."""
+    for column, names in header_aliases().items():
+        if header == column or header in names:
+            return column
+    return header
+
+
 PREVIEW_ROWS = 200  # the preview shows these and counts the rest
 BATCH = 5000
 UPLOAD_PURPOSE = "contract_decisions"
@@ -301,7 +341,7 @@ def apply(user, table):
 def preview(user, uploaded):
     """The plan of an uploaded file; when it can be applied the file is kept for the confirmation, named by the
     returned token (None otherwise)."""
-    result = plan(user, read_table(uploaded, required_columns=REQUIRED))
+    result = plan(user, read_table(uploaded, required_columns=REQUIRED, aliases=header_aliases()))
     token = None
     if not result.errors and result.changes:
         token = uploads.stage(user=user, purpose=UPLOAD_PURPOSE, uploaded=uploaded)
@@ -314,4 +354,4 @@ def confirm(user, token):
     with transaction.atomic():
         staged = uploads.take(user=user, purpose=UPLOAD_PURPOSE, token=token)
         with staged:  # a temporary file
-            return apply(user, read_table(staged, required_columns=REQUIRED)), staged.name
+            return apply(user, read_table(staged, required_columns=REQUIRED, aliases=header_aliases())), staged.name

@@ -120,7 +120,7 @@ def contract_application_problems(*, merchant, outlet, platform, mode, fee, term
         problems.append(
             Problem(
                 "no_ewaybill",
-                _("The merchant has no active e-waybill account with outlet %(o)s on %(p)s (R1).")
+                _("The merchant has no active e-waybill account with outlet %(o)s on %(p)s.")
                 % {"o": outlet, "p": platform},
                 "outlets",
             )
@@ -146,14 +146,14 @@ def _mode_label(mode):
 
 BLOCKING_STATUSES = {
     # status: (code, message)
-    "no_tracking": ("no_tracking", _("The parcel has no tracking at all yet: it has not shipped (R8).")),
-    "out_for_delivery": ("out_for_delivery", _("The parcel is out for delivery (R8).")),
-    "signed": ("signed", _("The parcel has been signed for (R8).")),
-    "awaiting_pickup": ("awaiting_pickup", _("The parcel awaits pickup at a station or locker (R8).")),
-    "stagnant": ("stagnant", _("The parcel has had no tracking event for more than 3 days (R8).")),
+    "no_tracking": ("no_tracking", _("The parcel has no tracking at all yet: it has not shipped.")),
+    "out_for_delivery": ("out_for_delivery", _("The parcel is out for delivery.")),
+    "signed": ("signed", _("The parcel has been signed for.")),
+    "awaiting_pickup": ("awaiting_pickup", _("The parcel awaits pickup at a station or locker.")),
+    "stagnant": ("stagnant", _("The parcel has had no tracking event for more than 3 days.")),
     "return_address_unserved": (
         "return_address_unserved",
-        _("The carrier does not deliver to the return address (R8)."),
+        _("The carrier does not deliver to the return address."),
     ),
     "returning": ("parcel_returning", _("The parcel is already on its way back to the sender.")),
     "returned": ("parcel_returned", _("The parcel is already back with the sender.")),
@@ -181,14 +181,14 @@ def interception_problems(
     """
     problems = []
     if after_sale.kind != AfterSale.Kind.REFUND_ONLY:
-        problems.append(Problem("not_refund_only", _("Only refund-only after-sales are intercepted (R7)."), "kind"))
+        problems.append(Problem("not_refund_only", _("Only refund-only after-sales are intercepted."), "kind"))
     # An after-sale that is intercepting this very parcel is not closed: the interception is the reason.
     intercepting_it = after_sale.state == AfterSale.State.INTERCEPTING and live_interception is not None
     if after_sale.state != AfterSale.State.OPEN and not intercepting_it:
         problems.append(
             Problem(
                 "after_sale_closed",
-                _("The after-sale is %(s)s, not open (R7).") % {"s": after_sale.get_state_display()},
+                _("The after-sale is %(s)s, not open.") % {"s": after_sale.get_state_display()},
                 "state",
             )
         )
@@ -196,15 +196,12 @@ def interception_problems(
         code, message = BLOCKING_STATUSES[logistics_status]
         problems.append(Problem(code, message, "parcel"))
     if merchant.cross_border:
-        problems.append(
-            Problem("cross_border_merchant", _("Cross-border merchants cannot intercept (R9)."), "merchant")
-        )
+        problems.append(Problem("cross_border_merchant", _("Cross-border merchants cannot intercept."), "merchant"))
     if merchant.operating_status != Merchant.Status.OPERATING:
         problems.append(
             Problem(
                 "merchant_not_operating",
-                _("The merchant is %(s)s, not operating normally (R9).")
-                % {"s": merchant.get_operating_status_display()},
+                _("The merchant is %(s)s, not operating normally.") % {"s": merchant.get_operating_status_display()},
                 "merchant",
             )
         )
@@ -212,7 +209,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "carrier_not_offered",
-                _("%(p)s does not offer interception with %(c)s (R2).") % {"p": platform, "c": parcel.carrier},
+                _("%(p)s does not offer interception with %(c)s.") % {"p": platform, "c": parcel.carrier},
                 "carrier",
             )
         )
@@ -220,7 +217,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "no_ewaybill",
-                _("The merchant has no active e-waybill account with outlet %(o)s (R1).") % {"o": parcel.outlet},
+                _("The merchant has no active e-waybill account with outlet %(o)s.") % {"o": parcel.outlet},
                 "outlet",
             )
         )
@@ -228,7 +225,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "no_active_contract",
-                _("The merchant has no active contract with outlet %(o)s (R9).") % {"o": parcel.outlet},
+                _("The merchant has no active contract with outlet %(o)s.") % {"o": parcel.outlet},
                 "outlet",
             )
         )
@@ -236,7 +233,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "agreement_not_signed",
-                _("The merchant has not signed the interception agreement on %(p)s (R5).") % {"p": platform},
+                _("The merchant has not signed the interception agreement on %(p)s.") % {"p": platform},
                 "merchant",
             )
         )
@@ -244,7 +241,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "refund_over_cap",
-                _("%(p)s intercepts only refunds below %(cap)s yuan; this one is %(a)s (R10).")
+                _("%(p)s intercepts only refunds below %(cap)s yuan; this one is %(a)s.")
                 % {"p": platform, "cap": platform.refund_cap, "a": after_sale.amount},
                 "amount",
             )
@@ -254,7 +251,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "goods_category_blocked",
-                _("%(p)s does not intercept %(c)s (R10).")
+                _("%(p)s does not intercept %(c)s.")
                 % {"p": platform, "c": ", ".join(_category_label(c) for c in blocked)},
                 "goods",
             )
@@ -263,7 +260,7 @@ def interception_problems(
         problems.append(
             Problem(
                 "multi_parcel_order",
-                _("%(p)s does not intercept orders shipped in several parcels (R10).") % {"p": platform},
+                _("%(p)s does not intercept orders shipped in several parcels.") % {"p": platform},
                 "parcel",
             )
         )
@@ -273,7 +270,7 @@ def interception_problems(
                 "interception_exists",
                 _(
                     "Interception #%(n)s of this parcel is %(s)s; a parcel is "
-                    "intercepted at most once and it cannot be cancelled (R11)."
+                    "intercepted at most once and it cannot be cancelled."
                 )
                 % {"n": live_interception.pk, "s": live_interception.get_state_display()},
                 "parcel",
@@ -298,14 +295,11 @@ def refuse_problems(*, platform, started_at, interception, now):
     if no_result and allowed_from is not None and now >= allowed_from:
         return []
     if not no_result:
-        return [Problem("interception_succeeded", _("The interception succeeded: the buyer is refunded (R14)."))]
+        return [Problem("interception_succeeded", _("The interception succeeded: the buyer is refunded."))]
     return [
         Problem(
             "refuse_too_early",
-            _(
-                "A refund can be refused only when the interception failed, or from "
-                "%(t)s when it has no result by then (R16)."
-            )
+            _("A refund can be refused only when the interception failed, or from %(t)s when it has no result by then.")
             % {"t": _format(allowed_from)},
         )
     ]

@@ -239,6 +239,13 @@ def handling_window(which, now=None):
     return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now, window_ends_at__lt=end_of_today)
 
 
+def needs_decision(now=None):
+    """After-sales whose interception failed while the handling window still runs (R15): the merchant must agree,
+    refuse or ask the platform before it ends."""
+    failed = InterceptionOrder.objects.filter(after_sale=OuterRef("pk"), state=InterceptionOrder.State.FAILED)
+    return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now or timezone.now()) & Q(Exists(failed))
+
+
 def result_within(span, now=None):
     """Interceptions whose carrier result came within the named span ("24h", "7d", "30d")."""
     return Q(result_at__gte=(now or timezone.now()) - RESULT_SPANS[span])

@@ -49,6 +49,14 @@ class ObjectAction:
     # (objects, actor, **cleaned_data) -> [(obj, done, message)]: the bulk action as one set-based service call
     # instead of `run` per object.
     run_many: object = None
+    done: str = ""  # the success message, "%(obj)s" for the object: "Application %(obj)s approved."
+
+
+def done_message(action, obj):
+    """What a button did, in words: the action's own sentence, or "<action> — <object>: done"."""
+    if action.done:
+        return action.done % {"obj": obj}
+    return _("%(obj)s: %(action)s — done.") % {"action": action.label, "obj": obj}
 
 
 def can_transition(name):
@@ -133,7 +141,7 @@ class ObjectActionsMixin:
             else:
                 if action.result_template:
                     return admin_page(self, request, action.result_template, **context, result=result)
-                messages.success(request, _("%(action)s: done for %(obj)s.") % {"action": action.label, "obj": obj})
+                messages.success(request, done_message(action, obj))
                 return HttpResponseRedirect(change_url)
         return admin_page(self, request, "admin/portal/object_action.html", **context)
 

@@ -29,7 +29,7 @@ from import_export.tmp_storages import BaseStorage
 from kernel import inputs, uploads
 from kernel.errors import DomainError
 from kernel.imports import IMPORT_FORMATS, HeaderError
-from kernel.spreadsheets import MAX_UPLOAD_BYTES
+from kernel.spreadsheets import MAX_UPLOAD_BYTES, sheet_title
 
 
 class CheckedImportForm(ImportForm):
@@ -65,6 +65,12 @@ class PortalImportExportMixin(ImportExportMixin):
         if self.import_permission and not request.user.has_perm(self.import_permission):
             return False
         return super().has_import_permission(request)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        # The XLSX's sheet is named after the list, not tablib's "Tablib Dataset".
+        data.title = sheet_title(self.opts.verbose_name_plural)
+        return data
 
     def get_resource_kwargs(self, request, *args, **kwargs):
         return {**kwargs, "user": request.user}

@@ -2,6 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from kernel import inputs
@@ -23,6 +24,13 @@ def parse_amount(value):
     if not amount.is_finite() or amount != amount.quantize(CENT) or abs(amount) >= LIMIT:
         return None
     return amount.quantize(CENT)
+
+
+def yuan(value):
+    """Money as people read it in lists, pages and exports: ¥1,234.50 (the locale's grouping); "—" for none."""
+    if value is None or value == "":
+        return "—"
+    return "¥" + number_format(Decimal(value).quantize(CENT), 2, force_grouping=True)
 
 
 def payment_record_problems(*, reference, paid_at):

@@ -1,9 +1,15 @@
 """Finding rows by tracking number on its pattern index: exact, or its beginning (no LIKE '%x%' scans)."""
 
+from django.db.models import Q
 
-def tracking_number_filter(queryset, value):
+
+def tracking_number_q(value, field="tracking_number"):
     """Exact or prefix (trailing *) match on the tracking number's pattern index; case-insensitive by upper-casing."""
     value = (value or "").strip().upper()
     if value.endswith("*"):
-        return queryset.filter(tracking_number__startswith=value.rstrip("*"))
-    return queryset.filter(tracking_number=value)
+        return Q(**{f"{field}__startswith": value.rstrip("*")})
+    return Q(**{field: value})
+
+
+def tracking_number_filter(queryset, value):
+    return queryset.filter(tracking_number_q(value))

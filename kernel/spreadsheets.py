@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 import zlib
 from array import array
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from xml.etree import ElementTree
 
@@ -180,14 +181,34 @@ class Table:
         return self._rows
 
 
-def read_table(uploaded, *, required_columns):
+# Column names people write in Chinese for the ones our files and the outlets' bills name in English: a file
+# may use either (an outlet's bill says 运单号, 日期, 费用; our own exports say their columns in Chinese).
+HEADER_ALIASES = {
+    "tracking_number": ["运单号", "快递单号"],
+    "date": ["日期", "时间"],
+    "fee": ["费用", "金额", "费用（元）", "费用(元)"],
+}
+
+
+def _find_column(headers, name, aliases):
+    for candidate in [name, *aliases.get(name, ()), *HEADER_ALIASES.get(name, ())]:
+        if candidate in headers:
+            return headers.index(candidate)
+    return None
+
+
+def read_table(uploaded, *, required_columns, aliases=None):
     """The rows of an uploaded CSV (UTF-8 or GB18030, as Chinese Excel saves it) or XLSX, as a Table.
 
     Refuses, with one clear error, empty, oversized, unreadable files, files over a limit and missing columns.
-    `uploaded` is a file object (a Django upload: one above 2.5 MB lies in a temporary file) or bytes.
+    `uploaded` is a file object (a Django upload: one above 2.5 MB lies in a temporary file) or bytes. A column
+    is found by its name or by one of its other names (`aliases`: name -> [names], beside HEADER_ALIASES); the
+    rows are keyed by the names asked for.
     """
     headers, rows = read_rows(uploaded)
-    missing = [c for c in required_columns if c not in headers]
+    aliases = aliases or {}
+    found = {c: _find_column(headers, c, aliases) for c in required_columns}
+    missing = [c for c, index in found.items() if index is None]
     if missing:
         rows.close()  # an XLSX's archive
         raise DomainError(
@@ -196,7 +217,7 @@ def read_table(uploaded, *, required_columns):
             errors=[{"code": "column_missing", "column": c, "message": _("missing column")} for c in missing],
             status=400,
         )
-    return Table(required_columns, _pick(rows, [headers.index(c) for c in required_columns]))
+    return Table(required_columns, _pick(rows, [found[c] for c in required_columns]))
 
 
 def read_rows(uploaded):
@@ -441,12 +462,52 @@ def _reader_class():
     return StreamingReader
 
 
+# --- days as spreadsheets write them -------------------------------------------------------------------------------
+
+DAY_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y%m%d",
+    "%Y年%m月%d日",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+)
+EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (its 1900 leap-year bug included)
+# Serial numbers of plausible bill dates (2000 to 2099): a fee or a count is not mistaken for a date.
+EXCEL_DAYS = range(36526, 73051)
+
+
+def parse_day(value):
+    """A calendar day from a cell: a date, an Excel date number (46331 is 2026-11-05), `2026-11-05`,
+    `2026/11/05 10:00` or `2026年11月5日`; None when it is none of these."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return EXCEL_EPOCH + timedelta(days=int(value)) if int(value) in EXCEL_DAYS else None
+    text = str(value or "").strip()
+    if text.isdigit() and len(text) == 5:
+        return parse_day(int(text))
+    for fmt in DAY_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 # --- writing ---------------------------------------------------------------------------------------------------------
 
 
-def write_table(headers, rows, file_format):
-    """Bytes of a CSV (UTF-8 with BOM, so Excel reads Chinese) or XLSX file; every cell made safe."""
-    dataset = tablib.Dataset(headers=headers)
+def write_table(headers, rows, file_format, *, title=""):
+    """Bytes of a CSV (UTF-8 with BOM, so Excel reads Chinese) or XLSX file; every cell made safe. `title` names
+    the XLSX's sheet (tablib's default reads "Tablib Dataset")."""
+    dataset = tablib.Dataset(headers=[str(h) for h in headers], title=sheet_title(title or _("Sheet")))
     for row in rows:
         dataset.append([safe_cell(v) for v in row])
     if file_format == "xlsx":
@@ -497,7 +558,12 @@ def stream_csv_chunks(filename, chunks):
     return response
 
 
-def stream_xlsx(filename, rows, *, number_format="0.00"):
+def sheet_title(text):
+    """A sheet name Excel accepts: at most 31 characters, none of []:*?/\\."""
+    return re.sub(r"[\[\]:*?/\\]", " ", str(text))[:31] or "Sheet1"
+
+
+def stream_xlsx(filename, rows, *, number_format="0.00", title=""):
     """An XLSX download written in XlsxWriter's constant-memory mode to a temporary file, then streamed.
 
     Text is written as text (never as a formula) and made safe as in CSV; numbers stay numbers.
@@ -507,7 +573,7 @@ def stream_xlsx(filename, rows, *, number_format="0.00"):
     book = xlsxwriter.Workbook(
         handle, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False, "strings_to_urls": False}
     )
-    sheet = book.add_worksheet()
+    sheet = book.add_worksheet(sheet_title(title) if title else None)
     money = book.add_format({"num_format": number_format})
     for r, row in enumerate(rows):
         for c, value in enumerate(row):

@@ -79,4 +79,6 @@ def render(obj, *, state_labels=None):
         entry.to_label = labels.get(entry.to_state, entry.to_state)
         entry.transition_label = TRANSITION_LABELS.get(entry.transition, entry.transition)
         entry.reason_label = translation.gettext(entry.reason) if entry.reason else ""
+        # "system" is stored as a code (API filters and exports read it); people read it in their language.
+        entry.by_label = translation.gettext("the system") if entry.actor_label == SYSTEM else entry.actor_label
     return render_to_string("portal/timeline.html", {"entries": entries})

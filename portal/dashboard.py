@@ -141,7 +141,15 @@ def _in_flight(user, now):
             which: _capped(selectors.aftersale_list(user).filter(selectors.handling_window(which, now)))
             for which in ("overdue", "today")
         }
+        # Failed while the window runs: the merchant must decide before it ends (R15).
+        decide = _capped(selectors.aftersale_list(user).filter(selectors.needs_decision(now)))
         section.figures += [
+            Figure(
+                _("failed interceptions awaiting a decision"),
+                decide,
+                _url(after_sales, state__exact="decide"),
+                "warn" if decide else "",
+            ),
             Figure(
                 _("handling windows ending today"),
                 windows["today"],
@@ -295,7 +303,9 @@ def _statements(user):
     section = Section("statements", _("Statements waiting for someone"))
     section.figures = [
         Figure(_("drafts to issue"), counts["draft"], _url(changelist, state__exact="draft")),
-        Figure(_("issued, awaiting the merchant"), counts["issued"], _url(changelist, state__exact="issued")),
+        Figure(
+            _("issued, awaiting the outlet's confirmation"), counts["issued"], _url(changelist, state__exact="issued")
+        ),
         Figure(
             _("disputed, to revise"),
             counts["disputed"],

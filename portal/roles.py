@@ -184,3 +184,30 @@ def sync_after_migrate(sender, using="default", plan=None, **kwargs):
         create_contenttypes(app_config, verbosity=0, using=using)
         create_permissions(app_config, verbosity=0, using=using)
     sync_roles()
+
+
+# Django stores permission names once, in English ("Can view after-sale"); people read them in their language.
+_DEFAULT_ACTIONS = {
+    "add": _("Can add %(m)s"),
+    "change": _("Can change %(m)s"),
+    "delete": _("Can delete %(m)s"),
+    "view": _("Can view %(m)s"),
+}
+
+
+def role_label(name):
+    return ROLE_LABELS.get(name, name)
+
+
+def permission_label(permission):
+    """A permission as people read it: the model's name and what it allows, translated."""
+    from django.utils.translation import gettext
+
+    model = permission.content_type.model_class()
+    verbose = model._meta.verbose_name if model is not None else permission.content_type.model
+    action, _sep, rest = permission.codename.partition("_")
+    if action in _DEFAULT_ACTIONS and model is not None and rest == model._meta.model_name:
+        text = _DEFAULT_ACTIONS[action] % {"m": verbose}
+    else:
+        text = gettext(permission.name)
+    return f"{verbose} | {text}"

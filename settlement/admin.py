@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
+from interception.admin.search import by_merchant
 from interception.models import Merchant, Outlet
 from kernel.admin_actions import (
     ObjectAction,
@@ -20,7 +21,17 @@ from kernel.admin_actions import (
     RequiredReasonForm,
     can_transition,
 )
-from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyMixin, TimelineMixin, TrackingSearchMixin
+from kernel.admin_base import (
+    OutletFilter,
+    PortalAdmin,
+    ReadOnlyMixin,
+    SearchMixin,
+    TimelineMixin,
+    TrackingSearchMixin,
+    by_exact,
+    money_column,
+    reference_column,
+)
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows
 from settlement import exports, selectors, services
@@ -54,23 +65,21 @@ STATE_LABELS = dict(Statement.State.choices)
 
 
 @admin.register(Statement)
-class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
+class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.statement_list
     list_display = [
         "number",
         "merchant",
         "outlet",
-        "period_start",
-        "period_end",
+        "period",
         "state",
-        "line_count",
-        "total",
+        money_column("total", _("total")),
         "issued_at",
     ]
     list_filter = ["state", OutletFilter, ("period_start", DateRangeFilterBuilder(title=_("period from")))]
     list_select_related = ["merchant", "outlet", "outlet__carrier"]
-    search_fields = ["=reference", "=merchant__code"]
-    search_help_text = _("Statement reference (ST…) or merchant code, exact.")
+    search_by = [by_exact("reference"), by_merchant()]
+    search_help_text = _("Statement reference (ST…), exact, or merchant code or name.")
     timeline_state_labels = STATE_LABELS
     fieldsets = [
         (None, {"fields": ["number", "state", "merchant", "outlet", "period_start", "period_end", "versions"]}),
@@ -102,17 +111,27 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
     ]
     object_actions = [
         ObjectAction(
-            "issue", _("Issue to the outlet"), run=_run(services.statement_issue), available=can_transition("issue")
+            "issue",
+            _("Issue to the outlet"),
+            run=_run(services.statement_issue),
+            available=can_transition("issue"),
+            done=_("Statement %(obj)s issued to the outlet."),
         ),
         ObjectAction(
-            "confirm", _("Confirm"), run=_run(services.statement_confirm), available=can_transition("confirm")
+            # The outlet confirms or disputes a statement (R22): the buttons say so, as the dashboard and states do.
+            "confirm",
+            _("Confirm for the outlet"),
+            run=_run(services.statement_confirm),
+            available=can_transition("confirm"),
+            done=_("Statement %(obj)s confirmed for the outlet."),
         ),
         ObjectAction(
             "dispute",
-            _("Dispute"),
+            _("Dispute for the outlet"),
             run=_run(services.statement_dispute),
             form_class=RequiredReasonForm,
             available=can_transition("dispute"),
+            done=_("Statement %(obj)s disputed for the outlet: finance revises it."),
         ),
         ObjectAction(
             "settle",
@@ -120,6 +139,7 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
             run=_run(services.statement_settle),
             form_class=SettleForm,
             available=can_transition("settle"),
+            done=_("Payment of statement %(obj)s recorded."),
             bulk=False,
         ),
         ObjectAction(
@@ -131,6 +151,10 @@ class StatementAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdm
             danger=True,
         ),
     ]
+
+    @admin.display(description=_("period"), ordering="period_start")
+    def period(self, obj):
+        return f"{obj.period_start:%Y-%m-%d} – {obj.period_end:%Y-%m-%d}"
 
     @admin.display(description=_("statement"), ordering="id")
     def number(self, obj):
@@ -414,9 +438,9 @@ class StatementLineAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Po
         "tracking_number",
         "occurred_at",
         "result",
-        "amount",
+        money_column("amount", _("amount (yuan)")),
         "reason",
-        "interception_id",
+        reference_column("interception_id", _("interception")),
     ]
     list_filter = ["kind"]
     list_select_related = ["statement"]
@@ -488,10 +512,10 @@ class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Porta
         "row",
         "tracking_number",
         "billed_on",
-        "their_fee",
-        "our_fee",
-        "contract_fee",
-        "interception_id",
+        money_column("their_fee", _("their fee")),
+        money_column("our_fee", _("our fee")),
+        money_column("contract_fee", _("contract fee")),
+        reference_column("interception_id", _("interception")),
         "detail",
     ]
     list_filter = ["kind"]
@@ -500,9 +524,20 @@ class DifferenceAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Porta
 
 
 @admin.register(OnlineFee)
-class OnlineFeeAdmin(ReadOnlyMixin, PortalAdmin):
+class OnlineFeeAdmin(SearchMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.online_fee_list
-    list_display = ["interception_id", "month", "platform", "carrier", "outlet", "merchant", "collected", "passed_on"]
+    search_by = [by_merchant()]
+    search_help_text = _("Merchant code or name.")
+    list_display = [
+        reference_column("interception_id", _("interception")),
+        "month",
+        "platform",
+        "carrier",
+        "outlet",
+        "merchant",
+        money_column("collected", _("collected")),
+        money_column("passed_on", _("passed on")),
+    ]
     list_filter = ["platform", "carrier", OutletFilter]
     list_select_related = ["platform", "carrier", "outlet", "merchant"]
     change_list_template = "admin/settlement/onlinefee/change_list.html"
@@ -522,7 +557,7 @@ class OnlineFeeAdmin(ReadOnlyMixin, PortalAdmin):
             request,
             "admin/settlement/onlinefee/totals.html",
             rows=rows,
-            title=_("Online fees per month, carrier and platform (R19)"),
+            title=_("Online fees per month, carrier and platform"),
         )
 
 

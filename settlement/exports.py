@@ -4,6 +4,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from interception.models import InterceptionOrder
 from kernel import sql_csv
 from kernel.errors import DomainError
 from kernel.spreadsheets import csv_chunks, stream_csv, stream_csv_chunks, stream_xlsx
@@ -32,7 +33,8 @@ def statement_export(*, statement_id, actor, file_format):
     statement = find(selectors.statement_list(actor), statement_id, what=_("Statement"))
     name = f"{statement.number}.{file_format}"
     if file_format == "xlsx":
-        return stream_xlsx(name, _in_language(statement_rows(statement), translation.get_language()))
+        rows = _in_language(statement_rows(statement), translation.get_language())
+        return stream_xlsx(name, rows, title=statement.number)
     return stream_csv_chunks(name, _in_language(statement_csv(statement), translation.get_language()))
 
 
@@ -57,7 +59,7 @@ def statement_csv(statement):
             sql_csv.row_number("id"),
             "tracking_number",
             "occurred_at",
-            "result",
+            sql_csv.label("result", dict(InterceptionOrder.State.choices)),
             sql_csv.label("kind", dict(StatementLine.Kind.choices)),
             "amount",
             "reason",
@@ -88,6 +90,7 @@ def _lines(statement):
 
 def _line_rows(statement):
     kinds = dict(StatementLine.Kind.choices)
+    results = dict(InterceptionOrder.State.choices)
     lines = (
         _lines(statement)
         .values_list("tracking_number", "occurred_at", "result", "kind", "amount", "reason", "interception_id")
@@ -98,7 +101,7 @@ def _line_rows(statement):
             n,
             tracking,
             f"{timezone.localtime(at):%Y-%m-%d %H:%M:%S}" if at else "",
-            result,
+            str(results.get(result, result)),
             str(kinds[kind]),
             amount,
             reason,

@@ -2,12 +2,12 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from kernel import inputs
+from kernel import inputs, spreadsheets
 from kernel.errors import Problem
 from kernel.money import (
     parse_amount,
@@ -16,7 +16,6 @@ from kernel.money import (
 
 ADJUSTMENT_REASON_LENGTH = 500  # StatementLine.reason
 TRACKING_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,39}$")
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y%m%d")
 
 
 def amount_problems(value, field, *, allow_negative=True, allow_zero=True):
@@ -117,7 +116,8 @@ def parse_bill_row(row_number, values, columns):
         problem(
             "date_invalid",
             date_col,
-            _("%(v)s is not a date (YYYY-MM-DD).") % {"v": str(values.get(date_col) or "")[:40]},
+            _("%(v)s is not a date (2026-11-05, 2026/11/05 10:00, 2026年11月5日 or an Excel date).")
+            % {"v": str(values.get(date_col) or "")[:40]},
         )
     fee = parse_amount(values.get(fee_col))
     if fee is None:
@@ -132,14 +132,4 @@ def parse_bill_row(row_number, values, columns):
 
 
 def parse_day(value):
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value or "").strip()
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    return spreadsheets.parse_day(value)

@@ -54,6 +54,11 @@ def _seeded_network(request):
         return
     transactional = marker.kwargs.get("transaction", False)
     request.getfixturevalue("transactional_db" if transactional else "db")
+    reseed_network()
+
+
+def reseed_network():
+    """The data migrations' network again, if a transactional test flushed it (module fixtures call it too)."""
     from django.apps import apps
 
     from interception.models import Platform

@@ -30,7 +30,15 @@ from kernel.admin_actions import (
     can_transition,
     describe_error,
 )
-from kernel.admin_base import OutletFilter, PortalAdmin, ReadOnlyInline, ReadOnlyMixin, TimelineMixin
+from kernel.admin_base import (
+    DefaultChoiceFilter,
+    OutletFilter,
+    PortalAdmin,
+    ReadOnlyInline,
+    ReadOnlyMixin,
+    TimelineMixin,
+    money_column,
+)
 from kernel.errors import DomainError
 from kernel.spreadsheets import max_rows, write_table
 
@@ -51,6 +59,20 @@ class WaitingFilter(admin.SimpleListFilter):
         if inputs.is_id(self.value()):
             return queryset.filter(selectors.waiting_longer_than(int(self.value())))
         return queryset
+
+
+class ContractStateFilter(DefaultChoiceFilter):
+    """The outlet's queue opens on what waits for its decision."""
+
+    title = _("state")
+    parameter_name = "state__exact"
+    default = Contract.State.PENDING
+
+    def lookups(self, request, model_admin):
+        return Contract.State.choices
+
+    def filter(self, queryset, value):
+        return queryset.filter(state=value)
 
 
 class CarrierFilter(admin.SimpleListFilter):
@@ -153,19 +175,18 @@ def _can_amend(obj, user):
 @admin.register(Contract)
 class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.contract_list
+    # The queue's deciding columns in view (down to a phone's width); carrier and platform are filters.
     list_display = [
         "id",
         "merchant",
         "outlet",
-        "carrier",
-        "platform",
         "settlement_mode",
-        "fee",
+        money_column("fee", _("fee")),
         "state",
         "applied_at",
         "waiting",
     ]
-    list_filter = ["state", WaitingFilter, "platform", CarrierFilter, OutletFilter, "settlement_mode"]
+    list_filter = [ContractStateFilter, WaitingFilter, "platform", CarrierFilter, OutletFilter, "settlement_mode"]
     list_select_related = ["merchant", "outlet", "outlet__carrier", "platform"]
     search_fields = ["=merchant__code", "=outlet__code", "merchant__name"]
     readonly_fields = [
@@ -220,6 +241,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             form_class=ReasonForm,
             run=lambda obj, actor, reason: services.contract_approve(contract_id=obj.pk, actor=actor, reason=reason),
             run_many=_decide_many(services.APPLICATION, services.APPROVE),
+            done=_("Application %(obj)s approved: the contract is active."),
         ),
         ObjectAction(  # at most once per NUDGE_HOURS, on the timeline (docs/notifications.md)
             "nudge",
@@ -235,6 +257,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             danger=True,
             run=lambda obj, actor, reason: services.contract_reject(contract_id=obj.pk, actor=actor, reason=reason),
             run_many=_decide_many(services.APPLICATION, services.REJECT),
+            done=_("Application %(obj)s rejected."),
         ),
         ObjectAction(
             "close",
@@ -244,11 +267,18 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
             danger=True,
             bulk=False,
             run=_run_close,
+            done=_("Contract %(obj)s closed."),
         ),
         ObjectAction(
             "amend", _("Change the fee"), available=_can_amend, form_class=NewFeeForm, bulk=False, run=_run_amend
         ),
     ]
+
+    def get_ordering(self, request):
+        # The queue is worked oldest first (first come, first decided); history reads newest first.
+        if request.GET.get(ContractStateFilter.parameter_name, ContractStateFilter.default) == Contract.State.PENDING:
+            return ["applied_at", "id"]
+        return ["-applied_at", "-id"]
 
     @admin.display(description=_("carrier"), ordering="outlet__carrier")
     def carrier(self, obj):
@@ -320,7 +350,9 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         if not request.user.has_perm("interception.decide_contract"):
             raise PermissionDenied
         file_format = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
-        content, content_type = write_table(resources.COLUMNS, resources.export_rows(request.user), file_format)
+        content, content_type = write_table(
+            resources.headers(), resources.export_rows(request.user), file_format, title=_("Pending applications")
+        )
         response = HttpResponse(content, content_type=content_type)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="pending-applications-{stamp}.{file_format}"'
@@ -381,10 +413,17 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
 @admin.register(FeeAmendment)
 class FeeAmendmentAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.amendment_list
-    list_display = ["id", "contract", "old_fee", "new_fee", "state", "requested_at"]
+    list_display = [
+        "id",
+        "contract",
+        money_column("old_fee", _("old fee")),
+        money_column("new_fee", _("new fee")),
+        "state",
+        "requested_at",
+    ]
     list_filter = ["state"]
     list_select_related = ["contract", "contract__merchant", "contract__outlet"]
-    search_fields = ["=contract__merchant__code", "=contract__outlet__code"]
+    search_fields = ["=contract__merchant__code", "=contract__outlet__code", "contract__merchant__name"]
     readonly_fields = [
         "contract",
         "old_fee",

@@ -6,15 +6,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
 from interception import master_data, rules, selectors, services
+from interception.admin.search import by_merchant, by_order_number, by_parcel_tracking_number
 from interception.models import (
     AfterSale,
     Carrier,
@@ -25,6 +27,7 @@ from interception.models import (
     InterceptionMode,
     InterceptionOrder,
     Parcel,
+    SettlementMode,
     TrackingEvent,
 )
 from kernel import sql_csv
@@ -36,16 +39,21 @@ from kernel.admin_actions import (
     can_transition,
 )
 from kernel.admin_base import (
+    DefaultChoiceFilter,
     OutletFilter,
     PortalAdmin,
     ReadOnlyInline,
     ReadOnlyMixin,
+    SearchMixin,
     TimelineMixin,
     TrackingSearchMixin,
+    by_tracking_number,
     countdown,
+    money_column,
 )
 from kernel.admin_imports import PortalImportExportMixin
 from kernel.errors import DomainError
+from kernel.money import yuan
 from kernel.spreadsheets import csv_chunks, stream_csv, stream_csv_chunks
 
 
@@ -62,6 +70,24 @@ class WindowFilter(admin.SimpleListFilter):
         if self.value() in ("today", "overdue"):
             return queryset.filter(selectors.handling_window(self.value()))
         return queryset
+
+
+class AfterSaleStateFilter(DefaultChoiceFilter):
+    """The after-sale list opens on what still needs work, not on refunded rows."""
+
+    title = _("state")
+    parameter_name = "state__exact"
+    default = "todo"
+
+    def lookups(self, request, model_admin):
+        return [("todo", _("still to handle")), ("decide", _("needs a decision")), *AfterSale.State.choices]
+
+    def filter(self, queryset, value):
+        if value == "todo":
+            return queryset.filter(state__in=AfterSale.TODO_STATES)
+        if value == "decide":
+            return queryset.filter(selectors.needs_decision())
+        return queryset.filter(state=value)
 
 
 class ResultWithinFilter(admin.SimpleListFilter):
@@ -95,6 +121,9 @@ class GoodsInline(ReadOnlyInline):
     fields = ["name", "category", "quantity", "specification", "value"]
 
 
+SEARCH_HELP = _("Tracking number (exact or its beginning), order number, or merchant code or name.")
+
+
 class TrackingInline(ReadOnlyInline):
     model = TrackingEvent
     fields = ["at", "status", "raw_text"]
@@ -103,8 +132,10 @@ class TrackingInline(ReadOnlyInline):
 
 
 @admin.register(Parcel)
-class ParcelAdmin(TrackingSearchMixin, ReadOnlyMixin, PortalAdmin):
+class ParcelAdmin(SearchMixin, ReadOnlyMixin, PortalAdmin):
     selector = selectors.parcel_list
+    search_by = [by_tracking_number(), by_order_number(parcel=None), by_merchant()]
+    search_help_text = SEARCH_HELP
     list_display = ["tracking_number", "carrier", "outlet", "merchant", "order_number", "status", "last_event_at"]
     list_filter = ["carrier", "platform"]
     list_select_related = ["carrier", "outlet", "merchant"]
@@ -144,6 +175,23 @@ def _can_refuse(obj, user):
     return can_transition("refuse")(obj, user) and services.refuse_allowed(obj)
 
 
+TRAIL_LENGTH = 50
+
+
+class TrailMixin:
+    """The parcel's trail, newest first, as both platforms' consoles show it beside the interception."""
+
+    @admin.display(description=_("the parcel's trail"))
+    def trail(self, obj):
+        events = obj.parcel.tracking_events.order_by("-at", "-id")[:TRAIL_LENGTH]
+        return render_to_string("admin/interception/trail.html", {"events": events})
+
+
+def carrier_reason(order):
+    """The carrier's words for a failure; its code only when it gave no words."""
+    return order.failure_text or order.failure_code or "—"
+
+
 class CountdownMixin:
     @admin.display(description=_("handling window"), ordering="window_ends_at")
     def window(self, obj):
@@ -162,17 +210,40 @@ class CountdownMixin:
 
 @admin.register(AfterSale)
 class AfterSaleAdmin(
-    PortalImportExportMixin, CountdownMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+    PortalImportExportMixin,
+    SearchMixin,
+    TrailMixin,
+    CountdownMixin,
+    ObjectActionsMixin,
+    TimelineMixin,
+    ReadOnlyMixin,
+    PortalAdmin,
 ):
     selector = selectors.aftersale_list
     resource_classes = [master_data.AfterSaleResource]
     # A file's rows are created by aftersale_create, which asks for this permission as the API does.
     import_permission = "interception.add_aftersale"
-    list_display = ["number", "merchant", "tracking", "kind", "amount", "state", "window", "created_at"]
-    list_filter = ["state", WindowFilter, "kind", "platform"]
+    list_display = [
+        "number",
+        "merchant",
+        "tracking",
+        "kind",
+        money_column("amount", _("refund amount")),
+        "situation",
+        "window",
+        "created_at",
+    ]
+    list_filter = [AfterSaleStateFilter, WindowFilter, "kind", "platform"]
     list_select_related = ["merchant", "parcel", "platform"]
-    search_fields = ["number"]
-    search_help_text = _("After-sale number or tracking number, exact or its beginning.")
+    search_by = [
+        lambda request, term: Q(number__startswith=term),
+        by_parcel_tracking_number(),
+        by_order_number(),
+        by_merchant(),
+    ]
+    search_help_text = _(
+        "After-sale number or tracking number (exact or its beginning), order number, or merchant code or name."
+    )
     readonly_fields = [
         "number",
         "merchant",
@@ -190,13 +261,17 @@ class AfterSaleAdmin(
         "decided_at",
         "decision_reason",
         "interceptions_link",
+        "situation",
+        "interception_status",
+        "trail",
     ]
     fieldsets = [
         (
             None,
             {
                 "fields": [
-                    "state",
+                    "situation",
+                    "interception_status",
                     "window",
                     "number",
                     "merchant",
@@ -222,6 +297,7 @@ class AfterSaleAdmin(
                 ]
             },
         ),
+        (_("The parcel's trail"), {"fields": ["trail"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(AfterSale.State.choices)
@@ -245,6 +321,7 @@ class AfterSaleAdmin(
             run=lambda obj, actor, reason: services.aftersale_agree_refund(
                 after_sale_id=obj.pk, actor=actor, reason=reason
             ),
+            done=_("After-sale %(obj)s: the refund is agreed."),
         ),
         ObjectAction(
             "refuse",
@@ -254,6 +331,7 @@ class AfterSaleAdmin(
             bulk=False,
             danger=True,
             run=lambda obj, actor, reason: services.aftersale_refuse(after_sale_id=obj.pk, actor=actor, reason=reason),
+            done=_("After-sale %(obj)s: the refund is refused."),
         ),
         ObjectAction(
             "close",
@@ -262,6 +340,7 @@ class AfterSaleAdmin(
             form_class=ReasonForm,
             bulk=False,
             run=lambda obj, actor, reason: services.aftersale_close(after_sale_id=obj.pk, actor=actor, reason=reason),
+            done=_("After-sale %(obj)s closed: the buyer withdrew."),
         ),
         ObjectAction(
             "platform",
@@ -272,6 +351,7 @@ class AfterSaleAdmin(
             run=lambda obj, actor, reason: services.aftersale_ask_platform(
                 after_sale_id=obj.pk, actor=actor, reason=reason
             ),
+            done=_("After-sale %(obj)s: the platform is asked to intervene."),
         ),
     ]
 
@@ -279,19 +359,52 @@ class AfterSaleAdmin(
     def tracking(self, obj):
         return obj.parcel.tracking_number
 
+    def get_queryset(self, request):
+        last = InterceptionOrder.objects.filter(after_sale=OuterRef("pk")).order_by("-id")
+        return super().get_queryset(request).annotate(last_interception_state=Subquery(last.values("state")[:1]))
+
+    @staticmethod
+    def _waits_for_decision(obj):
+        return obj.intercepting and obj.last_interception_state == InterceptionOrder.State.FAILED
+
+    @admin.display(description=_("state"), ordering="state")
+    def situation(self, obj):
+        # "Intercepting" would hide that the interception failed and the decision is now the merchant's (R15).
+        if self._waits_for_decision(obj):
+            return format_html('<span class="portal-overdue">{}</span>', _("interception failed: decide"))
+        return obj.get_state_display()
+
+    @admin.display(description=_("interception"))
+    def interception_status(self, obj):
+        order = obj.interceptions.order_by("-id").first()
+        if order is None:
+            return "—"
+        link = format_html(
+            '<a href="{}">#{} {}</a>',
+            reverse("admin:interception_interceptionorder_change", args=[order.pk]),
+            order.pk,
+            order.get_state_display(),
+        )
+        if order.state != InterceptionOrder.State.FAILED:
+            return link
+        decide = ""
+        if self._waits_for_decision(obj) and obj.window_ends_at:
+            decide = format_html(
+                '<p class="portal-overdue portal-decide">{}</p>',
+                _(
+                    "Decide before %(t)s: agree to refund, refuse or ask the platform to intervene. "
+                    "Undecided, the refund is granted then."
+                )
+                % {"t": timezone.localtime(obj.window_ends_at).strftime("%Y-%m-%d %H:%M")},
+            )
+        return format_html(
+            '{}<p class="portal-failure">{}: {}</p>{}', link, _("carrier's reason"), carrier_reason(order), decide
+        )
+
     @admin.display(description=_("interceptions"))
     def interceptions_link(self, obj):
         url = reverse("admin:interception_interceptionorder_changelist") + f"?after_sale__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, _("interceptions of this after-sale"))
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().upper()
-        if not term:
-            return queryset, False
-        by_parcel = selectors.tracking_number_filter(selectors.parcel_list(request.user), term.rstrip("*") + "*")
-        return queryset.filter(
-            Q(number__startswith=search_term.strip()) | Q(parcel__in=by_parcel.values("pk")[:1000])
-        ), False
 
     def has_add_permission(self, request):
         return request.user.has_perm("interception.add_aftersale")
@@ -396,24 +509,37 @@ class InterceptForm(forms.Form):
     recipient_name = forms.CharField(label=_("new recipient"), required=False)
     recipient_phone = forms.CharField(label=_("new recipient's phone"), required=False)
     recipient_address = forms.CharField(label=_("new address"), required=False, widget=forms.Textarea({"rows": 2}))
+    # Said and ticked before the start (R11): the fee is charged and nothing can take the interception back.
+    understood = forms.BooleanField(label=_("I understand that the interception cannot be cancelled once started."))
 
     def __init__(self, *args, modes, contract, **kwargs):
         super().__init__(*args, **kwargs)
         labels = dict(InterceptionMode.choices)
+        fees = {m: contract.fee_for(m) for m in modes} if contract is not None else {}
         self.fields["mode"].choices = [
-            (
-                m,
-                labels[m]
-                if contract is None or contract.fee_for(m) is None
-                else f"{labels[m]} · ¥{contract.fee_for(m)}",
-            )
-            for m in modes
+            (m, labels[m] if fees.get(m) is None else f"{labels[m]} · {yuan(fees[m])}") for m in modes
         ]
         self.fields["mode"].initial = modes[0]
+        self.fields["understood"].label = self.understood_label(contract, fees)
         self.reroutes = InterceptionMode.REROUTE in modes
         if not self.reroutes:
             for name in ("recipient_name", "recipient_phone", "recipient_address"):
                 del self.fields[name]
+
+    @staticmethod
+    def understood_label(contract, fees):
+        if contract is None or not fees:
+            return _("I understand that the interception cannot be cancelled once started.")
+        when = _("whether it succeeds or fails") if contract.charge_failed else _("only if it succeeds")
+        if len(set(fees.values())) == 1:
+            return _(
+                "I understand that %(fee)s will be charged (%(when)s) and that the interception cannot be "
+                "cancelled once started."
+            ) % {"fee": yuan(next(iter(fees.values()))), "when": when}
+        return _(
+            "I understand that the fee beside the chosen way will be charged (%(when)s) and that the interception "
+            "cannot be cancelled once started."
+        ) % {"when": when}
 
     def clean_mode(self):
         return self.cleaned_data["mode"] or InterceptionMode.RETURN_TO_SENDER
@@ -435,7 +561,8 @@ class InterceptForm(forms.Form):
 
 
 class ResultForm(forms.Form):
-    result = forms.ChoiceField(label=_("result"), choices=CarrierResult.choices)
+    # No outcome chosen in advance: one careless click must not record a success (and refund the buyer).
+    result = forms.ChoiceField(label=_("result"), choices=[("", "---------"), *CarrierResult.choices])
     reason_code = forms.CharField(label=_("carrier's reason code"), required=False, max_length=64)
     reason_text = forms.CharField(label=_("carrier's reason"), required=False, max_length=500)
     note = forms.CharField(
@@ -456,8 +583,8 @@ EXPORT_COLUMNS = [
     ("merchant__name", _("merchant name")),
     ("outlet__code", _("outlet")),
     ("outlet__name", _("outlet name")),
-    ("carrier__code", _("carrier")),
-    ("platform__code", _("platform")),
+    ("carrier__name", _("carrier")),
+    ("platform__name", _("platform")),
     ("settlement_mode", _("settlement mode")),
     ("mode", _("where it goes")),
     ("recipient_address", _("new address")),
@@ -467,25 +594,33 @@ EXPORT_COLUMNS = [
     ("requested_at", _("requested at")),
     ("result_at", _("result at")),
     ("failure_code", _("carrier's reason code")),
+    ("failure_text", _("carrier's reason")),
     ("return_loss", _("return failure")),
 ]
+# Codes people read as words in the file (the reason code stays a code: machines match on it).
+EXPORT_LABELS = {
+    "settlement_mode": dict(SettlementMode.choices),
+    "mode": dict(InterceptionMode.choices),
+    "state": dict(InterceptionOrder.State.choices),
+    "return_loss": dict(InterceptionOrder.ReturnLoss.choices),
+    "chargeable": {True: _("yes"), False: _("no")},
+}
 
 
 @admin.register(InterceptionOrder)
 class InterceptionOrderAdmin(
-    CountdownMixin, TrackingSearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
+    TrailMixin, CountdownMixin, SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmin
 ):
     selector = selectors.interception_list
+    search_by = [by_tracking_number(), by_order_number(), by_merchant()]
+    search_help_text = SEARCH_HELP
+    # What decides the next step, in view at 1440 px; carrier, platform and modes are filters and on the page.
     list_display = [
         "id",
         "tracking_number",
         "merchant",
         "outlet",
-        "carrier",
-        "platform",
-        "settlement_mode",
-        "mode",
-        "fee",
+        money_column("fee", _("fee")),
         "state",
         "window",
         "requested_at",
@@ -536,6 +671,8 @@ class InterceptionOrderAdmin(
         "returned_at",
         "return_loss",
         "note",
+        "reason",
+        "trail",
     ]
     fieldsets = [
         (
@@ -543,6 +680,7 @@ class InterceptionOrderAdmin(
             {
                 "fields": [
                     "state",
+                    "reason",
                     "tracking_number",
                     "parcel",
                     "after_sale",
@@ -559,7 +697,7 @@ class InterceptionOrderAdmin(
             },
         ),
         (
-            _("Fee snapshot (R6)"),
+            _("Fee snapshot"),
             {"fields": ["contract", "settlement_mode", "fee", "charge_on_success", "charge_on_failure", "chargeable"]},
         ),
         (
@@ -579,9 +717,16 @@ class InterceptionOrderAdmin(
             },
         ),
         (_("Return"), {"fields": ["return_scan_at", "returned_at", "return_loss", "note"]}),
+        (_("The parcel's trail"), {"fields": ["trail"]}),
         (_("Timeline"), {"fields": ["timeline"]}),
     ]
     timeline_state_labels = dict(InterceptionOrder.State.choices)
+
+    @admin.display(description=_("carrier's reason"))
+    def reason(self, obj):
+        if obj.state != InterceptionOrder.State.FAILED:
+            return "—"
+        return format_html('<strong class="portal-failure">{}</strong>', carrier_reason(obj))
 
     def get_inlines(self, request, obj):
         return [CarrierCallInline]
@@ -603,6 +748,7 @@ class InterceptionOrderAdmin(
             form_class=ResultForm,
             bulk=False,
             run=lambda obj, actor, **data: services.interception_record_result(order_id=obj.pk, actor=actor, **data),
+            done=_("Result of interception %(obj)s recorded."),
         ),
     ]
 
@@ -639,11 +785,28 @@ class InterceptionOrderAdmin(
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         mode = request.GET.get("settlement_mode__exact", "all")
         name, header = f"interceptions-{mode}-{stamp}.csv", [str(label) for _name, label in EXPORT_COLUMNS]
-        lines = sql_csv.lines(queryset, fields)  # PostgreSQL formats the rows; the same bytes as below
+        # PostgreSQL formats the rows, labels included; the same bytes as the Python path below.
+        cells = [
+            sql_csv.label(f, {k: v for k, v in EXPORT_LABELS[f].items() if k != ""}) if f in EXPORT_LABELS else f
+            for f in fields
+        ]
+        lines = sql_csv.lines(queryset, cells)
         if lines is not None:
             return stream_csv_chunks(name, itertools.chain(csv_chunks([header]), lines))
         rows = queryset.values_list(*fields).iterator(chunk_size=2000)
-        return stream_csv(name, header, (_export_row(row) for row in rows))
+        return stream_csv(name, header, _export_rows(rows, translation.get_language()))
+
+
+_EXPORT_LABELS_BY_INDEX = {
+    i: EXPORT_LABELS[name] for i, (name, _label) in enumerate(EXPORT_COLUMNS) if name in EXPORT_LABELS
+}
+
+
+def _export_rows(rows, language):
+    """Streamed after the view returns: the labels keep the request's language."""
+    with translation.override(language):
+        for row in rows:
+            yield _export_row(row)
 
 
 def _export_row(row):
@@ -651,6 +814,8 @@ def _export_row(row):
     for index, value in enumerate(row):
         if hasattr(value, "tzinfo") and value is not None:
             row[index] = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+        elif index in _EXPORT_LABELS_BY_INDEX and value != "":
+            row[index] = str(_EXPORT_LABELS_BY_INDEX[index].get(value, value))
     return row
 
 

@@ -66,11 +66,11 @@ class PlatformAdmin(PortalAdmin):
     fieldsets = [
         (None, {"fields": ["code", "name"]}),
         (
-            _("Interception limits (R10)"),
+            _("Interception limits"),
             {"fields": ["refund_cap_applies", "refund_cap", "blocked_categories", "multi_parcel_allowed"]},
         ),
         (
-            _("Windows (R15, R16, R18, R25)"),
+            _("Windows"),
             {
                 "fields": [
                     "handling_window_days",
@@ -81,7 +81,7 @@ class PlatformAdmin(PortalAdmin):
                 ]
             },
         ),
-        (_("Money (R19, R26)"), {"fields": ["online_fee", "claim_cap"]}),
+        (_("Money"), {"fields": ["online_fee", "claim_cap"]}),
     ]
 
 
@@ -201,7 +201,7 @@ class EwaybillInline(admin.TabularInline):
 class AgreementInline(ReadOnlyInline):
     model = InterceptionAgreement
     fields = ["platform", "signed_at", "signed_by"]
-    verbose_name_plural = _("interception agreements (R5)")
+    verbose_name_plural = _("interception agreements")
 
 
 def _sign_agreement(obj, actor):
@@ -272,7 +272,7 @@ class EwaybillAccountAdmin(PortalImportExportMixin, PortalAdmin):
     list_display = ["merchant", "outlet", "platform", "active", "opened_at", "credentials_set_at"]
     list_filter = ["platform", "active", "outlet__carrier"]
     list_select_related = ["merchant", "outlet", "platform"]
-    search_fields = ["merchant__code", "outlet__code"]
+    search_fields = ["merchant__code", "merchant__name", "outlet__code"]
     autocomplete_fields = ["merchant", "outlet"]
     readonly_fields = ["credentials_status"]
 
@@ -329,7 +329,7 @@ class ApiClientAdmin(ObjectActionsMixin, TimelineMixin, admin.ModelAdmin):
 
     list_display = ["name", "user", "merchant", "carrier"]
     list_select_related = ["user", "merchant", "carrier"]
-    search_fields = ["name", "user__username", "merchant__code"]
+    search_fields = ["name", "user__username", "merchant__code", "merchant__name"]
     autocomplete_fields = ["user", "merchant", "carrier"]
     object_actions = [
         ObjectAction(

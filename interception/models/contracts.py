@@ -55,7 +55,7 @@ class Contract(FSMModelMixin, models.Model):
     )
     settlement_mode = models.CharField(_("settlement mode"), max_length=8, choices=SettlementMode.choices)
     fee = money_field(
-        _("fee per interception (yuan)"), help_text=_("The fee in force. A change needs the outlet's approval (R6).")
+        _("fee per interception (yuan)"), help_text=_("The fee in force. A change needs the outlet's approval.")
     )
     charge_succeeded = models.BooleanField(_("charge successful interceptions"), default=True)
     charge_failed = models.BooleanField(_("charge failed interceptions"), default=False)

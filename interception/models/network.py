@@ -187,7 +187,7 @@ class Merchant(models.Model):
     auto_intercept = models.BooleanField(
         _("auto-intercept"),
         default=False,
-        help_text=_("Intercept an eligible refund-only after-sale as soon as it arrives (R12)."),
+        help_text=_("Intercept an eligible refund-only after-sale as soon as it arrives."),
     )
 
     class Meta:

@@ -127,7 +127,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     charge_on_success = models.BooleanField(_("charged if it succeeds"), default=True)
     charge_on_failure = models.BooleanField(_("charged if it fails"), default=False)
     chargeable = models.BooleanField(
-        _("chargeable"), default=False, help_text=_("Set when the result arrives, from the contract's terms (R21).")
+        _("chargeable"), default=False, help_text=_("Set when the result arrives, from the contract's terms.")
     )
     state = FSMField(_("state"), max_length=16, choices=State.choices, default=State.REQUESTED, protected=True)
     via = models.CharField(_("started"), max_length=8, choices=Via.choices, default=Via.MANUAL)

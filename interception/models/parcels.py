@@ -107,6 +107,8 @@ class Parcel(models.Model):
                 fields=["tracking_number"], name="parcel_tracking_prefix_idx", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["merchant", "order_number"], name="parcel_order_idx"),
+            # The search box finds an order's parcels by its number alone (issue 19).
+            models.Index(fields=["order_number"], name="parcel_order_number_idx"),
             models.Index(fields=["outlet", "id"], name="parcel_outlet_idx"),
             models.Index(
                 fields=["resubscribe_at"], condition=Q(resubscribe_at__isnull=False), name="parcel_subscribe_idx"
@@ -178,6 +180,9 @@ class AfterSale(FSMModelMixin, models.Model):
         REFUSED = "refused", _("refused")
         CLOSED = "closed", _("closed by the buyer")
 
+    # What still needs work: the after-sale list opens on these.
+    TODO_STATES = [State.OPEN, State.INTERCEPTING, State.PLATFORM_INTERVENTION]
+
     number = models.CharField(_("after-sale number"), max_length=64)
     merchant = models.ForeignKey(
         Merchant, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("merchant")
@@ -196,7 +201,7 @@ class AfterSale(FSMModelMixin, models.Model):
         _("handling window ends"),
         null=True,
         blank=True,
-        help_text=_("Unhandled when it ends, the refund is granted (R15)."),
+        help_text=_("Unhandled when it ends, the refund is granted."),
     )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -144,8 +144,8 @@ def interception_start(
     except IntegrityError:
         raise DomainError(
             "interception_exists",
-            _("This parcel is being intercepted already (R11)."),
-            errors=[{"code": "interception_exists", "message": _("This parcel is being intercepted already (R11).")}],
+            _("This parcel is being intercepted already."),
+            errors=[{"code": "interception_exists", "message": _("This parcel is being intercepted already.")}],
             status=422,
         ) from None
     timeline.record(

@@ -1,12 +1,12 @@
 """Locale-aware formatting for our templates: durations and money."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from kernel.money import yuan
 
 register = template.Library()
 
@@ -36,9 +36,7 @@ def portal_duration(value):
 @register.filter
 def portal_money(value):
     """Yuan with two places and the locale's grouping: ¥1,234.50."""
-    if value is None or value == "":
-        return "—"
-    return "¥" + number_format(Decimal(value).quantize(Decimal("0.01")), 2, force_grouping=True)
+    return yuan(value)
 
 
 @register.filter

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from interception import resources
 from interception.carriers import sandbox, sign
 from interception.models import AfterSale, Carrier, Contract, InterceptionOrder
 from portal import roles
@@ -66,6 +67,7 @@ def test_customer_service_intercepts_and_sees_success_and_refund(steps, settings
     expect(page.locator(".portal-ok")).to_be_visible()
     expect(page.locator(".portal-fee")).to_contain_text("5.00")
     steps.shot("interception-page")
+    page.check("#id_understood")
     page.click("#start-interception")
     page.wait_for_url("**/admin/interception/interceptionorder/*/change/")
     steps.shot("interception-started")
@@ -77,7 +79,7 @@ def test_customer_service_intercepts_and_sees_success_and_refund(steps, settings
     expect(page.locator(".field-state")).to_contain_text("拦截成功")
     steps.shot("interception-succeeded")
     steps.go(f"/admin/interception/aftersale/{after_sale.pk}/change/")
-    expect(page.locator(".field-state")).to_contain_text("已退款")
+    expect(page.locator(".field-situation")).to_contain_text("已退款")
     steps.shot("after-sale-refunded")
     assert AfterSale.objects.get(pk=after_sale.pk).state == AfterSale.State.REFUNDED
     assert not steps.problems, steps.problems
@@ -102,7 +104,7 @@ def test_outlet_staff_approve_through_the_decision_file(steps, tmp_path):
 
     book = openpyxl.load_workbook(exported)
     sheet = book.active
-    header = [cell.value for cell in sheet[1]]
+    header = [resources.column_for(cell.value) for cell in sheet[1]]  # the file says them in Chinese
     rows = [row for row in sheet.iter_rows(min_row=2) if row[header.index("id")].value == contract.pk]
     assert len(rows) == 1
     rows[0][header.index("decision")].value = "通过"

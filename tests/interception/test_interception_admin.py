@@ -31,16 +31,19 @@ def test_r12_interception_page_shows_facts_fee_and_every_reason(client, cs):
     blocked = factories.after_sale_for(factories.parcel_for(factories.active_contract(), status="signed"))
     page = client.get(aftersale_url(blocked, "intercept/")).content.decode()
     assert 'id="start-interception"' not in page
-    assert "<code>no_active_contract</code>" not in page
-    for code in ("signed", "agreement_not_signed"):
-        assert f"<code>{code}</code>" in page
+    # Every reason in words; the codes are the API's, not the page's.
+    assert "包裹已签收" in page and "尚未在" in page and "签署拦截服务协议" in page
+    assert "没有生效的合作" not in page
+    assert "<code>" not in page and "✘ agreement_not_signed" not in page
 
 
 def test_r12_start_from_the_interception_page(client, cs):
     after_sale = factories.interceptable()
     client.force_login(cs)
-    response = client.post(aftersale_url(after_sale, "intercept/"))
+    # A plain confirmed POST, no mode chosen: back to the sender.
+    response = client.post(aftersale_url(after_sale, "intercept/"), {"understood": "on"})
     order = InterceptionOrder.objects.get(after_sale=after_sale)
+    assert order.mode == "return_sender"
     assert response.status_code == 302 and response["Location"].endswith(f"/interceptionorder/{order.pk}/change/")
     assert order.via == "manual" and order.requested_by == cs
 
@@ -58,7 +61,8 @@ def test_r12_bulk_start_confirms_then_reports_each_after_sale(client, cs):
     body = result.content.decode()
     assert InterceptionOrder.objects.get().after_sale_id == ok.pk
     assert InterceptionOrder.objects.get().via == "bulk"
-    assert "R8" in body  # the refused row says why
+    assert "包裹已签收" in body  # the refused row says why, in words
+    assert "（R8）" not in body and "(R8)" not in body
 
 
 def test_r16_refuse_button_is_hidden_too_early_and_a_forged_post_is_refused(client, cs):
@@ -67,7 +71,7 @@ def test_r16_refuse_button_is_hidden_too_early_and_a_forged_post_is_refused(clie
     page = client.get(aftersale_url(order.after_sale)).content.decode()
     assert "/do/agree/" in page and "/do/platform/" in page and "/do/refuse/" not in page
     response = client.post(aftersale_url(order.after_sale, "do/refuse/"), {"reason": "不退"}, follow=True)
-    assert "R16" in response.content.decode()
+    assert "只有拦截失败" in response.content.decode()
     order.after_sale.refresh_from_db()
     assert order.after_sale.state == AfterSale.State.INTERCEPTING
 

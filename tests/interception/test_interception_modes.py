@@ -110,7 +110,7 @@ def test_the_interception_page_offers_the_carriers_modes_with_their_fees_and_sta
     client.force_login(cs)
     page = client.get(aftersale_url(after_sale)).content.decode()
     assert "改址 · ¥9.00" in page and "原址返回 · ¥5.00" in page and "退回寄件网点 · ¥5.00" in page
-    refused = client.post(aftersale_url(after_sale), {"mode": "reroute", "recipient_name": "李四"})
+    refused = client.post(aftersale_url(after_sale), {"mode": "reroute", "recipient_name": "李四", "understood": "on"})
     assert refused.status_code == 200 and not InterceptionOrder.objects.exists()
     assert "新收件人电话" in refused.content.decode()  # the missing part is named beside its field
     started = client.post(
@@ -120,6 +120,7 @@ def test_the_interception_page_offers_the_carriers_modes_with_their_fees_and_sta
             "recipient_name": ADDRESS["name"],
             "recipient_phone": ADDRESS["phone"],
             "recipient_address": ADDRESS["address"],
+            "understood": "on",
         },
     )
     order = InterceptionOrder.objects.get()

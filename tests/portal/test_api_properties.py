@@ -193,7 +193,10 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 def _seeded_world():
+    from tests.conftest import reseed_network
+
     with transaction.atomic():
+        reseed_network()  # a transactional test in this worker may have flushed it before this module
         call_command("seed_demo", "--quiet")
         # The merchant with the most parcels: its client's lists and detail routes are not empty.
         busiest = Merchant.objects.annotate(n=Count("parcels")).order_by("-n", "code").first()

@@ -139,3 +139,26 @@ def test_kuaidi100_addresses_default_to_kuaidi100_and_must_be_addresses():
         read_settings({"KUAIDI100_POLL_URL": "poll.kuaidi100.com"}, base_dir=BASE)
     with pytest.raises(ConfigError, match="KUAIDI100_SUBSCRIBE_RATE"):
         read_settings({"KUAIDI100_SUBSCRIBE_RATE": "0"}, base_dir=BASE)
+
+
+@pytest.mark.parametrize(
+    ("addr", "url"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:8000/admin/"),
+        ("8001", "http://127.0.0.1:8001/admin/"),
+        ("0.0.0.0:8080", "http://0.0.0.0:8080/admin/"),
+        ("[::1]:8000", "http://[::1]:8000/admin/"),
+    ],
+)
+def test_the_demo_prints_the_address_it_serves_from_demo_addr(addr, url):
+    from portal.management.commands.run_demo import admin_url
+
+    assert admin_url(addr) == url
+
+
+def test_the_readme_quick_start_says_how_to_choose_the_demo_address():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") :][:1500]
+    assert "DEMO_ADDR" in quick_start

@@ -6,6 +6,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
+def admin_url(addr):
+    """The address runserver will really serve for `addr` ("8001", "0.0.0.0:8000", "[::1]:8000"), as a link."""
+    host, sep, port = addr.rpartition(":")
+    if not sep:
+        host, port = "", addr
+    return f"http://{host or '127.0.0.1'}:{port}/admin/"
+
+
 class Command(BaseCommand):
     help = (
         "Serve the demo: the development server plus the sandbox carrier, the deadline runner and the "
@@ -26,6 +34,7 @@ class Command(BaseCommand):
         self.stdout.write(
             "Sandbox carrier, deadline runner and notification sender started; they stop with the server."
         )
+        self.stdout.write(f"The portal: {admin_url(addr)}")
 
         def stop(signum, frame):
             raise KeyboardInterrupt
