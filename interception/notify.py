@@ -185,3 +185,25 @@ def carrier_failing(carrier, failures, *, key, at):
         at=at,
         dedupe_key=key,
     )
+
+
+AFTERSALE_EVENTS = {"refunded": "aftersale.refunded", "refused": "aftersale.refused"}
+
+
+def on_aftersale_transition(sender, *, instance, target, **kwargs):
+    """An after-sale refunded or refused, by whatever path (staff, R15's deadline, a success, bulk work): its
+    merchant's webhooks hear it. django-fsm sends this inside the service's transaction, before the row's save."""
+    if event := AFTERSALE_EVENTS.get(target):
+        enqueue_webhook(
+            event=event,
+            merchant_id=instance.merchant_id,
+            data={
+                "after_sale_id": instance.pk,
+                "after_sale_number": instance.number,
+                "tracking_number": instance.parcel.tracking_number,
+                "state": instance.state,
+                "amount": instance.amount,
+                "decided_at": instance.decided_at,
+                "reason": str(instance.decision_reason or ""),
+            },
+        )

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import carriers
+from interception import carriers, signals
 from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
@@ -39,6 +39,7 @@ class DeadlineReport:
     warned: int = 0  # after-sales whose window ends soon, told to customer service
     digests: int = 0
     alerts: int = 0
+    others: int = 0  # the steps of the apps above (signals.deadlines_due)
 
 
 def deadlines_process(*, now=None, batch=200):
@@ -73,6 +74,7 @@ def deadlines_process(*, now=None, batch=200):
     report.warned = windows_warn(now=now, batch=batch)
     report.digests = digests_send(now=now)
     report.alerts = carrier_failures_alert(now=now)
+    report.others = sum(done or 0 for _receiver, done in signals.deadlines_due.send(sender=None, now=now))
     return report
 
 
