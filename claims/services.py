@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from claims import rules, selectors
+from claims import notify, rules, selectors
 from claims.models import Claim, ClaimGoodsLine, Evidence
 from interception import selectors as interception_selectors
 from interception.models import InterceptionOrder, Platform
@@ -107,6 +107,7 @@ def claim_file(*, actor, interception_id, kind, amount=None, description="", goo
                 at=now,
                 reason=_("%(k)s, %(a)s yuan") % {"k": claim.get_kind_display(), "a": amount},
             )
+            notify.claim_filed(claim)
     except IntegrityError:
         raise DomainError("claim_exists", _("This interception has an open claim already."), status=409) from None
     return claim
@@ -161,6 +162,7 @@ def claim_propose(*, claim_id, actor, amount, note=""):
         amount=parse_amount(amount),
         side=side_of(actor),
     )
+    notify.claim_proposed(claim)
     return claim
 
 
@@ -200,6 +202,7 @@ def claim_award(*, claim_id, actor, amount, note=""):
         reason=note or _("%(a)s yuan") % {"a": parse_amount(amount)},
         amount=parse_amount(amount),
     )
+    notify.claim_awarded(claim)
     return claim
 
 

@@ -6,6 +6,7 @@ The services call these in one line; the interception results arrive through `si
 """
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from interception.models import CarrierResult
@@ -115,3 +116,94 @@ def application_nudged(contract):
         link=admin_link(contract),
         subject=contract,
     )
+
+
+WINDOW_ENDING = "aftersale.window_ending"
+
+
+@in_portal_language
+def window_ending(after_sale, *, at):
+    """R15's deadline is near and nobody decided: customer service, once per after-sale (the runner's step)."""
+    return enqueue(
+        event=WINDOW_ENDING,
+        audience=Audience.CUSTOMER_SERVICE,
+        title=_("Handling windows ending soon without a decision"),
+        line=_("%(number)s · %(tn)s · ends %(at)s")
+        % {
+            "number": after_sale.number,
+            "tn": after_sale.parcel.tracking_number,
+            "at": timezone.localtime(after_sale.window_ends_at).strftime("%m-%d %H:%M"),
+        },
+        link=admin_link(after_sale),
+        subject=after_sale,
+        at=at,
+        dedupe_key=f"{WINDOW_ENDING}:{after_sale.pk}",
+    )
+
+
+def _waited(counts):
+    over_1, over_3, over_7 = counts
+    return _("%(n1)s over 1 day (%(n3)s over 3 days, %(n7)s over 7 days)") % {"n1": over_1, "n3": over_3, "n7": over_7}
+
+
+@in_portal_language
+def daily_digest(outlet, applications, fee_changes, *, day, key, at):
+    """What has waited for the outlet's decision (counts over 1, 3 and 7 days), once a day."""
+    parts = []
+    if applications:
+        parts.append(_("applications: %(waited)s") % {"waited": _waited(applications)})
+    if fee_changes:
+        parts.append(_("fee changes: %(waited)s") % {"waited": _waited(fee_changes)})
+    link = (
+        reverse("admin:interception_contract_changelist") + "?waiting_days=1"
+        if applications
+        else reverse("admin:interception_feeamendment_changelist") + "?state__exact=pending"
+    )
+    return enqueue(
+        event="contract.digest",
+        audience=Audience.OUTLET,
+        outlet_id=outlet.pk,
+        title=_("Daily digest %(day)s: waiting for your decision") % {"day": day.strftime("%m-%d")},
+        line="; ".join(str(p) for p in parts),
+        link=link,
+        subject=outlet,
+        at=at,
+        dedupe_key=key,
+    )
+
+
+@in_portal_language
+def carrier_failing(carrier, failures, *, key, at):
+    return enqueue(
+        event="carrier.failing",
+        audience=Audience.SUPERVISORS,
+        title=_("Interception submissions failing at a carrier"),
+        line=_("%(carrier)s: %(n)s failed submissions in the last hour") % {"carrier": carrier.name, "n": failures},
+        link=reverse("admin:interception_carriercall_changelist")
+        + f"?carrier__id__exact={carrier.pk}&operation__exact=submit",
+        subject=carrier,
+        at=at,
+        dedupe_key=key,
+    )
+
+
+AFTERSALE_EVENTS = {"refunded": "aftersale.refunded", "refused": "aftersale.refused"}
+
+
+def on_aftersale_transition(sender, *, instance, target, **kwargs):
+    """An after-sale refunded or refused, by whatever path (staff, R15's deadline, a success, bulk work): its
+    merchant's webhooks hear it. django-fsm sends this inside the service's transaction, before the row's save."""
+    if event := AFTERSALE_EVENTS.get(target):
+        enqueue_webhook(
+            event=event,
+            merchant_id=instance.merchant_id,
+            data={
+                "after_sale_id": instance.pk,
+                "after_sale_number": instance.number,
+                "tracking_number": instance.parcel.tracking_number,
+                "state": instance.state,
+                "amount": instance.amount,
+                "decided_at": instance.decided_at,
+                "reason": str(instance.decision_reason or ""),
+            },
+        )

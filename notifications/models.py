@@ -97,6 +97,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    # Set by what the runner sends on its own (window warnings, digests, alerts): one message per key and channel,
+    # however many runners or passes write it.
+    dedupe_key = models.CharField(_("sent once as"), max_length=120, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("notification")
@@ -109,6 +112,11 @@ class Notification(models.Model):
                 condition=models.Q(state="pending"),
             ),
             models.Index(fields=["subject_type", "subject_id"], name="notification_subject_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="notification_once_per_key"
+            )
         ]
 
     def __str__(self):

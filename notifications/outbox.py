@@ -45,8 +45,11 @@ def absolute(link):
     return f"{settings.PORTAL_URL}{link}" if link and link.startswith("/") else (link or "")
 
 
-def enqueue(*, event, audience, title, line="", link="", subject=None, outlet_id=None, at=None):
+def enqueue(*, event, audience, title, line="", link="", subject=None, outlet_id=None, at=None, dedupe_key=""):
     """A message for every active channel of `audience` (one outlet's, or a team's); returns how many.
+
+    With a `dedupe_key`, a channel that already has a message of that key gets none (the database decides, so
+    two runners writing the same warning at once write it once).
 
     The texts are written in the portal's language now (they are read in a group chat, not in a session).
     Messages of the same event and title waiting for one channel go out together (see delivery.py).
@@ -71,11 +74,16 @@ def enqueue(*, event, audience, title, line="", link="", subject=None, outlet_id
             subject_id=subject.pk if subject is not None else None,
             created_at=at,
             next_attempt_at=at,
+            dedupe_key=dedupe_key,
         )
         for channel in channels.only("pk")
     ]
-    Notification.objects.bulk_create(rows)
-    return len(rows)
+    if not dedupe_key:
+        Notification.objects.bulk_create(rows)
+        return len(rows)
+    before = Notification.objects.filter(dedupe_key=dedupe_key, channel__in=[r.channel for r in rows]).count()
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return Notification.objects.filter(dedupe_key=dedupe_key, channel__in=[r.channel for r in rows]).count() - before
 
 
 def enqueue_webhook(*, event, merchant_id, data, at=None):

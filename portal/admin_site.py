@@ -13,3 +13,10 @@ class PortalAdminSite(admin.AdminSite):
         from portal import dashboard
 
         return super().index(request, {"dashboard": dashboard.build(request.user), **(extra_context or {})})
+
+    def get_urls(self):
+        from django.urls import path
+
+        from portal.changes import changes_view
+
+        return [path("changes/", self.admin_view(changes_view), name="portal_changes"), *super().get_urls()]

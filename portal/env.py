@@ -106,6 +106,12 @@ def parse_hours(name, raw, default):
     )
 
 
+def parse_hour_of_day(name, raw, default):
+    return _parse_number(
+        name, raw, default, convert=int, valid=lambda v: 0 <= v <= 23, expected="an hour of the day from 0 to 23"
+    )
+
+
 def parse_count(name, raw, default, *, unit):
     return _parse_number(
         name,
@@ -326,6 +332,10 @@ def read_settings(environ, *, base_dir):
         "email": parse_email(environ, production=production),
         "nudge_hours": parse_hours("NUDGE_HOURS", environ.get("NUDGE_HOURS"), 24.0),
         "window_warning_hours": parse_hours("WINDOW_WARNING_HOURS", environ.get("WINDOW_WARNING_HOURS"), 12.0),
+        "digest_hour": parse_hour_of_day("DIGEST_HOUR", environ.get("DIGEST_HOUR"), 9),
+        "carrier_failure_alert": parse_count(
+            "CARRIER_FAILURE_ALERT", environ.get("CARRIER_FAILURE_ALERT"), 5, unit="failed submissions an hour"
+        ),
         "notify_max_attempts": parse_count(
             "NOTIFY_MAX_ATTEMPTS", environ.get("NOTIFY_MAX_ATTEMPTS"), 6, unit="attempts"
         ),

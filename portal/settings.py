@@ -228,6 +228,9 @@ NOTIFY_MAX_ATTEMPTS = ENV["notify_max_attempts"]
 NOTIFY_TEST_HOSTS = []
 NUDGE_HOURS = ENV["nudge_hours"]
 WINDOW_WARNING_HOURS = ENV["window_warning_hours"]
+DIGEST_HOUR = ENV["digest_hour"]  # the outlets' daily digest, Asia/Shanghai
+CARRIER_FAILURE_ALERT = ENV["carrier_failure_alert"]  # failed submissions to one carrier in an hour → supervisors
+LIST_REFRESH_SECONDS = 15  # how often the dashboard and the lists of work in flight ask for new results
 SANDBOX_SUCCESS_RATE = ENV["sandbox_success_rate"]
 SANDBOX_DELAY_SECONDS = ENV["sandbox_delay"]
 

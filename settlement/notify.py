@@ -1,11 +1,12 @@
-"""What settlement tells people (docs/notifications.md): a statement issued to its outlet, and the outlet's
-answer (confirmed or disputed) to finance. Called in the transaction of the action."""
+"""What settlement tells people (docs/notifications.md): a statement issued to its outlet, the outlet's answer
+(confirmed or disputed) and a reconciliation with differences to finance. Called in the transaction of the action."""
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from notifications import enqueue, in_portal_language
 from notifications.models import Audience
+from settlement.models import Difference
 
 
 def _line(statement):
@@ -45,4 +46,22 @@ def statement_answered(statement, *, disputed, reason=""):
         line=f"{statement.outlet} · {line}" + (f" · {reason}" if reason else ""),
         link=_link(statement),
         subject=statement,
+    )
+
+
+@in_portal_language
+def reconciliation_differs(reconciliation):
+    """The outlet's bill and our statement disagree somewhere: finance looks at the lines that differ."""
+    differing = reconciliation.differences.exclude(kind=Difference.Kind.MATCHED).count()
+    if not differing:
+        return 0
+    statement = reconciliation.statement
+    return enqueue(
+        event="reconciliation.differs",
+        audience=Audience.FINANCE,
+        title=_("Reconciliations with differences"),
+        line=_("%(outlet)s · %(line)s · %(n)s lines differ")
+        % {"outlet": statement.outlet, "line": _line(statement), "n": differing},
+        link=reverse("admin:settlement_reconciliation_change", args=[reconciliation.pk]),
+        subject=reconciliation,
     )

@@ -378,6 +378,7 @@ def reconciliation_run(*, statement_id, actor, uploaded, file_name=""):
             Difference.objects.bulk_create(batch)
             batch = []
     Difference.objects.bulk_create(batch)
+    notify.reconciliation_differs(reconciliation)
     timeline.record(
         statement,
         actor=actor,

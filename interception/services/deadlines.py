@@ -10,13 +10,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from interception import carriers
+from interception import carriers, signals
 from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
     CarrierCall,
     InterceptionOrder,
 )
+from interception.services.alerts import carrier_failures_alert, digests_send, windows_warn
 from interception.services.callbacks import receive_message
 from interception.services.starting import interception_submit
 from interception.services.subscriptions import subscriptions_process
@@ -35,6 +36,10 @@ class DeadlineReport:
     answered: int = 0
     pruned: int = 0
     subscribed: int = 0
+    warned: int = 0  # after-sales whose window ends soon, told to customer service
+    digests: int = 0
+    alerts: int = 0
+    others: int = 0  # the steps of the apps above (signals.deadlines_due)
 
 
 def deadlines_process(*, now=None, batch=200):
@@ -66,6 +71,10 @@ def deadlines_process(*, now=None, batch=200):
         report.answered += interception_poll(order_id=order_id, now=now) is not None
     report.pruned = carrier_calls_prune(now=now)
     report.subscribed = subscriptions_process(now=now)
+    report.warned = windows_warn(now=now, batch=batch)
+    report.digests = digests_send(now=now)
+    report.alerts = carrier_failures_alert(now=now)
+    report.others = sum(done or 0 for _receiver, done in signals.deadlines_due.send(sender=None, now=now))
     return report
 
 

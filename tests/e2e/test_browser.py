@@ -159,3 +159,38 @@ def test_finance_generates_issues_and_downloads_a_statement(steps, tmp_path):
     assert "14.00" in text  # the total of two 7.00 fees
     assert Statement.objects.get(pk=statement.pk).state == Statement.State.ISSUED
     assert not steps.problems, steps.problems
+
+
+def test_customer_service_sees_a_result_appear_without_reloading(steps, settings, live_server):
+    """Lists that refresh (issue 18): the list of interceptions in flight says a result came, under the CSP."""
+    settings.SANDBOX_SUCCESS_RATE = 0.0  # the carrier reports a failure: a decision is needed
+    settings.SANDBOX_DELAY_SECONDS = (0.0, 0.0)
+    settings.LIST_REFRESH_SECONDS = 1
+    after_sale = factories.interceptable()
+    carrier = Carrier.objects.get(pk=after_sale.parcel.carrier_id)
+    carrier.callback_secret, carrier.adapter = "e2e-secret", "sandbox"
+    carrier.save()
+    order = factories.started(after_sale)
+    factories.user("cs_e2e", roles.CUSTOMER_SERVICE)
+    page = steps.page
+
+    steps.login("cs_e2e", PASSWORD)
+    steps.go("/admin/interception/interceptionorder/?state__exact=intercepting")
+    expect(page.locator("#result_list")).to_contain_text(order.tracking_number)
+    banner = page.locator("#portal-refresh")
+    expect(banner).to_be_hidden()
+    page.evaluate("window.drawnAt = 'this page'")  # gone if the page reloads
+    steps.shot("in-flight")
+
+    _carrier_calls_back(live_server.url, order)
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("1 条新结果，刷新")
+    assert page.evaluate("window.drawnAt") == "this page"  # it came without a reload
+    steps.shot("a-result-came")
+    banner.locator("a").click()
+    page.wait_for_load_state()
+    expect(page.locator("#changelist")).not_to_contain_text(order.tracking_number)  # no longer in flight
+    expect(page.locator("#portal-refresh")).to_be_hidden()
+    steps.shot("refreshed")
+    assert InterceptionOrder.objects.get(pk=order.pk).state == InterceptionOrder.State.FAILED
+    assert not steps.problems, steps.problems

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Apply expired handling windows (R15), retry carrier submissions and ask carriers about "
         "interceptions they have been silent on for CARRIER_POLL_HOURS, subscribe new parcels' tracking "
-        "(kuaidi100). Safe to run in several "
+        "(kuaidi100), warn of handling windows ending soon, send the outlets' daily digest and alert supervisors of "
+        "failing carriers. Safe to run in several "
         "processes at once; --loop repeats every --interval seconds."
     )
 
@@ -20,12 +21,14 @@ class Command(BaseCommand):
     def handle(self, *args, loop, interval, **options):
         def work():
             report = services.deadlines_process()
-            if report.refunded or report.submitted or report.polled or report.subscribed or report.pruned or not loop:
+            if any(vars(report).values()) or not loop:
                 return (
                     f"{timezone.localtime():%Y-%m-%d %H:%M:%S} refunded {report.refunded} after-sales, "
                     f"retried {report.submitted} submissions, asked carriers about {report.polled} "
                     f"silent interceptions ({report.answered} answered), subscribed the tracking of "
-                    f"{report.subscribed} parcels, forgot {report.pruned} old carrier calls"
+                    f"{report.subscribed} parcels, forgot {report.pruned} old carrier calls; warned of "
+                    f"{report.warned} handling windows, sent {report.digests} digests and "
+                    f"{report.alerts} carrier alerts"
                 )
             return ""
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.demo import claims, contracts, interceptions, network, settlement
+from portal.demo import claims, contracts, interceptions, network, notifications, settlement
 from portal.demo.network import LOGINS, PASSWORD
 
 
@@ -17,6 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, quiet=False, **options):
         with transaction.atomic():
             world = network.seed(self.stdout, new_token=not quiet)
+            notifications.seed(world)
             contracts.seed(world)
             interceptions.seed(world)
             settlement.seed(world)
@@ -33,6 +34,10 @@ class Command(BaseCommand):
         out("Interceptions: " + ", ".join(f"{k} {v}" for k, v in interceptions.summary().items()))
         out("Statements: " + ", ".join(f"{k} {v}" for k, v in settlement.summary().items()))
         out("Claims: " + ", ".join(f"{k} {v}" for k, v in claims.summary().items()))
+        out(
+            "Notifications (e-mail; the demo prints each one its sender delivers, and lists them at "
+            "/admin/notifications/notification/): " + ", ".join(f"{k} {v}" for k, v in notifications.summary().items())
+        )
         out(f"Merchant API token (M0001, auto-intercept on): {world['merchant_token']}")
         for carrier in world["carriers"].values():
             out(f"Carrier callback secret {carrier.code} (sandbox adapter): {carrier.callback_secret}")
