@@ -472,7 +472,11 @@ class AfterSaleAdmin(
             mode, new_address = form.cleaned_data["mode"], form.new_address()
             try:
                 order = services.interception_start(
-                    after_sale_id=after_sale.pk, actor=request.user, mode=mode, new_address=new_address
+                    after_sale_id=after_sale.pk,
+                    actor=request.user,
+                    mode=mode,
+                    new_address=new_address,
+                    sign_agreement=request.POST.get("sign_agreement") == "yes",
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)
@@ -484,6 +488,7 @@ class AfterSaleAdmin(
                 return HttpResponseRedirect(reverse("admin:interception_interceptionorder_change", args=[order.pk]))
             after_sale = self.get_object(request, object_id)
         preview = services.interception_preview(after_sale, mode=mode, new_address=new_address)
+        sign_first = preview.needs_only_the_agreement and request.user.has_perm("interception.sign_agreement")
         return self.render_page(
             request,
             "admin/interception/aftersale/intercept.html",
@@ -495,8 +500,12 @@ class AfterSaleAdmin(
             goods=preview.parcel.goods.all(),
             form=form,
             # The mode's own problems are the form's to show; the button waits on the parcel's eligibility.
-            can_start=not [p for p in preview.problems if not str(p.field or "").startswith(("mode", "new_address"))]
+            can_start=(
+                not [p for p in preview.problems if not str(p.field or "").startswith(("mode", "new_address"))]
+                or sign_first
+            )
             and request.user.has_perm("interception.start_interception"),
+            sign_first=sign_first,
             interceptions=after_sale.interceptions.order_by("-id")[:10],
         )
 

@@ -18,6 +18,7 @@ from interception.models import (
     Parcel,
     PlatformCarrier,
 )
+from interception.services.contracts import agreement_sign
 from kernel import timeline
 from kernel.errors import DomainError, refuse
 from kernel.transitions import lock, require, take
@@ -40,6 +41,12 @@ class Preview:
     @property
     def eligible(self):
         return not self.problems
+
+    @property
+    def needs_only_the_agreement(self):
+        """The one refusal is the unsigned agreement (R5): signing it on the spot makes the parcel eligible
+        (Kuaishou asks for the signature at the first interception)."""
+        return [p.code for p in self.problems] == ["agreement_not_signed"]
 
     @property
     def fee(self):
@@ -95,13 +102,19 @@ def interception_start(
     via=InterceptionOrder.Via.MANUAL,
     mode=InterceptionMode.RETURN_TO_SENDER,
     new_address=None,
+    sign_agreement=False,
 ):
     """Start intercepting the after-sale's parcel (R12): every way in runs exactly these checks.
+
+    `sign_agreement` records the merchant's interception agreement (R5) first, in the same transaction: the
+    first interception of a merchant on Kuaishou is where the agreement is signed.
 
     Refused with every failed check (code `not_eligible`, status 422). The carrier is asked after commit.
     """
     require(actor, "interception.start_interception")
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
+    if sign_agreement:
+        agreement_sign(merchant=after_sale.merchant, platform=after_sale.platform, actor=actor)
     # Serialise starts on one parcel (two after-sales can name it); the partial unique index is the last word.
     after_sale.parcel = (
         Parcel.objects.select_for_update(of=("self",)).select_related("carrier", "outlet").get(pk=after_sale.parcel_id)

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from interception import services
-from interception.models import AfterSale, InterceptionOrder
+from interception.models import AfterSale, InterceptionAgreement, InterceptionOrder
 from portal import roles
 from tests import factories
 
@@ -236,3 +236,34 @@ def test_buyer_withdrawal_closes_an_open_after_sale_and_blocks_interception(clie
     after_sale.refresh_from_db()
     assert after_sale.state == AfterSale.State.CLOSED
     assert [p.code for p in services.interception_preview(after_sale).problems] == ["after_sale_closed"]
+
+
+def _unsigned_after_sale():
+    """Eligible in every way but the merchant's interception agreement (R5)."""
+    return factories.after_sale_for(factories.parcel_for(factories.active_contract()))
+
+
+def test_r5_the_first_interception_offers_to_sign_the_agreement_and_intercept(client, cs):
+    after_sale = _unsigned_after_sale()
+    client.force_login(cs)
+    page = client.get(aftersale_url(after_sale, "intercept/")).content.decode()
+    assert 'name="sign_agreement"' in page and "签署协议并拦截" in page
+    response = client.post(aftersale_url(after_sale, "intercept/"), {"understood": "on", "sign_agreement": "yes"})
+    order = InterceptionOrder.objects.get(after_sale=after_sale)
+    assert response.status_code == 302 and order.state in ("requested", "intercepting")
+    assert InterceptionAgreement.objects.filter(merchant=after_sale.merchant, platform=after_sale.platform).exists()
+
+
+def test_r5_without_the_offer_an_unsigned_merchant_is_still_refused(client, cs):
+    after_sale = _unsigned_after_sale()
+    client.force_login(cs)
+    client.post(aftersale_url(after_sale, "intercept/"), {"understood": "on"})
+    assert not InterceptionOrder.objects.filter(after_sale=after_sale).exists()
+    assert not InterceptionAgreement.objects.filter(merchant=after_sale.merchant).exists()
+
+
+def test_r5_the_offer_is_not_made_when_another_check_fails_too(client, cs):
+    after_sale = factories.after_sale_for(factories.parcel_for(factories.active_contract(), status="signed"))
+    client.force_login(cs)
+    page = client.get(aftersale_url(after_sale, "intercept/")).content.decode()
+    assert 'name="sign_agreement"' not in page and 'id="start-interception"' not in page
