@@ -8,8 +8,6 @@ says when to try again) and the runner goes on with the others; its HTTP calls a
 Webhook deliveries are locked one by one the same way.
 """
 
-import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from kernel import signing
 from notifications.channels import Message, kind_of
 from notifications.models import Channel, Notification, Send, WebhookAttempt, WebhookDelivery
 
@@ -202,9 +201,8 @@ def webhook_body(delivery):
 
 
 def webhook_signature(secret, body, t):
-    """X-Signature as our carrier callbacks carry it (interception/carriers/standard.py): t=…,v1=HMAC-SHA256."""
-    mac = hmac.new(secret.encode(), f"{int(t)}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={int(t)},v1={mac}"
+    """X-Signature as our carrier callbacks carry it (kernel.signing)."""
+    return signing.sign(secret, body, t)
 
 
 def _deliver_webhook(delivery, now, report):

@@ -3,7 +3,6 @@
 The sandbox speaks it, and so may any carrier that calls us directly (the "standard" adapter).
 """
 
-import hashlib
 import hmac
 import json
 
@@ -14,6 +13,7 @@ from interception.models import CarrierEvent, InterceptionMode, InterceptionOrde
 from interception.models.parcels import REPORTED_STATUSES
 from kernel import inputs
 from kernel.errors import DomainError
+from kernel.signing import sign
 
 SIGNATURE_TOLERANCE = 300  # seconds between the carrier's clock and ours
 
@@ -78,12 +78,6 @@ def _invalid(message, fields=(), *, problems=()):
         {"code": "invalid", "field": f, "message": str(message)} for f in fields
     ]
     return DomainError("invalid_event", message, errors=errors, status=400)
-
-
-def sign(secret, body, t):
-    """The X-Signature header value for `body` sent at unix time `t`."""
-    mac = hmac.new(secret.encode(), f"{int(t)}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={int(t)},v1={mac}"
 
 
 def verify(secret, header, body, now):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from interception import sandbox_carrier
-from interception.management_loop import run
+from kernel.runner import run
 
 
 class Command(BaseCommand):

@@ -1,9 +1,7 @@
-import time
-
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
 from django.utils import timezone
 
+from kernel.runner import run
 from notifications.delivery import deliver
 
 
@@ -19,21 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=10.0)
 
     def handle(self, *args, loop, interval, **options):
-        # The same loop as interception's runners (interception/management_loop.py), which this app may not import.
-        while True:
-            close_old_connections()
-            started = time.monotonic()
+        def work():
             report = deliver()
             if report or not loop:
-                self.stdout.write(
+                return (
                     f"{timezone.localtime():%Y-%m-%d %H:%M:%S} sent {report.sent} notifications "
                     f"({report.failed} failed, {report.too_fast} too fast, {report.given_up} given up), "
                     f"delivered {report.webhooks_delivered} webhooks ({report.webhooks_failed} failed, "
                     f"{report.webhooks_given_up} given up)"
                 )
-            if not loop:
-                return
-            try:
-                time.sleep(max(0.0, interval - (time.monotonic() - started)))
-            except KeyboardInterrupt:
-                return
+            return ""
+
+        run(self, work, loop=loop, interval=interval)
