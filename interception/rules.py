@@ -137,6 +137,45 @@ def contract_application_problems(*, merchant, outlet, platform, mode, fee, term
     return problems
 
 
+def named_parcels_problems(parcel, others):
+    """The parcels an after-sale names are parcels of one order: the same merchant, platform and order number,
+    each once, no more than the order has."""
+    problems, seen = [], {parcel.pk}
+    for other in others:
+        if other.pk in seen:
+            problems.append(
+                Problem(
+                    "parcel_repeated",
+                    _("Parcel %(t)s is named twice.") % {"t": other.tracking_number},
+                    "tracking_numbers",
+                )
+            )
+        elif (other.merchant_id, other.platform_id, other.order_number) != (
+            parcel.merchant_id,
+            parcel.platform_id,
+            parcel.order_number,
+        ):
+            problems.append(
+                Problem(
+                    "parcel_not_in_order",
+                    _("Parcel %(t)s is not a parcel of order %(o)s.")
+                    % {"t": other.tracking_number, "o": parcel.order_number},
+                    "tracking_numbers",
+                )
+            )
+        seen.add(other.pk)
+    if len(seen) > parcel.parcels_in_order:
+        problems.append(
+            Problem(
+                "too_many_parcels",
+                _("Order %(o)s was shipped in %(n)s parcel(s); the after-sale names %(m)s.")
+                % {"o": parcel.order_number, "n": parcel.parcels_in_order, "m": len(seen)},
+                "tracking_numbers",
+            )
+        )
+    return problems
+
+
 def _mode_label(mode):
     return SettlementMode(mode).label
 
@@ -286,11 +325,14 @@ def handling_window_end(platform, started_at):
     return _local(started_at) + timedelta(days=platform.handling_window_days)
 
 
-def refuse_problems(*, platform, started_at, interception, now):
-    """Refusing the refund needs a failed interception or N days without a result (R16, R18)."""
-    if interception is not None and interception.state == InterceptionOrder.State.FAILED:
+def refuse_problems(*, platform, started_at, interceptions, now):
+    """Refusing the refund needs a failed interception or N days without a result (R16, R18). `interceptions`
+    are the after-sale's: with several parcels, one failed interception is enough, as is one still without a
+    result after N days."""
+    states = [i.state for i in interceptions]
+    if InterceptionOrder.State.FAILED in states:
         return []
-    no_result = interception is None or interception.state in InterceptionOrder.IN_FLIGHT
+    no_result = not states or any(s in InterceptionOrder.IN_FLIGHT for s in states)
     allowed_from = _local(started_at) + timedelta(days=platform.refuse_after_days) if started_at else None
     if no_result and allowed_from is not None and now >= allowed_from:
         return []
@@ -303,6 +345,12 @@ def refuse_problems(*, platform, started_at, interception, now):
             % {"t": _format(allowed_from)},
         )
     ]
+
+
+def refund_due_on_success(states):
+    """The buyer is refunded automatically when every parcel the after-sale intercepts has been intercepted
+    (R14); one that failed leaves the decision to the merchant within the handling window (R15)."""
+    return bool(states) and all(s in InterceptionOrder.SUCCESS_STATES for s in states)
 
 
 def _local(at):

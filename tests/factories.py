@@ -187,3 +187,37 @@ def intercepted(contract, *, result="succeeded", at=None):
     )
     order.refresh_from_db()
     return order
+
+
+def order_parcels(contract, count=2, order_number="DY-ORDER-1"):
+    """`count` parcels of one order, all in transit."""
+    from interception import services
+
+    parcels = []
+    for n in range(count):
+        parcel = services.parcel_create(
+            actor=None,
+            merchant=contract.merchant,
+            outlet=contract.outlet,
+            tracking_number=f"{contract.outlet.carrier.code.upper()}77{next(_numbers):08d}",
+            order_number=order_number,
+            parcels_in_order=count,
+            goods=[{"name": f"商品{n}", "category": "general", "quantity": 1, "specification": "", "value": "30.00"}],
+        )
+        track(parcel, "picked_up")
+        parcels.append(track(parcel, "in_transit"))
+    return parcels
+
+
+def after_sale_naming(parcels, number="DY-AS-1"):
+    from interception import services
+
+    after_sale, _ = services.aftersale_create(
+        actor=None,
+        parcel=parcels[0],
+        other_parcels=parcels[1:],
+        number=number,
+        kind="refund_only",
+        amount="60.00",
+    )
+    return after_sale

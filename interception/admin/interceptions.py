@@ -166,6 +166,13 @@ class AfterSaleAddForm(forms.Form):
     number = forms.CharField(label=_("after-sale number"), max_length=64)
     carrier = forms.ModelChoiceField(Carrier.objects.all(), label=_("carrier"))
     tracking_number = forms.CharField(label=_("tracking number"), max_length=40)
+    other_tracking_numbers = forms.CharField(
+        label=_("other parcels of the order"),
+        required=False,
+        max_length=1000,
+        help_text=_("When the buyer chose several parcels of the order: their tracking numbers, one per line."),
+        widget=forms.Textarea({"rows": 2}),
+    )
     kind = forms.ChoiceField(label=_("type"), choices=AfterSale.Kind.choices)
     amount = forms.DecimalField(label=_("refund amount (yuan)"), min_value=0, max_digits=12, decimal_places=2)
     reason = forms.CharField(label=_("buyer's reason"), required=False, max_length=500)
@@ -249,6 +256,7 @@ class AfterSaleAdmin(
         "merchant",
         "platform",
         "parcel",
+        "other_parcels_list",
         "kind",
         "amount",
         "reason",
@@ -277,6 +285,7 @@ class AfterSaleAdmin(
                     "merchant",
                     "platform",
                     "parcel",
+                    "other_parcels_list",
                     "kind",
                     "amount",
                     "reason",
@@ -401,6 +410,11 @@ class AfterSaleAdmin(
             '{}<p class="portal-failure">{}: {}</p>{}', link, _("carrier's reason"), carrier_reason(order), decide
         )
 
+    @admin.display(description=_("other parcels of the order"))
+    def other_parcels_list(self, obj):
+        others = obj.named_parcels()[1:]
+        return ", ".join(p.tracking_number for p in others) or "—"
+
     @admin.display(description=_("interceptions"))
     def interceptions_link(self, obj):
         url = reverse("admin:interception_interceptionorder_changelist") + f"?after_sale__id__exact={obj.pk}"
@@ -426,13 +440,16 @@ class AfterSaleAdmin(
         form = AfterSaleAddForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
-            parcel = (
-                selectors.parcel_list(request.user)
-                .filter(carrier=data["carrier"], tracking_number=data["tracking_number"].strip().upper())
-                .first()
-            )
+            parcels = selectors.parcel_list(request.user).filter(carrier=data["carrier"])
+            parcel = parcels.filter(tracking_number=data["tracking_number"].strip().upper()).first()
+            numbers = list(dict.fromkeys(n.upper() for n in data["other_tracking_numbers"].split()))
+            others = {p.tracking_number: p for p in parcels.filter(tracking_number__in=numbers)}
             if parcel is None:
                 form.add_error("tracking_number", _("No such parcel of this carrier."))
+            elif unknown := [n for n in numbers if n not in others]:
+                form.add_error(
+                    "other_tracking_numbers", _("No such parcel of this carrier: %(t)s.") % {"t": ", ".join(unknown)}
+                )
             else:
                 try:
                     after_sale, order = services.aftersale_create(
@@ -442,6 +459,7 @@ class AfterSaleAdmin(
                         kind=data["kind"],
                         amount=data["amount"],
                         reason=data["reason"],
+                        other_parcels=[others[n] for n in numbers],
                     )
                 except DomainError as exc:
                     form.add_error(None, exc.message)
@@ -456,8 +474,8 @@ class AfterSaleAdmin(
         )
 
     def intercept_view(self, request, object_id):
-        """The interception page (R12): tracking, goods, where the parcel goes and the fee that will be charged,
-        every reason, the button."""
+        """The interception page (R12): for each parcel the after-sale names, its tracking, goods and eligibility
+        and the fee that will be charged; where the parcels go; the button."""
         after_sale = self.get_object(request, object_id)
         if after_sale is None:
             raise Http404
@@ -468,12 +486,17 @@ class AfterSaleAdmin(
             contract=services.interception_preview(after_sale).contract,
         )
         mode, new_address = InterceptionMode.RETURN_TO_SENDER, None
+        several = after_sale.other_parcels.exists()
+        chosen = None
         if request.method == "POST" and form.is_valid():
             mode, new_address = form.cleaned_data["mode"], form.new_address()
+            if several:
+                chosen = [int(pk) for pk in request.POST.getlist("parcels") if pk.isdigit()]
             try:
-                order = services.interception_start(
+                orders = services.interceptions_start(
                     after_sale_id=after_sale.pk,
                     actor=request.user,
+                    parcel_ids=chosen,
                     mode=mode,
                     new_address=new_address,
                     sign_agreement=request.POST.get("sign_agreement") == "yes",
@@ -482,29 +505,49 @@ class AfterSaleAdmin(
                 messages.error(request, exc.message)
                 form.show_problems(exc.errors)
             else:
+                if len(orders) == 1:
+                    messages.success(
+                        request, _("Interception #%(n)s started; the carrier is being asked.") % {"n": orders[0].pk}
+                    )
+                    return HttpResponseRedirect(
+                        reverse("admin:interception_interceptionorder_change", args=[orders[0].pk])
+                    )
                 messages.success(
-                    request, _("Interception #%(n)s started; the carrier is being asked.") % {"n": order.pk}
+                    request,
+                    _("%(n)s interceptions started, one for each parcel; the carriers are being asked.")
+                    % {"n": len(orders)},
                 )
-                return HttpResponseRedirect(reverse("admin:interception_interceptionorder_change", args=[order.pk]))
+                return HttpResponseRedirect(
+                    reverse("admin:interception_interceptionorder_changelist")
+                    + f"?after_sale__id__exact={after_sale.pk}"
+                )
             after_sale = self.get_object(request, object_id)
-        preview = services.interception_preview(after_sale, mode=mode, new_address=new_address)
-        sign_first = preview.needs_only_the_agreement and request.user.has_perm("interception.sign_agreement")
+        previews = services.interception_previews(after_sale, mode=mode, new_address=new_address)
+        # Signing on the spot (R5) is offered when the unsigned agreement is a parcel's one refusal.
+        sign_first = any(p.needs_only_the_agreement for p in previews) and request.user.has_perm(
+            "interception.sign_agreement"
+        )
+        for preview in previews:
+            preview.events = preview.parcel.tracking_events.order_by("-at", "-id")[:TRAIL_LENGTH]
+            preview.goods = preview.parcel.goods.all()
+            # The parcel's own problems decide its box; the mode's are the form's to show.
+            own = [p for p in preview.problems if not str(p.field or "").startswith(("mode", "new_address"))]
+            preview.startable = not own or (sign_first and preview.needs_only_the_agreement)
+            preview.chosen = preview.startable if chosen is None else preview.parcel.pk in chosen
         return self.render_page(
             request,
             "admin/interception/aftersale/intercept.html",
             original=after_sale,
-            title=_("Intercept the parcel of after-sale %(n)s") % {"n": after_sale.number},
-            preview=preview,
-            parcel=preview.parcel,
-            events=preview.parcel.tracking_events.order_by("-at", "-id")[:50],
-            goods=preview.parcel.goods.all(),
-            form=form,
-            # The mode's own problems are the form's to show; the button waits on the parcel's eligibility.
-            can_start=(
-                not [p for p in preview.problems if not str(p.field or "").startswith(("mode", "new_address"))]
-                or sign_first
+            title=(
+                _("Intercept the parcels of after-sale %(n)s")
+                if several
+                else _("Intercept the parcel of after-sale %(n)s")
             )
-            and request.user.has_perm("interception.start_interception"),
+            % {"n": after_sale.number},
+            previews=previews,
+            several=several,
+            form=form,
+            can_start=any(p.startable for p in previews) and request.user.has_perm("interception.start_interception"),
             sign_first=sign_first,
             interceptions=after_sale.interceptions.order_by("-id")[:10],
         )

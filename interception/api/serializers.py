@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -180,18 +181,53 @@ class ParcelSerializer(serializers.ModelSerializer):
         return obj.logistics_status()
 
 
+# More parcels than an order of ours ever had: a longer list is refused, not read.
+MAX_PARCELS = 20
+
+
+def tracking_numbers_field(help_text):
+    return serializers.ListField(
+        child=column_text(Parcel, "tracking_number"),
+        min_length=1,
+        max_length=MAX_PARCELS,
+        required=False,
+        help_text=help_text,
+    )
+
+
 class AfterSaleCreateSerializer(serializers.Serializer):
     number = column_text(AfterSale, "number", help_text="The platform's after-sale number.")
     carrier = code_of(Carrier)
-    tracking_number = column_text(Parcel, "tracking_number")
+    tracking_number = column_text(
+        Parcel, "tracking_number", required=False, help_text="The parcel the after-sale names."
+    )
+    tracking_numbers = tracking_numbers_field(
+        "Several parcels of the order, the first first (Douyin lets the buyer choose several); "
+        "instead of tracking_number."
+    )
     kind = serializers.ChoiceField(choices=AfterSale.Kind.choices)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
     reason = column_text(AfterSale, "reason", required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        numbers = ([data["tracking_number"]] if data.get("tracking_number") else []) + data.get("tracking_numbers", [])
+        if not numbers:
+            raise serializers.ValidationError(
+                {"tracking_numbers": [_("Name the parcel: tracking_number or tracking_numbers.")]}
+            )
+        data["tracking_numbers"] = list(dict.fromkeys(n.strip().upper() for n in numbers))
+        return data
 
 
 class AfterSaleSerializer(serializers.ModelSerializer):
     merchant, platform = _code(), _code()
     tracking_number = serializers.CharField(source="parcel.tracking_number", read_only=True)
+    tracking_numbers = serializers.SerializerMethodField(
+        help_text="Every parcel the after-sale names, the first first."
+    )
+
+    def get_tracking_numbers(self, obj) -> list[str]:
+        return [p.tracking_number for p in obj.named_parcels()]
 
     class Meta:
         model = AfterSale
@@ -201,6 +237,7 @@ class AfterSaleSerializer(serializers.ModelSerializer):
             "merchant",
             "platform",
             "tracking_number",
+            "tracking_numbers",
             "kind",
             "amount",
             "reason",
@@ -231,6 +268,9 @@ class InterceptionCreateSerializer(serializers.Serializer):
         "as the carrier's service supports them.",
     )
     new_address = NewAddressSerializer(required=False, help_text="Only for mode reroute.")
+    tracking_numbers = tracking_numbers_field(
+        "Which of the after-sale's parcels to intercept (all it names when absent): one interception each."
+    )
 
 
 class InterceptionSerializer(serializers.ModelSerializer):
@@ -269,6 +309,19 @@ class InterceptionSerializer(serializers.ModelSerializer):
             "returned_at",
             "return_loss",
         ]
+
+
+class InterceptionStartedSerializer(InterceptionSerializer):
+    """A start's answer: the first interception, as before several parcels, and every interception started."""
+
+    interceptions = serializers.SerializerMethodField()
+
+    class Meta(InterceptionSerializer.Meta):
+        fields = [*InterceptionSerializer.Meta.fields, "interceptions"]
+
+    @extend_schema_field(InterceptionSerializer(many=True))
+    def get_interceptions(self, obj):
+        return InterceptionSerializer(self.context["orders"], many=True).data
 
 
 class TimelineEntrySerializer(serializers.Serializer):

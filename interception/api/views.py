@@ -199,29 +199,36 @@ class AfterSaleViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
     serializer_class = serializers.AfterSaleSerializer
     filterset_class = AfterSaleFilter
 
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("other_parcels")
+
     @extend_schema(request=serializers.AfterSaleCreateSerializer, responses={201: serializers.AfterSaleSerializer})
     def create(self, request, *args, **kwargs):
         data = serializers.AfterSaleCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        parcel = (
-            selectors.parcel_list(request.user)
-            .filter(carrier__code=v["carrier"], tracking_number=v["tracking_number"].strip().upper())
-            .first()
-        )
-        if parcel is None:
+        found = {
+            p.tracking_number: p
+            for p in selectors.parcel_list(request.user).filter(
+                carrier__code=v["carrier"], tracking_number__in=v["tracking_numbers"]
+            )
+        }
+        if unknown := [n for n in v["tracking_numbers"] if n not in found]:
             raise DomainError(
                 "parcel_unknown",
-                _("Unknown parcel %(t)s: send it to /api/v1/parcels/ first.") % {"t": v["tracking_number"]},
+                _("Unknown parcel %(t)s: send it to /api/v1/parcels/ first.") % {"t": ", ".join(unknown)},
+                errors=[{"code": "parcel_unknown", "message": n, "field": "tracking_numbers"} for n in unknown],
                 status=400,
             )
+        first, *others = (found[n] for n in v["tracking_numbers"])
         after_sale, order = services.aftersale_create(
             actor=request.user,
-            parcel=parcel,
+            parcel=first,
             number=v["number"],
             kind=v["kind"],
             amount=v["amount"],
             reason=v["reason"],
+            other_parcels=others,
         )
         body = serializers.AfterSaleSerializer(after_sale).data
         body["interception"] = serializers.InterceptionSerializer(order).data if order else None
@@ -300,7 +307,7 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
         )
 
     @extend_schema(
-        request=serializers.InterceptionCreateSerializer, responses={201: serializers.InterceptionSerializer}
+        request=serializers.InterceptionCreateSerializer, responses={201: serializers.InterceptionStartedSerializer}
     )
     def create(self, request, *args, **kwargs):
         data = serializers.InterceptionCreateSerializer(data=request.data)
@@ -318,14 +325,27 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
                 else _("After-sale %(n)s exists on several platforms: name the platform.") % {"n": v["after_sale"]},
                 status=400,
             )
-        order = services.interception_start(
+        parcel_ids = None
+        if "tracking_numbers" in v:
+            named = {p.tracking_number: p.pk for p in found[0].named_parcels()}
+            if unknown := [n for n in v["tracking_numbers"] if n.strip().upper() not in named]:
+                raise DomainError(
+                    "parcel_not_named",
+                    _("After-sale %(n)s does not name parcel %(t)s.") % {"n": v["after_sale"], "t": ", ".join(unknown)},
+                    errors=[{"code": "parcel_not_named", "message": n, "field": "tracking_numbers"} for n in unknown],
+                    status=400,
+                )
+            parcel_ids = [named[n.strip().upper()] for n in v["tracking_numbers"]]
+        orders = services.interceptions_start(
             after_sale_id=found[0].pk,
             actor=request.user,
+            parcel_ids=parcel_ids,
             via=InterceptionOrder.Via.API,
             mode=v["mode"],
             new_address=v.get("new_address"),
         )
-        return Response(serializers.InterceptionSerializer(order).data, status=201)
+        body = serializers.InterceptionStartedSerializer(orders[0], context={"orders": orders}).data
+        return Response(body, status=201)
 
 
 class CarrierEventView(APIView):

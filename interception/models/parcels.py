@@ -191,6 +191,11 @@ class AfterSale(FSMModelMixin, models.Model):
         Platform, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("platform")
     )
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="after_sales", verbose_name=_("parcel"))
+    # Douyin lets the buyer's after-sale name several parcels of the order ("可点选需要拦截的快递"): the first is
+    # `parcel`, which every list shows; the others are here.
+    other_parcels = models.ManyToManyField(
+        Parcel, blank=True, related_name="other_after_sales", verbose_name=_("other parcels of the order")
+    )
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
     amount = money_field(_("refund amount (yuan)"))
     reason = models.CharField(_("buyer's reason"), max_length=500, blank=True)
@@ -269,6 +274,10 @@ class AfterSale(FSMModelMixin, models.Model):
     @transition(field=state, source=State.OPEN, target=State.CLOSED, permission=requires("interception.add_aftersale"))
     def close(self, *, by, at, reason=""):
         self.decided_at, self.decision_reason = at, reason
+
+    def named_parcels(self):
+        """Every parcel the after-sale names, the first one first."""
+        return [self.parcel, *sorted(self.other_parcels.all(), key=lambda p: p.pk)]  # prefetched by lists
 
     @property
     def intercepting(self):

@@ -30,8 +30,10 @@ from interception.services.results import interception_record_result, result_rec
 from interception.services.starting import (  # noqa: F401
     carrier_modes,
     interception_preview,
+    interception_previews,
     interception_start,
     interception_submit,
+    interceptions_start,
 )
 from interception.services.tokens import (  # noqa: F401
     IssuedToken,

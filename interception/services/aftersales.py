@@ -16,7 +16,7 @@ def _refuse_problems(after_sale, now):
     return rules.refuse_problems(
         platform=after_sale.platform,
         started_at=after_sale.intercepting_since,
-        interception=after_sale.interceptions.order_by("-id").first(),
+        interceptions=list(after_sale.interceptions.all()),
         now=now,
     )
 

@@ -85,8 +85,11 @@ def parcel_create(*, actor, merchant, outlet, tracking_number, order_number, par
 
 
 @transaction.atomic
-def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
-    """Record a buyer's after-sale; with the merchant's auto-intercept rule on, intercept at once (R12)."""
+def aftersale_create(*, actor, parcel, number, kind, amount, reason="", other_parcels=()):
+    """Record a buyer's after-sale; with the merchant's auto-intercept rule on, intercept at once (R12).
+
+    `other_parcels` are further parcels of the same order that the after-sale names (Douyin lets the buyer
+    choose several); `parcel` is the first."""
     require(actor, "interception.add_aftersale")
     selectors.require_own_merchant(actor, parcel.merchant)
     problems = rules.fee_problems(amount, "amount") + inputs.columns_problems(
@@ -94,6 +97,7 @@ def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
     )
     if kind not in AfterSale.Kind.values:
         problems.append(Problem("kind_invalid", _("Unknown after-sale type %(k)s.") % {"k": kind}, "kind"))
+    problems += rules.named_parcels_problems(parcel, list(other_parcels))
     if problems:
         refuse(problems, status=400)
     if AfterSale.objects.filter(platform=parcel.platform_id, number=number).exists():
@@ -107,6 +111,8 @@ def aftersale_create(*, actor, parcel, number, kind, amount, reason=""):
         amount=Decimal(str(amount)).quantize(Decimal("0.01")),
         reason=reason,
     )
+    if other_parcels:
+        after_sale.other_parcels.set(other_parcels)
     timeline.record(
         after_sale, actor=actor, transition="create_aftersale", to_state=after_sale.state, at=after_sale.created_at
     )

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from interception import selectors, signals
+from interception import rules, selectors, signals
 from interception.models import (
     AfterSale,
     CarrierResult,
@@ -84,6 +84,10 @@ def interception_record_result(
     reason = note or (f"{reason_code} {reason_text}".strip() if result == CarrierResult.FAILED else "")
     take(order, RESULT_TRANSITIONS[result], actor=actor, at=at, recorded_at=recorded_at, reason=reason, **kwargs)
     signals.result_recorded.send(InterceptionOrder, order=order, result=result)
-    if result == CarrierResult.SUCCEEDED and can_proceed(after_sale.refund):
+    if (
+        result == CarrierResult.SUCCEEDED
+        and can_proceed(after_sale.refund)
+        and rules.refund_due_on_success(list(after_sale.interceptions.values_list("state", flat=True)))
+    ):
         take(after_sale, "refund", actor=None, reason=REFUNDED_ON_SUCCESS)
     return order

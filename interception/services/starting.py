@@ -20,7 +20,7 @@ from interception.models import (
 )
 from interception.services.contracts import agreement_sign
 from kernel import timeline
-from kernel.errors import DomainError, refuse
+from kernel.errors import DomainError, Problem, refuse
 from kernel.transitions import lock, require, take
 
 SUBMIT_RETRY = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
@@ -66,9 +66,13 @@ def carrier_modes(carrier):
     return tuple(m for m in InterceptionMode.values if m in supported)
 
 
-def interception_preview(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None, now=None):
-    """Check eligibility (R5, R7-R11) and the mode and its new address, without changing anything."""
-    parcel, merchant, platform = after_sale.parcel, after_sale.merchant, after_sale.platform
+def interception_preview(
+    after_sale, *, parcel=None, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None, now=None
+):
+    """Check eligibility (R5, R7-R11) of one of the after-sale's parcels (its first by default) and the mode and
+    its new address, without changing anything."""
+    parcel = parcel or after_sale.parcel
+    merchant, platform = after_sale.merchant, after_sale.platform
     now = now or timezone.now()
     status = parcel.logistics_status(now)
     contract = selectors.active_contract_for(
@@ -94,66 +98,84 @@ def interception_preview(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, 
     return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes)
 
 
+def interception_previews(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None, now=None):
+    """The preview of every parcel the after-sale names, the first one first."""
+    now = now or timezone.now()
+    return [
+        interception_preview(after_sale, parcel=parcel, mode=mode, new_address=new_address, now=now)
+        for parcel in after_sale.named_parcels()
+    ]
+
+
+def interception_start(*, after_sale_id, actor, **kwargs):
+    """Start intercepting the after-sale's parcels (all it names unless `parcel_ids` chooses): the first
+    interception. See `interceptions_start`."""
+    return interceptions_start(after_sale_id=after_sale_id, actor=actor, **kwargs)[0]
+
+
 @transaction.atomic
-def interception_start(
+def interceptions_start(
     *,
     after_sale_id,
     actor,
+    parcel_ids=None,
     via=InterceptionOrder.Via.MANUAL,
     mode=InterceptionMode.RETURN_TO_SENDER,
     new_address=None,
     sign_agreement=False,
 ):
-    """Start intercepting the after-sale's parcel (R12): every way in runs exactly these checks.
+    """Start intercepting the after-sale's parcels (R12), one interception per parcel: every way in runs exactly
+    these checks.
 
-    `sign_agreement` records the merchant's interception agreement (R5) first, in the same transaction: the
-    first interception of a merchant on Kuaishou is where the agreement is signed.
-
-    Refused with every failed check (code `not_eligible`, status 422). The carrier is asked after commit.
+    `parcel_ids` chooses among the parcels the after-sale names (all of them by default). All or nothing: one
+    chosen parcel that cannot be intercepted refuses the whole start, with every failed check of every parcel
+    (code `not_eligible`, status 422). `sign_agreement` records the merchant's interception agreement (R5) first,
+    in the same transaction: the first interception of a merchant on Kuaishou is where the agreement is signed.
+    The carrier is asked after commit. Returns the interceptions, in the order of the after-sale's parcels.
     """
     require(actor, "interception.start_interception")
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
     if sign_agreement:
         agreement_sign(merchant=after_sale.merchant, platform=after_sale.platform, actor=actor)
-    # Serialise starts on one parcel (two after-sales can name it); the partial unique index is the last word.
-    after_sale.parcel = (
-        Parcel.objects.select_for_update(of=("self",)).select_related("carrier", "outlet").get(pk=after_sale.parcel_id)
-    )
-    preview = interception_preview(after_sale, mode=mode, new_address=new_address)
-    if preview.problems:
+    named = [p.pk for p in after_sale.named_parcels()]
+    chosen = named if parcel_ids is None else [pk for pk in named if pk in set(parcel_ids)]
+    if parcel_ids is not None and (not parcel_ids or set(parcel_ids) - set(named)):
         refuse(
-            preview.problems,
+            [
+                Problem(
+                    "parcel_not_named",
+                    _("Choose parcels of this after-sale to intercept.")
+                    if not parcel_ids
+                    else _("The after-sale does not name the chosen parcel."),
+                    "parcels",
+                )
+            ],
+            status=400,
+        )
+    # Serialise starts on one parcel (two after-sales can name it), in id order so that two starts never wait on
+    # each other; the partial unique index is the last word.
+    parcels = {
+        p.pk: p
+        for p in Parcel.objects.select_for_update(of=("self",))
+        .select_related("carrier", "outlet")
+        .filter(pk__in=chosen)
+        .order_by("id")
+    }
+    now = timezone.now()
+    previews = [
+        interception_preview(after_sale, parcel=parcels[pk], mode=mode, new_address=new_address, now=now)
+        for pk in chosen
+    ]
+    if problems := _problems_of(previews):
+        refuse(
+            problems,
             code="not_eligible",
-            message=_("This parcel cannot be intercepted: %(r)s")
-            % {"r": "; ".join(str(p.message) for p in preview.problems)},
+            message=_("This parcel cannot be intercepted: %(r)s") % {"r": "; ".join(str(p.message) for p in problems)},
             status=422,
         )
-    contract, parcel, now = preview.contract, preview.parcel, timezone.now()
     try:
         with transaction.atomic():
-            order = InterceptionOrder.objects.create(
-                parcel=parcel,
-                after_sale=after_sale,
-                tracking_number=parcel.tracking_number,
-                merchant_id=after_sale.merchant_id,
-                outlet_id=parcel.outlet_id,
-                carrier_id=parcel.carrier_id,
-                platform_id=after_sale.platform_id,
-                contract=contract,
-                settlement_mode=contract.settlement_mode,
-                fee=preview.fee,
-                mode=mode,
-                **{
-                    column: ((new_address or {}).get(part) or "").strip()
-                    for part, column in rules.NEW_ADDRESS_FIELDS.items()
-                },
-                charge_on_success=contract.charge_succeeded,
-                charge_on_failure=contract.charge_failed,
-                via=via,
-                requested_by=actor,
-                requested_at=now,
-                next_submit_at=now + SUBMIT_RETRY[0],
-            )
+            orders = [_create_order(preview, mode, new_address, via, actor, now) for preview in previews]
     except IntegrityError:
         raise DomainError(
             "interception_exists",
@@ -161,9 +183,10 @@ def interception_start(
             errors=[{"code": "interception_exists", "message": _("This parcel is being intercepted already.")}],
             status=422,
         ) from None
-    timeline.record(
-        order, actor=actor, transition="request", to_state=order.state, at=now, reason=order.get_via_display()
-    )
+    for order in orders:
+        timeline.record(
+            order, actor=actor, transition="request", to_state=order.state, at=now, reason=order.get_via_display()
+        )
     take(
         after_sale,
         "start_interception",
@@ -171,9 +194,45 @@ def interception_start(
         at=now,
         window_ends_at=rules.handling_window_end(after_sale.platform, now),
     )
-    notify.interception_started(order)
-    transaction.on_commit(lambda: interception_submit(order_id=order.pk))
-    return order
+    for order in orders:
+        notify.interception_started(order)
+        transaction.on_commit(lambda pk=order.pk: interception_submit(order_id=pk))
+    return orders
+
+
+def _problems_of(previews):
+    """Every parcel's problems; with several parcels each message names its parcel."""
+    if len(previews) == 1:
+        return previews[0].problems
+    return [
+        Problem(p.code, f"{preview.parcel.tracking_number}: {p.message}", p.field)
+        for preview in previews
+        for p in preview.problems
+    ]
+
+
+def _create_order(preview, mode, new_address, via, actor, now):
+    contract, parcel, after_sale = preview.contract, preview.parcel, preview.after_sale
+    return InterceptionOrder.objects.create(
+        parcel=parcel,
+        after_sale=after_sale,
+        tracking_number=parcel.tracking_number,
+        merchant_id=after_sale.merchant_id,
+        outlet_id=parcel.outlet_id,
+        carrier_id=parcel.carrier_id,
+        platform_id=after_sale.platform_id,
+        contract=contract,
+        settlement_mode=contract.settlement_mode,
+        fee=preview.fee,
+        mode=mode,
+        **{column: ((new_address or {}).get(part) or "").strip() for part, column in rules.NEW_ADDRESS_FIELDS.items()},
+        charge_on_success=contract.charge_succeeded,
+        charge_on_failure=contract.charge_failed,
+        via=via,
+        requested_by=actor,
+        requested_at=now,
+        next_submit_at=now + SUBMIT_RETRY[0],
+    )
 
 
 def interception_submit(*, order_id, now=None):

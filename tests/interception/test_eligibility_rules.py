@@ -193,21 +193,21 @@ def test_r16_refuse_needs_failure_or_three_days():
     in_flight = InterceptionOrder(state=InterceptionOrder.State.INTERCEPTING)
     assert (
         rules.refuse_problems(
-            platform=platform, started_at=started, interception=in_flight, now=started + timedelta(days=3)
+            platform=platform, started_at=started, interceptions=[in_flight], now=started + timedelta(days=3)
         )
         == []
     )
     early = rules.refuse_problems(
         platform=platform,
         started_at=started,
-        interception=in_flight,
+        interceptions=[in_flight],
         now=started + timedelta(days=2, hours=23, minutes=59),
     )
     assert [p.code for p in early] == ["refuse_too_early"]
     failed = InterceptionOrder(state=InterceptionOrder.State.FAILED)
     assert (
         rules.refuse_problems(
-            platform=platform, started_at=started, interception=failed, now=started + timedelta(minutes=5)
+            platform=platform, started_at=started, interceptions=[failed], now=started + timedelta(minutes=5)
         )
         == []
     )
@@ -215,9 +215,40 @@ def test_r16_refuse_needs_failure_or_three_days():
     assert [
         p.code
         for p in rules.refuse_problems(
-            platform=platform, started_at=started, interception=succeeded, now=started + timedelta(days=9)
+            platform=platform, started_at=started, interceptions=[succeeded], now=started + timedelta(days=9)
         )
     ] == ["interception_succeeded"]
+
+
+def test_r16_several_parcels_one_failure_or_one_without_result_allows_refusing():
+    platform = Platform(refuse_after_days=3)
+    started = timezone.now() - timedelta(days=3)
+    states = InterceptionOrder.State
+    succeeded, failed, in_flight = (
+        InterceptionOrder(state=s) for s in (states.SUCCEEDED, states.FAILED, states.INTERCEPTING)
+    )
+    soon, later = started + timedelta(hours=1), started + timedelta(days=3)
+    assert (
+        rules.refuse_problems(platform=platform, started_at=started, interceptions=[succeeded, failed], now=soon) == []
+    )
+    assert [
+        p.code
+        for p in rules.refuse_problems(
+            platform=platform, started_at=started, interceptions=[succeeded, in_flight], now=soon
+        )
+    ] == ["refuse_too_early"]
+    assert (
+        rules.refuse_problems(platform=platform, started_at=started, interceptions=[succeeded, in_flight], now=later)
+        == []
+    )
+
+
+def test_r14_refund_follows_only_when_every_parcel_was_intercepted():
+    states = InterceptionOrder.State
+    assert rules.refund_due_on_success([states.SUCCEEDED, states.RETURNING])
+    assert not rules.refund_due_on_success([states.SUCCEEDED, states.INTERCEPTING])
+    assert not rules.refund_due_on_success([states.SUCCEEDED, states.FAILED])
+    assert not rules.refund_due_on_success([])
 
 
 def test_r18_handling_window_is_platform_configuration_in_shanghai_time():

@@ -138,3 +138,23 @@ def test_every_interception_started_at_once_is_handed_to_its_carrier():
     assert orders.count() == 160
     assert sorted(set(orders.values_list("state", flat=True))) == ["intercepting"]
     assert not orders.filter(submitted_at__isnull=True).exists()
+
+
+def test_r11_two_after_sales_naming_the_same_parcels_in_either_order_make_one_set_and_no_deadlock():
+    contract = factories.active_contract(platform_code="douyin", carrier_code="jt")
+    services.agreement_sign(merchant=contract.merchant, platform=contract.platform, actor=None)
+    first, second = factories.order_parcels(contract)
+    after_sales = [
+        factories.after_sale_naming([first, second], "DY-R-1"),
+        factories.after_sale_naming([second, first], "DY-R-2"),
+    ]
+    results = race(
+        2, lambda i: [o.pk for o in services.interceptions_start(after_sale_id=after_sales[i].pk, actor=None)]
+    )
+    started = [r for r in results if isinstance(r, list)]
+    assert len(started) == 1 and len(started[0]) == 2
+    assert set(r for r in results if not isinstance(r, list)) <= {"not_eligible", "interception_exists"}
+    assert InterceptionOrder.objects.count() == 2
+    assert set(InterceptionOrder.objects.values_list("after_sale", flat=True)) == {
+        after_sales[results.index(started[0])].pk
+    }
