@@ -278,7 +278,9 @@ class ClaimAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, 
             else None
         )
         initial_goods = services.goods_from_parcel(order) if order else []
-        form = FileClaimForm(request.POST or None, request.FILES or None, initial={"tracking_number": tracking})
+        # From the interception page of a failed return: its number and what happened (lost or damaged).
+        initial = {"tracking_number": tracking, "kind": request.GET.get("kind", "")}
+        form = FileClaimForm(request.POST or None, request.FILES or None, initial=initial)
         goods = GoodsFormSet(request.POST or None, prefix="goods", initial=initial_goods)
         refused = None
         if request.method == "POST" and order is None:

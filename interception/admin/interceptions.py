@@ -1,6 +1,7 @@
 """Admin for parcels, after-sales and interceptions: customer service's daily screens (R7-R18)."""
 
 import itertools
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -628,6 +629,22 @@ def _can_record(obj, user):
     return services.result_recordable(obj, user)
 
 
+def _can_confirm_return(obj, user):
+    return services.return_confirmable(obj, user)
+
+
+class ReturnReceivedForm(forms.Form):
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReturnDamagedForm(forms.Form):
+    note = forms.CharField(
+        label=_("the damage"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What is damaged and how; the photos go with the damage claim."),
+    )
+
+
 EXPORT_COLUMNS = [
     ("id", _("interception")),
     ("tracking_number", _("tracking number")),
@@ -802,7 +819,38 @@ class InterceptionOrderAdmin(
             run=lambda obj, actor, **data: services.interception_record_result(order_id=obj.pk, actor=actor, **data),
             done=_("Result of interception %(obj)s recorded."),
         ),
+        ObjectAction(
+            "return_received",
+            _("Returned parcel received"),
+            available=_can_confirm_return,
+            form_class=ReturnReceivedForm,
+            bulk=False,
+            note=_("The returned parcel arrived in good order (退件签收): the return is finished."),
+            run=lambda obj, actor, **data: services.interception_confirm_return(order_id=obj.pk, actor=actor, **data),
+            done=_("The return of interception %(obj)s is finished."),
+        ),
+        ObjectAction(
+            "return_damaged",
+            _("Returned parcel arrived damaged"),
+            available=_can_confirm_return,
+            form_class=ReturnDamagedForm,
+            bulk=False,
+            danger=True,
+            note=_("The returned parcel arrived damaged: the return failed, and a damage claim can be filed."),
+            run=lambda obj, actor, **data: services.interception_confirm_return(
+                order_id=obj.pk, actor=actor, damaged=True, **data
+            ),
+            done=_("Interception %(obj)s: the parcel arrived damaged. File a damage claim with its photos."),
+        ),
     ]
+
+    def object_links(self, request, obj):
+        """A return that failed is where a claim starts (R23)."""
+        if obj.return_loss and request.user.has_perm("claims.add_claim"):
+            kind = "damage" if obj.return_loss == InterceptionOrder.ReturnLoss.DAMAGED else "loss"  # the claim's kinds
+            query = urlencode({"tracking_number": obj.tracking_number, "kind": kind})
+            return [(_("File a claim"), reverse("admin:claims_claim_file") + "?" + query)]
+        return []
 
     class Media:
         js = ["portal/autocomplete_filter.js"]

@@ -91,6 +91,8 @@ class InterceptionOrder(FSMModelMixin, models.Model):
         POLL = "poll", _("carrier query")
         MANUAL = "manual", _("entered by staff")
         SUBMISSION = "submit", _("refused when submitted")
+        # Customer service confirming the returned parcel's arrival (退件签收), or its damage, on receipt.
+        RECEIPT = "receipt", _("confirmed on receipt")
 
     Mode = InterceptionMode
 

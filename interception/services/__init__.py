@@ -26,7 +26,12 @@ from interception.services.contracts import (  # noqa: F401
 )
 from interception.services.deadlines import deadlines_process, interception_poll  # noqa: F401
 from interception.services.parcels import aftersale_close, aftersale_create, parcel_create  # noqa: F401
-from interception.services.results import interception_record_result, result_recordable  # noqa: F401
+from interception.services.results import (  # noqa: F401
+    interception_confirm_return,
+    interception_record_result,
+    result_recordable,
+    return_confirmable,
+)
 from interception.services.starting import (  # noqa: F401
     carrier_modes,
     interception_preview,

@@ -91,3 +91,23 @@ def interception_record_result(
     ):
         take(after_sale, "refund", actor=None, reason=REFUNDED_ON_SUCCESS)
     return order
+
+
+def interception_confirm_return(*, order_id, actor, damaged=False, note=""):
+    """Customer service confirms that the returned parcel arrived (退件签收, the return leg closes) or that it
+    arrived damaged (a damage claim can then be filed, R23): a result like the carrier's, confirmed on receipt."""
+    if damaged and not (note or "").strip():
+        raise DomainError("note_required", _("Describe the damage the returned parcel arrived with."), status=400)
+    return interception_record_result(
+        order_id=order_id,
+        actor=actor,
+        result=CarrierResult.DAMAGED if damaged else CarrierResult.RETURNED,
+        note=note or "",
+        source=InterceptionOrder.Source.RECEIPT,
+    )
+
+
+def return_confirmable(order, user):
+    """For the admin: is the return leg open and may `user` close it? (the machine decides; this only shows the
+    buttons)"""
+    return actor_may(user, "interception.record_result") and can_proceed(order.return_done)
