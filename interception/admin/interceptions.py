@@ -38,6 +38,7 @@ from kernel.admin_actions import (
     ReasonForm,
     RequiredReasonForm,
     can_transition,
+    describe_error,
 )
 from kernel.admin_base import (
     DefaultChoiceFilter,
@@ -177,6 +178,16 @@ class AfterSaleAddForm(forms.Form):
     kind = forms.ChoiceField(label=_("type"), choices=AfterSale.Kind.choices)
     amount = forms.DecimalField(label=_("refund amount (yuan)"), min_value=0, max_digits=12, decimal_places=2)
     reason = forms.CharField(label=_("buyer's reason"), required=False, max_length=500)
+
+
+def _start_many(objects, actor):
+    """The bulk start as one set (each after-sale refused on its own, with its reasons)."""
+    by_id = {obj.pk: obj for obj in objects}
+    outcomes = services.interceptions_start_many(after_sale_ids=list(by_id), actor=actor)
+    return [
+        (by_id[pk], True, _("done")) if error is None else (by_id[pk], False, describe_error(error))
+        for pk, _orders, error in outcomes
+    ]
 
 
 def _can_refuse(obj, user):
@@ -321,6 +332,7 @@ class AfterSaleAdmin(
             run=lambda obj, actor: services.interception_start(
                 after_sale_id=obj.pk, actor=actor, via=InterceptionOrder.Via.BULK
             ),
+            run_many=_start_many,
         ),
         ObjectAction(
             "agree",

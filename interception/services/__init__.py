@@ -39,6 +39,7 @@ from interception.services.starting import (  # noqa: F401
     interception_start,
     interception_submit,
     interceptions_start,
+    interceptions_start_many,
 )
 from interception.services.tokens import (  # noqa: F401
     IssuedToken,

@@ -11,7 +11,9 @@ from interception import carriers, notify, rules, selectors
 from interception.carriers.http import ServiceClient
 from interception.models import (
     AfterSale,
+    Contract,
     EwaybillAccount,
+    GoodsLine,
     InterceptionAgreement,
     InterceptionMode,
     InterceptionOrder,
@@ -19,9 +21,9 @@ from interception.models import (
     PlatformCarrier,
 )
 from interception.services.contracts import agreement_sign
-from kernel import timeline
+from kernel import sql, timeline
 from kernel.errors import DomainError, Problem, refuse
-from kernel.transitions import lock, require, take
+from kernel.transitions import check, fire, lock, lock_many, not_found, require, take
 
 SUBMIT_RETRY = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1)]
 
@@ -66,45 +68,92 @@ def carrier_modes(carrier):
     return tuple(m for m in InterceptionMode.values if m in supported)
 
 
+class Facts:
+    """What eligibility reads beyond the after-sale and its parcel, loaded for a whole set of (after-sale, parcel)
+    pairs in one query per kind: the page's preview reads it for one pair, a bulk start for thousands."""
+
+    def __init__(self, pairs):
+        pairs = list(pairs)
+        merchants = {a.merchant_id for a, _p in pairs}
+        platforms = {a.platform_id for a, _p in pairs}
+        outlets = {p.outlet_id for _a, p in pairs}
+        parcels = {p.pk for _a, p in pairs}
+        # At most one live (pending or active) contract per merchant × outlet × platform: the key is unique.
+        self.contracts = {
+            (c.merchant_id, c.outlet_id, c.platform_id): c
+            for c in Contract.objects.filter(
+                state=Contract.State.ACTIVE, merchant__in=merchants, outlet__in=outlets, platform__in=platforms
+            )
+        }
+        self.terms = {
+            (t.platform_id, t.carrier_id): t
+            for t in PlatformCarrier.objects.filter(
+                platform__in=platforms, carrier__in={p.carrier_id for _a, p in pairs}
+            )
+        }
+        self.ewaybills = set(
+            EwaybillAccount.objects.filter(
+                merchant__in=merchants, outlet__in=outlets, platform__in=platforms, active=True
+            ).values_list("merchant", "outlet", "platform")
+        )
+        self.agreements = set(
+            InterceptionAgreement.objects.filter(merchant__in=merchants, platform__in=platforms).values_list(
+                "merchant", "platform"
+            )
+        )
+        self.categories = {}
+        for parcel_id, category in GoodsLine.objects.filter(parcel__in=parcels).values_list("parcel", "category"):
+            self.categories.setdefault(parcel_id, set()).add(category)
+        self.live = {
+            o.parcel_id: o
+            for o in InterceptionOrder.objects.filter(parcel__in=parcels, state__in=InterceptionOrder.LIVE_STATES)
+        }
+        self.modes = {}
+
+    def carrier_modes(self, carrier):
+        if carrier.pk not in self.modes:
+            self.modes[carrier.pk] = carrier_modes(carrier)
+        return self.modes[carrier.pk]
+
+    def preview(self, after_sale, parcel, *, mode, new_address, now):
+        """Every reason the parcel cannot be intercepted now (R5, R7-R11), its mode's too, and the fee."""
+        merchant, platform = after_sale.merchant, after_sale.platform
+        status = parcel.logistics_status(now)
+        contract = self.contracts.get((merchant.pk, parcel.outlet_id, platform.pk))
+        problems = rules.interception_problems(
+            after_sale=after_sale,
+            parcel=parcel,
+            logistics_status=status,
+            merchant=merchant,
+            platform=platform,
+            terms=self.terms.get((platform.pk, parcel.carrier_id)),
+            contract=contract,
+            has_ewaybill=(merchant.pk, parcel.outlet_id, platform.pk) in self.ewaybills,
+            agreement_signed=(merchant.pk, platform.pk) in self.agreements,
+            goods_categories=self.categories.get(parcel.pk, set()),
+            live_interception=self.live.get(parcel.pk),
+        )
+        modes = self.carrier_modes(parcel.carrier)
+        problems += rules.mode_problems(mode, new_address, supported=modes, carrier=parcel.carrier)
+        return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes)
+
+
 def interception_preview(
     after_sale, *, parcel=None, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None, now=None
 ):
     """Check eligibility (R5, R7-R11) of one of the after-sale's parcels (its first by default) and the mode and
     its new address, without changing anything."""
     parcel = parcel or after_sale.parcel
-    merchant, platform = after_sale.merchant, after_sale.platform
-    now = now or timezone.now()
-    status = parcel.logistics_status(now)
-    contract = selectors.active_contract_for(
-        merchant_id=merchant.pk, outlet_id=parcel.outlet_id, platform_id=platform.pk
+    return Facts([(after_sale, parcel)]).preview(
+        after_sale, parcel, mode=mode, new_address=new_address, now=now or timezone.now()
     )
-    problems = rules.interception_problems(
-        after_sale=after_sale,
-        parcel=parcel,
-        logistics_status=status,
-        merchant=merchant,
-        platform=platform,
-        terms=PlatformCarrier.objects.filter(platform=platform, carrier=parcel.carrier_id).first(),
-        contract=contract,
-        has_ewaybill=EwaybillAccount.objects.filter(
-            merchant=merchant, outlet=parcel.outlet_id, platform=platform, active=True
-        ).exists(),
-        agreement_signed=InterceptionAgreement.objects.filter(merchant=merchant, platform=platform).exists(),
-        goods_categories=set(parcel.goods.values_list("category", flat=True)),
-        live_interception=parcel.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES).first(),
-    )
-    modes = carrier_modes(parcel.carrier)
-    problems += rules.mode_problems(mode, new_address, supported=modes, carrier=parcel.carrier)
-    return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes)
 
 
 def interception_previews(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None, now=None):
     """The preview of every parcel the after-sale names, the first one first."""
-    now = now or timezone.now()
-    return [
-        interception_preview(after_sale, parcel=parcel, mode=mode, new_address=new_address, now=now)
-        for parcel in after_sale.named_parcels()
-    ]
+    now, parcels = now or timezone.now(), after_sale.named_parcels()
+    facts = Facts((after_sale, parcel) for parcel in parcels)
+    return [facts.preview(after_sale, parcel, mode=mode, new_address=new_address, now=now) for parcel in parcels]
 
 
 def interception_start(*, after_sale_id, actor, **kwargs):
@@ -138,7 +187,6 @@ def interceptions_start(
     if sign_agreement:
         agreement_sign(merchant=after_sale.merchant, platform=after_sale.platform, actor=actor)
     named = [p.pk for p in after_sale.named_parcels()]
-    chosen = named if parcel_ids is None else [pk for pk in named if pk in set(parcel_ids)]
     if parcel_ids is not None and (not parcel_ids or set(parcel_ids) - set(named)):
         refuse(
             [
@@ -152,52 +200,113 @@ def interceptions_start(
             ],
             status=400,
         )
-    # Serialise starts on one parcel (two after-sales can name it), in id order so that two starts never wait on
-    # each other; the partial unique index is the last word.
-    parcels = {
-        p.pk: p
-        for p in Parcel.objects.select_for_update(of=("self",))
-        .select_related("carrier", "outlet")
-        .filter(pk__in=chosen)
-        .order_by("id")
-    }
-    now = timezone.now()
-    previews = [
-        interception_preview(after_sale, parcel=parcels[pk], mode=mode, new_address=new_address, now=now)
-        for pk in chosen
-    ]
-    if problems := _problems_of(previews):
-        refuse(
-            problems,
-            code="not_eligible",
-            message=_("This parcel cannot be intercepted: %(r)s") % {"r": "; ".join(str(p.message) for p in problems)},
-            status=422,
+    chosen = named if parcel_ids is None else [pk for pk in named if pk in set(parcel_ids)]
+    ((orders, error),) = _start_set([(after_sale, chosen)], actor=actor, via=via, mode=mode, new_address=new_address)
+    if error is not None:
+        raise error
+    return orders
+
+
+def interceptions_start_many(*, after_sale_ids, actor, via=InterceptionOrder.Via.BULK):
+    """Start intercepting many after-sales at once (the bulk action), each with every parcel it names: one
+    locking query per kind, the same checks per after-sale as one by one, the interceptions and the timeline
+    written in bulk, one submission batch per carrier after commit. Each after-sale is refused on its own.
+    Returns [(after_sale_id, interceptions, None) | (after_sale_id, None, DomainError)] in the order given."""
+    require(actor, "interception.start_interception")
+    ids = list(after_sale_ids)
+    with transaction.atomic():
+        locked = lock_many(selectors.aftersale_list(actor).select_related("merchant", "platform"), ids)
+        others = {}
+        for after_sale_id, parcel_id in AfterSale.other_parcels.through.objects.filter(
+            aftersale__in=list(locked)
+        ).values_list("aftersale", "parcel"):
+            others.setdefault(after_sale_id, []).append(parcel_id)
+        requests = [(locked[pk], [locked[pk].parcel_id, *sorted(others.get(pk, []))]) for pk in ids if pk in locked]
+        outcomes = dict(
+            zip(
+                [a.pk for a, _parcels in requests],
+                _start_set(requests, actor=actor, via=via, mode=InterceptionMode.RETURN_TO_SENDER, new_address=None),
+                strict=True,
+            )
         )
+    return [(pk, *outcomes[pk]) if pk in outcomes else (pk, None, not_found(_("After-sale"), pk)) for pk in ids]
+
+
+def _start_set(requests, *, actor, via, mode, new_address):
+    """Start each request (after-sale, [parcel ids]) whose every parcel may be intercepted now, on locked
+    after-sales: the parcels are locked in id order (two starts never wait on each other; two after-sales can
+    name one parcel), the rules judge each request on its own, the writes go out together. Returns
+    [(orders, None) | (None, DomainError)] in the order of the requests."""
+    parcels = lock_many(
+        Parcel.objects.select_related("carrier", "outlet"), [pk for _a, chosen in requests for pk in chosen]
+    )
+    now = timezone.now()
+    facts = Facts((after_sale, parcels[pk]) for after_sale, chosen in requests for pk in chosen)
+    outcomes, orders, entries, after_sales, taken = [], [], [], [], set()
+    for after_sale, chosen in requests:
+        previews = [
+            facts.preview(after_sale, parcels[pk], mode=mode, new_address=new_address, now=now) for pk in chosen
+        ]
+        try:
+            if problems := _problems_of(previews):
+                refuse(
+                    problems,
+                    code="not_eligible",
+                    message=_("This parcel cannot be intercepted: %(r)s")
+                    % {"r": "; ".join(str(p.message) for p in problems)},
+                    status=422,
+                )
+            if taken & set(chosen):  # an earlier after-sale of the same set intercepts the parcel
+                raise _exists()
+            check(after_sale, "start_interception", actor=actor)
+        except DomainError as error:
+            outcomes.append((None, error))
+            continue
+        taken |= set(chosen)
+        made = [_order(preview, mode, new_address, via, actor, now) for preview in previews]
+        orders += made
+        entries.append(
+            fire(
+                after_sale,
+                "start_interception",
+                actor=actor,
+                at=now,
+                window_ends_at=rules.handling_window_end(after_sale.platform, now),
+            )
+        )
+        after_sales.append(after_sale)
+        outcomes.append((made, None))
+    if not orders:
+        return outcomes
     try:
         with transaction.atomic():
-            orders = [_create_order(preview, mode, new_address, via, actor, now) for preview in previews]
-    except IntegrityError:
-        raise DomainError(
-            "interception_exists",
-            _("This parcel is being intercepted already."),
-            errors=[{"code": "interception_exists", "message": _("This parcel is being intercepted already.")}],
-            status=422,
-        ) from None
-    for order in orders:
-        timeline.record(
-            order, actor=actor, transition="request", to_state=order.state, at=now, reason=order.get_via_display()
-        )
-    take(
-        after_sale,
-        "start_interception",
-        actor=actor,
-        at=now,
-        window_ends_at=rules.handling_window_end(after_sale.platform, now),
+            InterceptionOrder.objects.bulk_create(orders, batch_size=timeline.BATCH)
+    except IntegrityError:  # the partial unique index: a start that slipped past the parcel's lock
+        raise _exists() from None
+    timeline.record_many(
+        [
+            timeline.entry_for(
+                order, actor=actor, transition="request", to_state=order.state, at=now, reason=order.get_via_display()
+            )
+            for order in orders
+        ]
+        + entries
     )
+    sql.update_rows(AfterSale, after_sales, ["state", "intercepting_since", "window_ends_at"])
+    by_carrier = {}
     for order in orders:
         notify.interception_started(order)
-        transaction.on_commit(lambda pk=order.pk: interception_submit(order_id=pk))
-    return orders
+        by_carrier.setdefault(order.carrier_id, []).append(order.pk)
+    for ids in by_carrier.values():
+        transaction.on_commit(lambda ids=ids: interceptions_submit(order_ids=ids))
+    return outcomes
+
+
+def _exists():
+    message = _("This parcel is being intercepted already.")
+    return DomainError(
+        "interception_exists", message, errors=[{"code": "interception_exists", "message": message}], status=422
+    )
 
 
 def _problems_of(previews):
@@ -211,9 +320,10 @@ def _problems_of(previews):
     ]
 
 
-def _create_order(preview, mode, new_address, via, actor, now):
+def _order(preview, mode, new_address, via, actor, now):
+    """The interception of one parcel, unsaved, with the fee snapshot of its contract (R6)."""
     contract, parcel, after_sale = preview.contract, preview.parcel, preview.after_sale
-    return InterceptionOrder.objects.create(
+    return InterceptionOrder(
         parcel=parcel,
         after_sale=after_sale,
         tracking_number=parcel.tracking_number,
@@ -233,6 +343,12 @@ def _create_order(preview, mode, new_address, via, actor, now):
         requested_at=now,
         next_submit_at=now + SUBMIT_RETRY[0],
     )
+
+
+def interceptions_submit(*, order_ids):
+    """A batch of one carrier's new interceptions handed over one by one, each in its own transaction."""
+    for order_id in order_ids:
+        interception_submit(order_id=order_id)
 
 
 def interception_submit(*, order_id, now=None):
