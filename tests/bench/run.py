@@ -4,6 +4,7 @@ Runs against DATABASE_URL (make bench passes BENCH_DATABASE_URL), which `scale_d
 interception figures are only meaningful at 1,000,000 rows. Prints figures; asserts nothing.
 """
 
+from bench_bulk_start import bulk_starts
 from bench_decision_import import decision_import
 from bench_interceptions import callbacks, changelists, dashboards, kuaidi100_pushes, lookups
 from bench_statement_export import exports
@@ -19,7 +20,17 @@ def main():
     if count < 1_000_000:
         print("note: fewer than 1,000,000 interceptions; fill the database with scale_data first (docs/benchmarks.md)")
     rows = []
-    for part in (changelists, dashboards, kuaidi100_pushes, lookups, callbacks, exports, decision_import, uploads):
+    for part in (
+        changelists,
+        dashboards,
+        kuaidi100_pushes,
+        lookups,
+        callbacks,
+        exports,
+        decision_import,
+        bulk_starts,
+        uploads,
+    ):
         try:
             rows += part()
         except Exception as exc:  # one broken benchmark must not hide the others' figures
