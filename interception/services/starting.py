@@ -18,7 +18,7 @@ from interception.models import (
     Parcel,
     PlatformCarrier,
 )
-from interception.services.contracts import agreement_sign
+from interception.services.contracts import agreement_sign, contract_in_force, contract_open_by_default
 from kernel import timeline
 from kernel.errors import DomainError, refuse
 from kernel.transitions import lock, require, take
@@ -37,6 +37,8 @@ class Preview:
     problems: list
     mode: str = InterceptionMode.RETURN_TO_SENDER
     modes: tuple = (InterceptionMode.RETURN_TO_SENDER,)  # what the carrier's service can do
+    # No contract yet, and the start opens it as the terms give it (R3): `contract` is that one, unsaved.
+    opens_by_default: bool = False
 
     @property
     def eligible(self):
@@ -71,8 +73,12 @@ def interception_preview(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, 
     parcel, merchant, platform = after_sale.parcel, after_sale.merchant, after_sale.platform
     now = now or timezone.now()
     status = parcel.logistics_status(now)
-    contract = selectors.active_contract_for(
-        merchant_id=merchant.pk, outlet_id=parcel.outlet_id, platform_id=platform.pk
+    terms = PlatformCarrier.objects.filter(platform=platform, carrier=parcel.carrier_id).first()
+    has_ewaybill = EwaybillAccount.objects.filter(
+        merchant=merchant, outlet=parcel.outlet_id, platform=platform, active=True
+    ).exists()
+    contract, opens_by_default = contract_in_force(
+        merchant=merchant, outlet=parcel.outlet, platform=platform, terms=terms, has_ewaybill=has_ewaybill
     )
     problems = rules.interception_problems(
         after_sale=after_sale,
@@ -80,18 +86,18 @@ def interception_preview(after_sale, *, mode=InterceptionMode.RETURN_TO_SENDER, 
         logistics_status=status,
         merchant=merchant,
         platform=platform,
-        terms=PlatformCarrier.objects.filter(platform=platform, carrier=parcel.carrier_id).first(),
+        terms=terms,
         contract=contract,
-        has_ewaybill=EwaybillAccount.objects.filter(
-            merchant=merchant, outlet=parcel.outlet_id, platform=platform, active=True
-        ).exists(),
+        has_ewaybill=has_ewaybill,
         agreement_signed=InterceptionAgreement.objects.filter(merchant=merchant, platform=platform).exists(),
         goods_categories=set(parcel.goods.values_list("category", flat=True)),
         live_interception=parcel.interceptions.filter(state__in=InterceptionOrder.LIVE_STATES).first(),
     )
     modes = carrier_modes(parcel.carrier)
     problems += rules.mode_problems(mode, new_address, supported=modes, carrier=parcel.carrier)
-    return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes)
+    return Preview(
+        after_sale, parcel, status, contract, problems, mode=mode, modes=modes, opens_by_default=opens_by_default
+    )
 
 
 @transaction.atomic
@@ -128,6 +134,14 @@ def interception_start(
             % {"r": "; ".join(str(p.message) for p in preview.problems)},
             status=422,
         )
+    if preview.opens_by_default:
+        preview.contract = contract_open_by_default(
+            merchant=after_sale.merchant,
+            outlet=preview.parcel.outlet,
+            platform=after_sale.platform,
+            actor=actor,
+            reason=after_sale.number,  # the after-sale whose interception opened it
+        )
     contract, parcel, now = preview.contract, preview.parcel, timezone.now()
     try:
         with transaction.atomic():
@@ -142,6 +156,7 @@ def interception_start(
                 contract=contract,
                 settlement_mode=contract.settlement_mode,
                 fee=preview.fee,
+                fee_includes_return=contract.fee_includes_return,
                 mode=mode,
                 **{
                     column: ((new_address or {}).get(part) or "").strip()
