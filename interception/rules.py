@@ -74,6 +74,27 @@ def mode_fee_problems(mode, mode_fees):
     return problems
 
 
+def fee_includes_return(mode, requested):
+    """Whether a contract's fee covers shipping the parcel back: the platform's online fee always does (R19),
+    an offline fee as the merchant and the outlet agreed."""
+    return True if mode == SettlementMode.ONLINE else bool(requested)
+
+
+def opens_by_default(*, terms, has_ewaybill, had_contract):
+    """Whether an interception at this outlet opens the merchant's contract there (R3: Kuaishou opens every
+    cooperating YTO outlet by default): the terms say so and give the fee, and the merchant has the outlet's
+    e-waybill account (R1). Only where no contract was ever made: a closed one was the merchant's decision and
+    a rejected one the outlet's, and re-applying is the way back (R4)."""
+    return bool(
+        terms is not None
+        and terms.interception_offered
+        and terms.open_by_default
+        and terms.default_mode is not None
+        and has_ewaybill
+        and not had_contract
+    )
+
+
 def fee_change_problems(contract):
     """A fee change (R6) is asked for on an active contract with a negotiated (offline) fee."""
     if contract.state != Contract.State.ACTIVE:

@@ -439,12 +439,17 @@ class StatementLineAdmin(ParentLinkMixin, TrackingSearchMixin, ReadOnlyMixin, Po
         "occurred_at",
         "result",
         money_column("amount", _("amount (yuan)")),
+        "return_shipping",
         "reason",
         reference_column("interception_id", _("interception")),
     ]
     list_filter = ["kind"]
-    list_select_related = ["statement"]
+    list_select_related = ["statement", "interception"]
     list_per_page = 100
+
+    @admin.display(description=_("return shipping"))
+    def return_shipping(self, obj):
+        return obj.interception.return_shipping if obj.interception else ""
 
 
 @admin.register(Reconciliation)

@@ -4,7 +4,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from interception.models import InterceptionOrder
+from interception.models import RETURN_SHIPPING, InterceptionOrder, return_shipping_label
 from kernel import sql_csv
 from kernel.errors import DomainError
 from kernel.spreadsheets import csv_chunks, stream_csv, stream_csv_chunks, stream_xlsx
@@ -20,9 +20,12 @@ LINE_COLUMNS = [
     _("result"),
     _("kind"),
     _("amount (yuan)"),
+    _("return shipping"),
     _("reason"),
     _("interception"),
 ]
+# Whether the line's fee covered the return (R19): the interception's snapshot; empty on an adjustment.
+RETURN_SHIPPING_OF_LINE = "interception__fee_includes_return"
 
 
 def statement_export(*, statement_id, actor, file_format):
@@ -62,6 +65,7 @@ def statement_csv(statement):
             sql_csv.label("result", dict(InterceptionOrder.State.choices)),
             sql_csv.label("kind", dict(StatementLine.Kind.choices)),
             "amount",
+            sql_csv.label(RETURN_SHIPPING_OF_LINE, RETURN_SHIPPING),
             "reason",
             "interception_id",
         ],
@@ -93,10 +97,19 @@ def _line_rows(statement):
     results = dict(InterceptionOrder.State.choices)
     lines = (
         _lines(statement)
-        .values_list("tracking_number", "occurred_at", "result", "kind", "amount", "reason", "interception_id")
+        .values_list(
+            "tracking_number",
+            "occurred_at",
+            "result",
+            "kind",
+            "amount",
+            RETURN_SHIPPING_OF_LINE,
+            "reason",
+            "interception_id",
+        )
         .iterator(chunk_size=5000)
     )
-    for n, (tracking, at, result, kind, amount, reason, interception) in enumerate(lines, start=1):
+    for n, (tracking, at, result, kind, amount, includes_return, reason, interception) in enumerate(lines, start=1):
         yield [
             n,
             tracking,
@@ -104,13 +117,14 @@ def _line_rows(statement):
             str(results.get(result, result)),
             str(kinds[kind]),
             amount,
+            str(return_shipping_label(includes_return)),
             reason,
             interception or "",
         ]
 
 
 def _total_row(statement):
-    return ["", gettext("Total"), "", "", "", statement.total, "", ""]
+    return ["", gettext("Total"), "", "", "", statement.total, "", "", ""]
 
 
 DIFFERENCE_COLUMNS = [

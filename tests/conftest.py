@@ -66,5 +66,5 @@ def reseed_network():
     if not Platform.objects.exists():
         import importlib
 
-        for seeding in ("0002_seed_network", "0014_sf_carrier"):
+        for seeding in ("0002_seed_network", "0014_sf_carrier", "0018_open_by_default_and_return_shipping"):
             importlib.import_module(f"interception.migrations.{seeding}").seed(apps, None)

@@ -116,6 +116,14 @@ class ApplyForm(forms.Form):
         max_digits=14,
         help_text=_("Offline, where the carrier can reroute an intercepted parcel (改址). Empty: the fee."),
     )
+    fee_includes_return = forms.BooleanField(
+        label=_("the fee includes return shipping"),
+        required=False,
+        help_text=_(
+            "Offline: whether the negotiated fee also pays for shipping the parcel back; otherwise the outlet "
+            "charges it separately. Online: the platform's fee always includes it."
+        ),
+    )
     charge_failed = forms.BooleanField(label=_("also charge failed interceptions"), required=False)
 
     def __init__(self, *args, admin_site, **kwargs):
@@ -197,6 +205,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
         "fee",
         "fee_return_outlet",
         "fee_reroute",
+        "return_shipping",
         "charge_succeeded",
         "charge_failed",
         "state",
@@ -222,6 +231,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
                     "fee",
                     "fee_return_outlet",
                     "fee_reroute",
+                    "return_shipping",
                     "charge_succeeded",
                     "charge_failed",
                 ]
@@ -284,6 +294,10 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
     def carrier(self, obj):
         return obj.outlet.carrier
 
+    @admin.display(description=_("return shipping"))
+    def return_shipping(self, obj):
+        return obj.return_shipping
+
     @admin.display(description=_("waiting"))
     def waiting(self, obj):
         if obj.waiting_since is None:
@@ -333,6 +347,7 @@ class ContractAdmin(ObjectActionsMixin, TimelineMixin, ReadOnlyMixin, PortalAdmi
                     fee=data["fee"],
                     actor=request.user,
                     charge_failed=data["charge_failed"],
+                    fee_includes_return=data["fee_includes_return"],
                     mode_fees={name: data[name] for name in rules.MODE_FEES},
                 )
             except DomainError as exc:

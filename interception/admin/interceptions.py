@@ -733,6 +733,7 @@ class InterceptionOrderAdmin(
         "contract",
         "settlement_mode",
         "fee",
+        "return_shipping",
         "charge_on_success",
         "charge_on_failure",
         "chargeable",
@@ -779,7 +780,17 @@ class InterceptionOrderAdmin(
         ),
         (
             _("Fee snapshot"),
-            {"fields": ["contract", "settlement_mode", "fee", "charge_on_success", "charge_on_failure", "chargeable"]},
+            {
+                "fields": [
+                    "contract",
+                    "settlement_mode",
+                    "fee",
+                    "return_shipping",
+                    "charge_on_success",
+                    "charge_on_failure",
+                    "chargeable",
+                ]
+            },
         ),
         (
             _("Carrier"),
@@ -811,6 +822,10 @@ class InterceptionOrderAdmin(
 
     def get_inlines(self, request, obj):
         return [CarrierCallInline]
+
+    @admin.display(description=_("return shipping"))
+    def return_shipping(self, obj):
+        return obj.return_shipping
 
     @admin.display(description=_("where it goes"))
     def destination(self, obj):

@@ -172,7 +172,15 @@ class CarrierAdmin(PortalAdmin):
 @admin.register(PlatformCarrier)
 class PlatformCarrierAdmin(PortalAdmin):
     selector = selectors.platform_carrier_list
-    list_display = ["platform", "carrier", "interception_offered", "online_mode", "offline_mode", "approval_required"]
+    list_display = [
+        "platform",
+        "carrier",
+        "interception_offered",
+        "online_mode",
+        "offline_mode",
+        "approval_required",
+        "open_by_default",
+    ]
     list_filter = ["platform", "carrier", "interception_offered", "offline_mode", "approval_required"]
     list_select_related = ["platform", "carrier"]
 

@@ -77,6 +77,7 @@ class ContractSerializer(serializers.ModelSerializer):
             "fee",
             "fee_return_outlet",
             "fee_reroute",
+            "fee_includes_return",
             "charge_succeeded",
             "charge_failed",
             "state",
@@ -114,6 +115,11 @@ class ContractApplySerializer(serializers.Serializer):
     )
     fee_reroute = serializers.DecimalField(
         max_digits=14, decimal_places=6, required=False, help_text="Offline: the fee of a reroute (改址)."
+    )
+    fee_includes_return = serializers.BooleanField(
+        default=False,
+        help_text="Offline: whether the fee also pays for the return shipping; online: always true (the platform's "
+        "fee covers it).",
     )
     charge_failed = serializers.BooleanField(default=False)
 
@@ -297,6 +303,7 @@ class InterceptionSerializer(serializers.ModelSerializer):
             "mode",
             "new_address",
             "fee",
+            "fee_includes_return",
             "chargeable",
             "via",
             "requested_at",

@@ -118,6 +118,7 @@ class ContractViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
             fee=v.get("fee"),
             actor=request.user,
             charge_failed=v["charge_failed"],
+            fee_includes_return=v["fee_includes_return"],
             mode_fees={name: v.get(name) for name in ("fee_return_outlet", "fee_reroute")},
         )
         refused = [{"outlet": o.outlet.code, **p.as_dict()} for o in outcomes for p in o.problems]

@@ -1,9 +1,11 @@
 from interception.models.carriers import CarrierCall  # noqa: F401
 from interception.models.contracts import (  # noqa: F401
+    RETURN_SHIPPING,
     Contract,
     ContractFee,
     FeeAmendment,
     InterceptionAgreement,
+    return_shipping_label,
 )
 from interception.models.network import (  # noqa: F401
     ApiClient,

@@ -27,6 +27,7 @@ register_transitions(
         "approve_fee_change": _("fee change approved"),
         "reject_fee_change": _("fee change rejected"),
         "sign_agreement": _("agreement signed"),
+        "open_by_default": _("opened by default"),
     }
 )
 
@@ -56,6 +57,12 @@ class Contract(FSMModelMixin, models.Model):
     settlement_mode = models.CharField(_("settlement mode"), max_length=8, choices=SettlementMode.choices)
     fee = money_field(
         _("fee per interception (yuan)"), help_text=_("The fee in force. A change needs the outlet's approval.")
+    )
+    # Online: the platform's fee covers interception and return shipping (R19); offline: as negotiated.
+    fee_includes_return = models.BooleanField(
+        _("fee includes return shipping"),
+        default=False,
+        help_text=_("Otherwise the outlet charges return shipping separately."),
     )
     charge_succeeded = models.BooleanField(_("charge successful interceptions"), default=True)
     charge_failed = models.BooleanField(_("charge failed interceptions"), default=False)
@@ -115,6 +122,10 @@ class Contract(FSMModelMixin, models.Model):
                 name="contract_one_live",
             ),
             models.CheckConstraint(condition=Q(fee__gte=0), name="contract_fee_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(settlement_mode="online") | Q(fee_includes_return=True),
+                name="contract_online_fee_includes_return",
+            ),
         ]
         indexes = [
             models.Index(fields=["outlet", "state", "applied_at"], name="contract_queue_idx"),
@@ -161,6 +172,20 @@ class Contract(FSMModelMixin, models.Model):
     @property
     def carrier(self):
         return self.outlet.carrier
+
+    @property
+    def return_shipping(self):
+        return return_shipping_label(self.fee_includes_return)
+
+
+def return_shipping_label(fee_includes_return):
+    """How a person reads whether a fee covers shipping the parcel back (a contract's, an interception's)."""
+    if fee_includes_return is None:
+        return ""
+    return RETURN_SHIPPING[bool(fee_includes_return)]
+
+
+RETURN_SHIPPING = {True: _("fee includes return shipping"), False: _("return shipping charged separately")}
 
 
 class ContractFee(models.Model):

@@ -134,6 +134,21 @@ class PlatformCarrier(models.Model):
     online_mode = models.BooleanField(_("online settlement offered"), default=False)
     offline_mode = models.BooleanField(_("offline settlement offered"), default=False)
     approval_required = models.BooleanField(_("outlet approval required"), default=True)
+    # Kuaishou opens every cooperating YTO outlet by default (R3): no application is made.
+    open_by_default = models.BooleanField(
+        _("outlets open by default"),
+        default=False,
+        help_text=_(
+            "A merchant with an active e-waybill account at an outlet can intercept there without applying: "
+            "the first interception opens the contract."
+        ),
+    )
+    default_fee = money_field(
+        _("fee of a contract opened by default (yuan)"),
+        null=True,
+        blank=True,
+        help_text=_("Offline settlement: the fee until the merchant and the outlet agree another one."),
+    )
 
     class Meta:
         verbose_name = _("platform carrier terms")
@@ -148,6 +163,28 @@ class PlatformCarrier(models.Model):
         if not self.interception_offered:
             return False
         return self.online_mode if mode == SettlementMode.ONLINE else self.offline_mode
+
+    @property
+    def default_mode(self):
+        """The settlement mode of a contract opened by default: online where offered (the platform's fee),
+        else offline at the default fee; None when neither can be opened."""
+        if self.offers(SettlementMode.ONLINE):
+            return SettlementMode.ONLINE
+        if self.offers(SettlementMode.OFFLINE) and self.default_fee is not None:
+            return SettlementMode.OFFLINE
+        return None
+
+    def clean(self):
+        if not self.open_by_default:
+            return
+        if self.approval_required:
+            raise ValidationError(
+                {"open_by_default": _("Outlets open by default need no approval: untick outlet approval required.")}
+            )
+        if self.default_mode is None:
+            raise ValidationError(
+                {"default_fee": _("Outlets open by default need online settlement or the fee of offline settlement.")}
+            )
 
 
 class Outlet(models.Model):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from interception.models.contracts import Contract
+from interception.models.contracts import Contract, return_shipping_label
 from interception.models.network import (
     Carrier,
     Merchant,
@@ -126,6 +126,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     )
     settlement_mode = models.CharField(_("settlement mode"), max_length=8, choices=SettlementMode.choices)
     fee = money_field(_("fee (yuan)"))
+    fee_includes_return = models.BooleanField(_("fee includes return shipping"), default=False)
     charge_on_success = models.BooleanField(_("charged if it succeeds"), default=True)
     charge_on_failure = models.BooleanField(_("charged if it fails"), default=False)
     chargeable = models.BooleanField(
@@ -215,6 +216,10 @@ class InterceptionOrder(FSMModelMixin, models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.tracking_number}"
+
+    @property
+    def return_shipping(self):
+        return return_shipping_label(self.fee_includes_return)
 
     @transition(field=state, source=State.REQUESTED, target=State.INTERCEPTING)
     def submit(self, *, by, at, carrier_ref=""):

@@ -21,6 +21,7 @@ from interception.services.contracts import (  # noqa: F401
     contract_apply,
     contract_approve,
     contract_close,
+    contract_open_by_default,
     contract_reject,
     decisions_apply,
 )

@@ -35,10 +35,13 @@ class OutletOutcome:
         return self.contract is not None
 
 
-def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_failed=False, mode_fees=None):
+def contract_apply(
+    *, merchant, platform, outlets, mode, fee, actor, charge_failed=False, mode_fees=None, fee_includes_return=False
+):
     """Apply for a contract with each outlet; each outlet succeeds or is refused on its own.
 
-    Online contracts take the platform's fee. Outlets of carriers that need no
+    Online contracts take the platform's fee, which covers return shipping (R19); an offline fee covers it
+    when `fee_includes_return` says so. Outlets of carriers that need no
     review (YTO, R3) are active at once. `mode_fees` may give an offline contract its own fee for going back
     to the sending outlet and for a reroute ({"fee_return_outlet": …, "fee_reroute": …}; empty: the fee).
     """
@@ -63,12 +66,13 @@ def contract_apply(*, merchant, platform, outlets, mode, fee, actor, charge_fail
                 actor=actor,
                 charge_failed=charge_failed,
                 mode_fees=mode_fees,
+                fee_includes_return=rules.fee_includes_return(mode, fee_includes_return),
             )
         )
     return outcomes
 
 
-def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, mode_fees):
+def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, mode_fees, fee_includes_return):
     terms = PlatformCarrier.objects.filter(platform=platform, carrier=outlet.carrier_id).first()
     problems = rules.contract_application_problems(
         merchant=merchant,
@@ -97,6 +101,7 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, m
                 fee=Decimal(fee).quantize(Decimal("0.01")),
                 **{name: Decimal(value).quantize(Decimal("0.01")) for name, value in mode_fees.items()},
                 charge_failed=charge_failed,
+                fee_includes_return=fee_includes_return,
                 applied_by=actor,
                 applied_at=now,
             )
@@ -121,6 +126,67 @@ def _apply_one(*, merchant, platform, outlet, mode, fee, actor, charge_failed, m
             ],
         )
     return OutletOutcome(outlet, contract=contract)
+
+
+def contract_by_default(*, merchant, outlet, platform, terms):
+    """The contract the terms open by default (R3), unsaved: what the interception page shows before the start
+    and what contract_open_by_default creates. Online where the terms offer it (the platform's fee, covering
+    return shipping, R19), else offline at the terms' default fee."""
+    mode = terms.default_mode
+    fee = platform.online_fee if mode == SettlementMode.ONLINE else terms.default_fee
+    return Contract(
+        merchant=merchant,
+        outlet=outlet,
+        platform=platform,
+        settlement_mode=mode,
+        fee=fee,
+        fee_includes_return=rules.fee_includes_return(mode, False),
+        state=Contract.State.ACTIVE,
+    )
+
+
+def contract_open_by_default(*, merchant, outlet, platform, actor, reason=""):
+    """Open the merchant's contract with an outlet its platform opens by default (R3), active at once, as the
+    terms give it; recorded on the contract's timeline as opened by default. Called inside the transaction
+    that starts the interception needing it. Returns the active contract: the one opened here, or the one a
+    concurrent start of another parcel of the same merchant × outlet opened a moment before."""
+    live = {"merchant": merchant, "outlet": outlet, "platform": platform}
+    with transaction.atomic():
+        # The e-waybill account (R1) is the merchant × outlet's row: the second of two concurrent starts waits
+        # here for the first to commit, then finds its contract instead of making a second one.
+        account = EwaybillAccount.objects.select_for_update().filter(**live, active=True).first()
+        existing = Contract.objects.filter(**live, state=Contract.State.ACTIVE).first()
+        if existing is not None:
+            return existing
+        terms = PlatformCarrier.objects.filter(platform=platform, carrier=outlet.carrier_id).first()
+        had_contract = Contract.objects.filter(**live).exists()
+        if not rules.opens_by_default(terms=terms, has_ewaybill=account is not None, had_contract=had_contract):
+            raise DomainError(
+                "no_active_contract",
+                _("The merchant has no active contract with outlet %(o)s.") % {"o": outlet},
+                status=422,
+            )
+        now = timezone.now()
+        contract = contract_by_default(merchant=merchant, outlet=outlet, platform=platform, terms=terms)
+        contract.applied_by, contract.applied_at, contract.decided_at = actor, now, now
+        try:
+            with transaction.atomic():
+                contract.save()
+        except IntegrityError:
+            # A live contract appeared without passing the lock (an application made meanwhile).
+            existing = Contract.objects.filter(**live, state=Contract.State.ACTIVE).first()
+            if existing is None:
+                raise DomainError(
+                    "contract_exists",
+                    _("A pending or active contract with outlet %(o)s exists already.") % {"o": outlet},
+                    status=409,
+                ) from None
+            return existing
+        ContractFee.objects.create(contract=contract, fee=contract.fee, effective_from=now)
+        timeline.record(
+            contract, actor=actor, transition="open_by_default", to_state=contract.state, reason=reason, at=now
+        )
+    return contract
 
 
 APPLICATION, FEE_CHANGE = "application", "fee_change"

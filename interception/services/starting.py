@@ -20,7 +20,7 @@ from interception.models import (
     Parcel,
     PlatformCarrier,
 )
-from interception.services.contracts import agreement_sign
+from interception.services.contracts import agreement_sign, contract_by_default, contract_open_by_default
 from kernel import sql, timeline
 from kernel.errors import DomainError, Problem, refuse
 from kernel.transitions import check, fire, lock, lock_many, not_found, require, take
@@ -39,6 +39,8 @@ class Preview:
     problems: list
     mode: str = InterceptionMode.RETURN_TO_SENDER
     modes: tuple = (InterceptionMode.RETURN_TO_SENDER,)  # what the carrier's service can do
+    # No contract yet, and the start opens it as the terms give it (R3): `contract` is that one, unsaved.
+    opens_by_default: bool = False
 
     @property
     def eligible(self):
@@ -79,12 +81,12 @@ class Facts:
         outlets = {p.outlet_id for _a, p in pairs}
         parcels = {p.pk for _a, p in pairs}
         # At most one live (pending or active) contract per merchant × outlet × platform: the key is unique.
+        contracts = Contract.objects.filter(merchant__in=merchants, outlet__in=outlets, platform__in=platforms)
         self.contracts = {
-            (c.merchant_id, c.outlet_id, c.platform_id): c
-            for c in Contract.objects.filter(
-                state=Contract.State.ACTIVE, merchant__in=merchants, outlet__in=outlets, platform__in=platforms
-            )
+            (c.merchant_id, c.outlet_id, c.platform_id): c for c in contracts.filter(state=Contract.State.ACTIVE)
         }
+        # Whoever ever had a contract there: only those who never did are opened by default (R3, R4).
+        self.had_contract = set(contracts.values_list("merchant", "outlet", "platform").distinct())
         self.terms = {
             (t.platform_id, t.carrier_id): t
             for t in PlatformCarrier.objects.filter(
@@ -119,23 +121,32 @@ class Facts:
         """Every reason the parcel cannot be intercepted now (R5, R7-R11), its mode's too, and the fee."""
         merchant, platform = after_sale.merchant, after_sale.platform
         status = parcel.logistics_status(now)
-        contract = self.contracts.get((merchant.pk, parcel.outlet_id, platform.pk))
+        key = (merchant.pk, parcel.outlet_id, platform.pk)
+        terms, has_ewaybill = self.terms.get((platform.pk, parcel.carrier_id)), key in self.ewaybills
+        contract, opens = self.contracts.get(key), False
+        if contract is None and rules.opens_by_default(
+            terms=terms, has_ewaybill=has_ewaybill, had_contract=key in self.had_contract
+        ):
+            contract, opens = (
+                contract_by_default(merchant=merchant, outlet=parcel.outlet, platform=platform, terms=terms),
+                True,
+            )
         problems = rules.interception_problems(
             after_sale=after_sale,
             parcel=parcel,
             logistics_status=status,
             merchant=merchant,
             platform=platform,
-            terms=self.terms.get((platform.pk, parcel.carrier_id)),
+            terms=terms,
             contract=contract,
-            has_ewaybill=(merchant.pk, parcel.outlet_id, platform.pk) in self.ewaybills,
+            has_ewaybill=has_ewaybill,
             agreement_signed=(merchant.pk, platform.pk) in self.agreements,
             goods_categories=self.categories.get(parcel.pk, set()),
             live_interception=self.live.get(parcel.pk),
         )
         modes = self.carrier_modes(parcel.carrier)
         problems += rules.mode_problems(mode, new_address, supported=modes, carrier=parcel.carrier)
-        return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes)
+        return Preview(after_sale, parcel, status, contract, problems, mode=mode, modes=modes, opens_by_default=opens)
 
 
 def interception_preview(
@@ -263,6 +274,15 @@ def _start_set(requests, *, actor, via, mode, new_address):
             outcomes.append((None, error))
             continue
         taken |= set(chosen)
+        for preview in previews:
+            if preview.opens_by_default:
+                preview.contract = contract_open_by_default(
+                    merchant=after_sale.merchant,
+                    outlet=preview.parcel.outlet,
+                    platform=after_sale.platform,
+                    actor=actor,
+                    reason=after_sale.number,  # the after-sale whose interception opened it
+                )
         made = [_order(preview, mode, new_address, via, actor, now) for preview in previews]
         orders += made
         entries.append(
@@ -334,6 +354,7 @@ def _order(preview, mode, new_address, via, actor, now):
         contract=contract,
         settlement_mode=contract.settlement_mode,
         fee=preview.fee,
+        fee_includes_return=contract.fee_includes_return,
         mode=mode,
         **{column: ((new_address or {}).get(part) or "").strip() for part, column in rules.NEW_ADDRESS_FIELDS.items()},
         charge_on_success=contract.charge_succeeded,

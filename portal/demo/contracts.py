@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from interception import services
-from interception.models import Contract, EwaybillAccount, FeeAmendment
+from interception.models import Contract, EwaybillAccount, FeeAmendment, PlatformCarrier
 
 
 def seed(world):
@@ -20,9 +20,12 @@ def seed(world):
         .select_related("merchant", "outlet", "outlet__carrier", "platform")
         .order_by("id")
     )
+    open_by_default = set(PlatformCarrier.objects.filter(open_by_default=True).values_list("platform_id", "carrier_id"))
     now = timezone.now()
     for index, account in enumerate(accounts):
         merchant, outlet = account.merchant, account.outlet
+        if (account.platform_id, outlet.carrier_id) in open_by_default and index % 2:
+            continue  # half of them open at the first interception, without applying (R3)
         mode = "offline" if outlet.carrier.code in ("yto", "jt") or merchant.platform.code == "kuaishou" else "online"
         fee = Decimal(rng.choice(["2.50", "3.00", "3.50", "4.00", "5.00"]))
         outcomes = services.contract_apply(

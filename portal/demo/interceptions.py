@@ -7,13 +7,14 @@ sandbox carrier (`manage.py sandbox_carrier --loop`, started by `make demo`), wh
 from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from interception import services
 from interception.models import (
     AfterSale,
     Contract,
+    EwaybillAccount,
     InterceptionAgreement,
     InterceptionOrder,
     Merchant,
@@ -84,6 +85,35 @@ def seed(world):
             contract = contracts[counter % len(contracts)]
             counter += 1
             _scenario(scenario, contract, counter, cs, now)
+    # Where the platform opens the outlets by default (Kuaishou × YTO, R3) a merchant intercepts without a
+    # contract: one after-sale waits on its interception page, one was intercepted and opened the contract.
+    for index, account in enumerate(_open_by_default_accounts(signed)[:2]):
+        counter += 1
+        after_sale = _after_sale(_parcel(account, counter, now), counter)
+        if index:
+            order = services.interception_start(after_sale_id=after_sale.pk, actor=cs)
+            services.interception_submit(order_id=order.pk)
+
+
+def _open_by_default_accounts(signed):
+    """E-waybill accounts at outlets open by default, of merchants who can intercept and never had a contract."""
+    contracts = Contract.objects.filter(
+        merchant=OuterRef("merchant"), outlet=OuterRef("outlet"), platform=OuterRef("platform")
+    )
+    return list(
+        EwaybillAccount.objects.filter(
+            active=True,
+            platform__carrier_terms__open_by_default=True,
+            platform__carrier_terms__carrier=F("outlet__carrier"),
+            merchant__in=signed,
+            merchant__cross_border=False,
+            merchant__auto_intercept=False,
+            merchant__operating_status=Merchant.Status.OPERATING,
+        )
+        .exclude(Exists(contracts))
+        .select_related("merchant", "outlet", "outlet__carrier")
+        .order_by("id")
+    )
 
 
 def outlet_login_contracts(world):

@@ -96,6 +96,7 @@ def test_export_lists_pending_applications_with_empty_decision_columns(client, o
         "platform",
         "mode",
         "fee",
+        "return_shipping",
         "applied_at",
         "decision",
         "reason",
@@ -137,7 +138,7 @@ def test_one_bad_row_among_good_ones_refuses_the_whole_file_with_every_error(cli
     rows.append(
         ["application", str(foreign.pk), merchant_b.code, "", "", "", "", "", f"{foreign.fee}", "", "approve", ""]
     )
-    rows.append(["application", "999999", "M0", "", "", "", "", "", "1.00", "", "approve", ""])
+    rows.append(["application", "999999", "M0", "", "", "", "", "", "1.00", "", "", "approve", ""])
     rows[0][data.headers.index("fee")] = "0.01"
     bad = tablib.Dataset(*rows, headers=data.headers)
     preview, done = upload(client, to_bytes(bad))
@@ -295,7 +296,9 @@ def pending_in_bulk(outlet, count):
 
 def test_refusal_lists_the_first_200_errors_and_the_total(client, outlet_a):
     client.force_login(outlet_a["staff"])
-    rows = [["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "approve", ""] for n in range(345)]
+    rows = [
+        ["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "", "approve", ""] for n in range(345)
+    ]
     bad = tablib.Dataset(*rows, headers=resources_columns())
     body = upload(client, to_bytes(bad), confirm=False).content.decode()
     listed, after = body.split('class="portal-errors"')[1].split("</table>")[:2]
@@ -308,7 +311,9 @@ def test_refused_apply_carries_at_most_200_errors_and_the_total_in_its_detail(ou
     from interception import resources
     from kernel.spreadsheets import read_table
 
-    rows = [["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "approve", ""] for n in range(345)]
+    rows = [
+        ["application", str(900000 + n), "M0", "", "", "", "", "", "1.00", "", "", "approve", ""] for n in range(345)
+    ]
     content = to_bytes(tablib.Dataset(*rows, headers=resources_columns()))
     with pytest.raises(resources.ImportRefused) as refused, translation.override("en"):
         resources.apply(outlet_a["staff"], read_table(_file(content, "d.csv"), required_columns=resources.REQUIRED))

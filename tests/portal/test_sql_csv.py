@@ -102,6 +102,8 @@ def test_r20_statement_csv_from_postgresql_is_byte_identical_to_the_python_path(
     contract = factories.active_contract(fee="4.50")
     orders = [factories.intercepted(contract, at=datetime(2026, 11, 1, 23, 59, 59, 999_999, tzinfo=SH))]
     orders.append(factories.intercepted(contract, at=datetime(2026, 12, 31, 16, 0, tzinfo=ZoneInfo("UTC"))))
+    # One line whose fee covered the return shipping, one whose did not (R19): both labels on both paths.
+    InterceptionOrder.objects.filter(pk=orders[0].pk).update(fee_includes_return=True)
     statement = Statement.objects.create(
         merchant=contract.merchant,
         outlet=contract.outlet,
@@ -141,6 +143,10 @@ def test_r20_statement_csv_from_postgresql_is_byte_identical_to_the_python_path(
     assert fast.startswith("\ufeff".encode())
     assert fast == slow
     assert fast.count(b"\r\n") >= len(lines) + 11  # the header, every line, the total
+    included, separate = {"en": ("fee includes return shipping", "return shipping charged separately")}.get(
+        language, ("拦截费含退回运费", "退回运费另计")
+    )
+    assert fast.decode("utf-8-sig").count(f",{included},") == 1 and fast.decode("utf-8-sig").count(f",{separate},") == 1
 
 
 def test_r20_interception_csv_from_postgresql_is_byte_identical_to_the_python_path(client, monkeypatch):

@@ -60,11 +60,23 @@ def test_r22_csv_export_has_header_lines_and_total_and_escapes_formulas(world, c
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["Statement", statement.number]
     header = rows.index(
-        ["No.", "tracking number", "result at", "result", "kind", "amount (yuan)", "reason", "interception"]
+        [
+            "No.",
+            "tracking number",
+            "result at",
+            "result",
+            "kind",
+            "amount (yuan)",
+            "return shipping",
+            "reason",
+            "interception",
+        ]
     )
     lines = rows[header + 1 : -1]
     assert len(lines) == 3 and lines[0][5] == "4.50"
-    assert lines[2][6] == '\'=HYPERLINK("http://evil")'
+    # The contract's fee does not cover the return (R19); an adjustment has no interception to say it of.
+    assert [line[6] for line in lines] == ["return shipping charged separately"] * 2 + [""]
+    assert lines[2][7] == '\'=HYPERLINK("http://evil")'
     assert rows[-1][1] == "Total" and Decimal(rows[-1][5]) == statement.total
 
 

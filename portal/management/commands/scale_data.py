@@ -111,6 +111,7 @@ class Command(BaseCommand):
                             contract=c,
                             settlement_mode=c.settlement_mode,
                             fee=c.fee,
+                            fee_includes_return=c.fee_includes_return,
                             state=order_state,
                             chargeable=order_state in InterceptionOrder.SUCCESS_STATES,
                             requested_at=at,
@@ -153,6 +154,7 @@ class Command(BaseCommand):
                             platform=merchant.platform,
                             settlement_mode="offline" if k % 2 else "online",
                             fee=Decimal("3.00"),
+                            fee_includes_return=not k % 2,  # the online fee covers the return (R19)
                             state=Contract.State.ACTIVE,
                             decided_at=timezone.now(),
                         )
