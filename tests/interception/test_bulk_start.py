@@ -133,3 +133,19 @@ def test_r12_the_bulk_action_reports_each_after_sale_from_the_set(client):
     assert InterceptionOrder.objects.get().after_sale_id == eligible.pk
     assert InterceptionOrder.objects.get().requested_by == cs
     assert timezone.now() >= InterceptionOrder.objects.get().requested_at
+
+
+@pytest.mark.django_db
+def test_r3_a_bulk_start_opens_a_default_contract_once_for_the_whole_set():
+    from interception.models import Contract
+
+    merchant, outlet = factories.contract_setup(carrier_code="yto", platform_code="kuaishou")
+    services.agreement_sign(merchant=merchant, platform=merchant.platform, actor=None)
+    after_sales = [
+        factories.after_sale_for(factories.parcel_for(Contract(merchant=merchant, outlet=outlet))) for _ in range(3)
+    ]
+    outcomes = services.interceptions_start_many(after_sale_ids=[a.pk for a in after_sales], actor=None)
+    assert all(error is None for _pk, _orders, error in outcomes)
+    contract = Contract.objects.get(merchant=merchant, outlet=outlet)
+    assert set(InterceptionOrder.objects.values_list("contract", flat=True)) == {contract.pk}
+    assert [e.transition for e in timeline.entries_for(contract)] == ["open_by_default"]
