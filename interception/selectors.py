@@ -239,11 +239,15 @@ def handling_window(which, now=None):
     return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now, window_ends_at__lt=end_of_today)
 
 
+def interception_failed():
+    """An after-sale's expression: one of its interceptions failed (with several parcels, one is enough)."""
+    return Exists(InterceptionOrder.objects.filter(after_sale=OuterRef("pk"), state=InterceptionOrder.State.FAILED))
+
+
 def needs_decision(now=None):
     """After-sales whose interception failed while the handling window still runs (R15): the merchant must agree,
     refuse or ask the platform before it ends."""
-    failed = InterceptionOrder.objects.filter(after_sale=OuterRef("pk"), state=InterceptionOrder.State.FAILED)
-    return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now or timezone.now()) & Q(Exists(failed))
+    return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now or timezone.now()) & Q(interception_failed())
 
 
 def result_within(span, now=None):

@@ -7,12 +7,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from rangefilter.filters import DateRangeFilterBuilder
 
@@ -382,12 +382,11 @@ class AfterSaleAdmin(
         return obj.parcel.tracking_number
 
     def get_queryset(self, request):
-        last = InterceptionOrder.objects.filter(after_sale=OuterRef("pk")).order_by("-id")
-        return super().get_queryset(request).annotate(last_interception_state=Subquery(last.values("state")[:1]))
+        return super().get_queryset(request).annotate(interception_failed=selectors.interception_failed())
 
     @staticmethod
     def _waits_for_decision(obj):
-        return obj.intercepting and obj.last_interception_state == InterceptionOrder.State.FAILED
+        return obj.intercepting and obj.interception_failed
 
     @admin.display(description=_("state"), ordering="state")
     def situation(self, obj):
@@ -398,30 +397,39 @@ class AfterSaleAdmin(
 
     @admin.display(description=_("interception"))
     def interception_status(self, obj):
-        order = obj.interceptions.order_by("-id").first()
-        if order is None:
+        """Each interception of the after-sale (one per parcel it intercepts), a failure's reason, and the
+        decision it waits for."""
+        orders = list(obj.interceptions.order_by("id"))
+        if not orders:
             return "—"
-        link = format_html(
-            '<a href="{}">#{} {}</a>',
-            reverse("admin:interception_interceptionorder_change", args=[order.pk]),
-            order.pk,
-            order.get_state_display(),
-        )
-        if order.state != InterceptionOrder.State.FAILED:
-            return link
-        decide = ""
-        if self._waits_for_decision(obj) and obj.window_ends_at:
-            decide = format_html(
-                '<p class="portal-overdue portal-decide">{}</p>',
-                _(
-                    "Decide before %(t)s: agree to refund, refuse or ask the platform to intervene. "
-                    "Undecided, the refund is granted then."
+        several = len(orders) > 1
+        parts = []
+        for order in orders:
+            parts.append(
+                format_html(
+                    '<p><a href="{}">#{} {}</a>{}</p>',
+                    reverse("admin:interception_interceptionorder_change", args=[order.pk]),
+                    order.pk,
+                    order.get_state_display(),
+                    f" · {order.tracking_number}" if several else "",
                 )
-                % {"t": timezone.localtime(obj.window_ends_at).strftime("%Y-%m-%d %H:%M")},
             )
-        return format_html(
-            '{}<p class="portal-failure">{}: {}</p>{}', link, _("carrier's reason"), carrier_reason(order), decide
-        )
+            if order.state == InterceptionOrder.State.FAILED:
+                parts.append(
+                    format_html('<p class="portal-failure">{}: {}</p>', _("carrier's reason"), carrier_reason(order))
+                )
+        if self._waits_for_decision(obj) and obj.window_ends_at:
+            parts.append(
+                format_html(
+                    '<p class="portal-overdue portal-decide">{}</p>',
+                    _(
+                        "Decide before %(t)s: agree to refund, refuse or ask the platform to intervene. "
+                        "Undecided, the refund is granted then."
+                    )
+                    % {"t": timezone.localtime(obj.window_ends_at).strftime("%Y-%m-%d %H:%M")},
+                )
+            )
+        return format_html_join("", "{}", ((part,) for part in parts))
 
     @admin.display(description=_("other parcels of the order"))
     def other_parcels_list(self, obj):

@@ -243,3 +243,18 @@ def test_the_after_sale_page_names_the_other_parcels(client, douyin):
     client.force_login(factories.user("cs", roles.CUSTOMER_SERVICE))
     page = client.get(f"/admin/interception/aftersale/{after_sale.pk}/change/").content.decode()
     assert "订单的其他包裹" in page and second.tracking_number in page
+
+
+def test_r15_the_after_sale_page_shows_each_interception_and_a_failed_one_asks_for_the_decision(client, douyin):
+    first, second = factories.order_parcels(douyin)
+    after_sale = factories.after_sale_naming([first, second])
+    one, two = services.interceptions_start(after_sale_id=after_sale.pk, actor=None)
+    record(one, "succeeded")
+    record(two, "failed", reason_code="signed", reason_text="买家已签收")
+    client.force_login(factories.user("cs", roles.CUSTOMER_SERVICE))
+    page = client.get(f"/admin/interception/aftersale/{after_sale.pk}/change/").content.decode()
+    assert f"#{one.pk} 拦截成功" in page and f"#{two.pk} 拦截失败" in page
+    assert first.tracking_number in page and "买家已签收" in page
+    assert "portal-decide" in page  # the decision it waits for, though the other parcel succeeded
+    listing = client.get("/admin/interception/aftersale/?state__exact=decide").content.decode()
+    assert after_sale.number in listing
