@@ -85,6 +85,22 @@ def seed(world):
             contract = contracts[counter % len(contracts)]
             counter += 1
             _scenario(scenario, contract, counter, cs, now)
+    # A Douyin buyer chose both parcels of an order: the after-sale names them and waits on its interception page.
+    douyin = next((c for c in contracts if c.platform.code == "douyin" and c.platform.multi_parcel_allowed), None)
+    if douyin is not None:
+        first, second = (
+            _parcel(douyin, counter + i, now, order=f"DY{counter + 1:012d}", parcels_in_order=2) for i in (1, 2)
+        )
+        counter += 2
+        services.aftersale_create(
+            actor=None,
+            parcel=first,
+            other_parcels=[second],
+            number=f"AS{counter:010d}",
+            kind="refund_only",
+            amount=first.goods.first().value + second.goods.first().value,
+            reason="买家两件都不要了",
+        )
     # Where the platform opens the outlets by default (Kuaishou × YTO, R3) a merchant intercepts without a
     # contract: one after-sale waits on its interception page, one was intercepted and opened the contract.
     for index, account in enumerate(_open_by_default_accounts(signed)[:2]):
@@ -135,14 +151,15 @@ def outlet_login_contracts(world):
     )
 
 
-def _parcel(contract, n, now, *, last=None, last_at=None, route=True):
+def _parcel(contract, n, now, *, last=None, last_at=None, route=True, order=None, parcels_in_order=1):
     name, spec, value = GOODS[n % len(GOODS)]
     parcel = services.parcel_create(
         actor=None,
         merchant=contract.merchant,
         outlet=contract.outlet,
         tracking_number=f"{contract.outlet.carrier.code.upper()}7{n:011d}",
-        order_number=f"DY{n:012d}",
+        order_number=order or f"DY{n:012d}",
+        parcels_in_order=parcels_in_order,
         goods=[{"name": name, "category": "general", "quantity": 1, "specification": spec, "value": value}],
     )
     events = []
