@@ -16,7 +16,7 @@ from kernel.errors import DomainError, refuse
 from kernel.permissions import actor_may
 from kernel.transitions import lock, not_found, require, take
 
-REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically (R14)")
+REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically")  # R14
 
 
 RESULT_TRANSITIONS = {
