@@ -126,7 +126,7 @@ SEARCH_HELP = _("Tracking number (exact or its beginning), order number, or merc
 
 class TrackingInline(ReadOnlyInline):
     model = TrackingEvent
-    fields = ["at", "status", "raw_text"]
+    fields = ["at", "status", "place", "raw_text"]
     ordering = ["-at", "-id"]
     verbose_name_plural = _("tracking")
 
