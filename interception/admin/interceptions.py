@@ -674,7 +674,6 @@ class InterceptionOrderAdmin(
         "last_submit_error",
         "result_at",
         "result_source",
-        "failure_code",
         "failure_text",
         "return_scan_at",
         "returned_at",
@@ -720,7 +719,7 @@ class InterceptionOrderAdmin(
                     "last_submit_error",
                     "result_at",
                     "result_source",
-                    "failure_code",
+                    # the carrier's code stays in the API and the exports: people read its words
                     "failure_text",
                 ]
             },

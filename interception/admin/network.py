@@ -128,12 +128,23 @@ class CarrierForm(forms.ModelForm):
         return carrier
 
 
+class AdapterFilter(admin.SimpleListFilter):
+    title = _("adapter")
+    parameter_name = "adapter"
+
+    def lookups(self, request, model_admin):
+        return [(a.code, a.label) for a in credentials.adapter_classes()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(adapter=self.value()) if self.value() else queryset
+
+
 @admin.register(Carrier)
 class CarrierAdmin(PortalAdmin):
     selector = selectors.carrier_list
     form = CarrierForm
-    list_display = ["code", "name", "adapter", "service_code", "credentials_set_at"]
-    list_filter = ["adapter"]
+    list_display = ["code", "name", "adapter_label", "service_code", "credentials_set_at"]
+    list_filter = [AdapterFilter]
     search_fields = ["code", "name"]
     readonly_fields = ["credentials_status"]
 
@@ -160,6 +171,11 @@ class CarrierAdmin(PortalAdmin):
                     )
                 )
         return fieldsets
+
+    @admin.display(description=_("adapter"), ordering="adapter")
+    def adapter_label(self, obj):
+        adapter = carriers.adapter_class(obj.adapter)
+        return adapter.label if adapter is not None else (obj.adapter or "—")
 
     @admin.display(description=_("credentials"))
     def credentials_status(self, obj):
