@@ -1,5 +1,5 @@
-"""Texts of django-axes and Django's admin that their own catalogues have no Chinese for; listed so
-makemessages puts them in ours.
+"""Texts of django-axes, Django's admin and django-import-export that their own catalogues have no Chinese
+for; listed so makemessages puts them in ours.
 
 Never imported: Django looks every lazy text up in all catalogues, and ours (LOCALE_PATHS) comes first.
 """
@@ -37,4 +37,9 @@ DJANGO_ADMIN = [
     gettext_noop("Model name"),
     gettext_noop("Add link"),
     gettext_noop("Change or view list link"),
+]
+
+# django-import-export's texts its Chinese catalogue leaves empty.
+IMPORT_EXPORT = [
+    gettext_noop("Select all"),
 ]

@@ -104,7 +104,7 @@ class CarrierForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["adapter"].choices = [(a.code, f"{a.label} ({a.code})") for a in credentials.adapter_classes()]
+        self.fields["adapter"].choices = [(a.code, a.label) for a in credentials.adapter_classes()]
         self.credential_groups = credentials.add_fields(
             self, credentials.adapter_classes(), _carrier_fields, self.instance
         )
@@ -166,7 +166,7 @@ class CarrierAdmin(PortalAdmin):
                         {
                             "fields": names,
                             "classes": [] if obj is not None and obj.adapter == adapter.code else ["collapse"],
-                            "description": _("Used only when the carrier's adapter is %(a)s.") % {"a": adapter.code},
+                            "description": _("Used only when the carrier's adapter is %(a)s.") % {"a": adapter.label},
                         },
                     )
                 )

@@ -29,10 +29,14 @@ ALLOWED = {
     "zto",
     "sf",
     "sto",
+    # kuaidi100's code for ZTO, the example of the code a supervisor types for a carrier
+    "zhongtong",
     # file formats and the interface other systems use, named as every Chinese tool names them
     "csv",
     "xlsx",
     "api",
+    # sizes are written with their unit's symbol in Chinese too: 10 MB
+    "mb",
     # the language switch names the other language in that language
     "english",
     # DingTalk's and WeCom's robots call their address a Webhook, and so do the merchants' developers
@@ -106,6 +110,7 @@ def day(db):
         "after_sale": in_flight.after_sale_id,
         "open_after_sale": open_after_sale.pk,
         "parcel": in_flight.parcel_id,
+        "carrier": contract.outlet.carrier_id,
     }
 
 
@@ -119,6 +124,7 @@ CUSTOMER_SERVICE = [
     ("interceptions", A + "interceptionorder/"),
     ("interception", A + "interceptionorder/{order}/change/"),
     ("failed-interception", A + "interceptionorder/{failed}/change/"),
+    ("record-result", A + "interceptionorder/{order}/do/result/"),
     ("parcels", A + "parcel/"),
     ("parcel", A + "parcel/{parcel}/change/"),
     ("contracts", A + "contract/"),
@@ -134,6 +140,11 @@ PAGES = {
         ("merchants", A + "merchant/"),
         ("outlets", A + "outlet/"),
         ("carriers", A + "carrier/"),
+        ("carrier", A + "carrier/{carrier}/change/"),
+        ("outlets-import", A + "outlet/import/"),
+        ("after-sales-export", A + "aftersale/export/"),
+        ("api-clients", A + "apiclient/"),
+        ("channels", "/admin/notifications/channel/"),
         ("users", "/admin/auth/user/"),
     ],
     "cs": DASHBOARD + CUSTOMER_SERVICE,
@@ -141,10 +152,13 @@ PAGES = {
     + [
         ("contract-queue", A + "contract/"),
         ("application", A + "contract/{pending}/change/"),
+        ("approve", A + "contract/{pending}/do/approve/"),
+        ("decisions-import", A + "contract/decisions/import/"),
         ("interceptions", A + "interceptionorder/"),
         ("interception", A + "interceptionorder/{order}/change/"),
         ("statements", S + "statement/"),
         ("statement", S + "statement/{statement}/change/"),
+        ("confirm-statement", S + "statement/{statement}/do/confirm/"),
     ],
     "finance": DASHBOARD
     + [
@@ -154,6 +168,8 @@ PAGES = {
         ("interception", A + "interceptionorder/{order}/change/"),
         ("contracts", A + "contract/"),
         ("reconciliations", S + "reconciliation/"),
+        ("generate", S + "statement/generate/"),
+        ("reconcile", S + "statement/{statement}/reconcile/"),
     ],
 }
 

@@ -1,14 +1,17 @@
 """Issue 19: the English words the browser walk (tests/e2e/test_chinese_screens.py) found in the Chinese UI,
 each checked here without a browser too: Django's untranslated "ID" column and hidden headers, the user list's
-role filter, the carriers' adapters, the carrier's reason codes and the call log's "HTTP"."""
+role filter, the carriers' adapters, the carrier's reason codes, the call log's "HTTP", the export page's
+column names, the outlet bill's and the decision file's columns, date formats in letters."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from interception import services
 from interception.models import Carrier
 from kernel import timeline
 from portal import roles
+from settlement import services as settlement_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +80,33 @@ def test_a_failure_without_words_keeps_its_code_on_the_timeline(boss):
     )
     (entry,) = [e for e in timeline.entries_for(order) if e.transition == "fail"]
     assert entry.reason == "E042"
+
+
+def test_the_export_page_names_the_columns_as_the_file_does(boss):
+    html = page(boss, "/admin/interception/aftersale/export/")
+    assert "全选" in html and "Select all" not in html
+    assert "售后单号" in html and "Number (" not in html and "Kind (" not in html
+
+
+def test_the_carrier_page_names_adapters_without_their_codes(boss):
+    carrier = Carrier.objects.get(code="jt")
+    html = page(boss, f"/admin/interception/carrier/{carrier.pk}/change/")
+    assert "沙箱（演示与测试）" in html and "(sandbox)" not in html and "为 sandbox 时" not in html
+
+
+def test_the_outlets_bill_columns_and_the_decision_file_read_in_chinese(client):
+    contract = factories.active_contract()
+    factories.intercepted(contract)
+    today = timezone.localdate()
+    statement = settlement_services.statement_generate(
+        actor=None, merchant=contract.merchant, outlet=contract.outlet, period_start=today, period_end=today
+    ).statement
+    settlement_services.statement_issue(statement_id=statement.pk, actor=None)
+    client.force_login(factories.user("fin", roles.FINANCE))
+    html = page(client, f"/admin/settlement/statement/{statement.pk}/reconcile/")
+    assert "运单号、日期、费用" in html and "tracking_number" not in html
+    html = page(client, "/admin/settlement/statement/generate/")
+    assert "格式如 2026-11-01" in html and "YYYY-MM-DD" not in html
+    client.force_login(factories.outlet_staff("staff", contract.outlet))
+    html = page(client, "/admin/interception/contract/decisions/import/")
+    assert "填写 通过 或 驳回" in html and "approve" not in html
