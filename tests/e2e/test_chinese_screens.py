@@ -129,6 +129,7 @@ CUSTOMER_SERVICE = [
     ("parcel", A + "parcel/{parcel}/change/"),
     ("contracts", A + "contract/"),
     ("claims", "/admin/claims/claim/"),
+    ("file-claim", "/admin/claims/claim/file/"),
 ]
 PAGES = {
     "supervisor": DASHBOARD
@@ -159,6 +160,7 @@ PAGES = {
         ("statements", S + "statement/"),
         ("statement", S + "statement/{statement}/change/"),
         ("confirm-statement", S + "statement/{statement}/do/confirm/"),
+        ("channels", "/admin/notifications/channel/"),
     ],
     "finance": DASHBOARD
     + [
