@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from interception import services
@@ -180,6 +181,7 @@ def _walk(browser, live_server, day, role, folder):
     problems = []
     for size, viewport in SIZES.items():
         context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "zh-hans", "url": live_server.url}])
         page = context.new_page()
         page.set_default_timeout(30_000)  # the suite runs beside others on two cores
         failed = []
@@ -194,6 +196,7 @@ def _walk(browser, live_server, day, role, folder):
             page.goto(url)
             page.screenshot(path=str(folder / f"{size}-{name}.png"), full_page=True)
             where = f"{role} {size} {name} ({path.format(**day)})"
+            assert page.evaluate("() => document.documentElement.lang") == "zh-hans", where
             wide, screen = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
             if wide > screen + 1:
                 problems.append(f"{where}: {wide} px wide on a {screen} px screen")
