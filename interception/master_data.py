@@ -103,7 +103,9 @@ class AfterSaleResource(PortalResource):
     kind = Field(attribute="kind", column_name=_("type"), widget=ChoiceWidget(AfterSale.Kind.choices))
     amount = Field(attribute="amount", column_name=_("refund amount (yuan)"), widget=MoneyWidget())
     reason = _text("reason", _("buyer's reason"))
-    state = Field(attribute="state", column_name=_("state"), readonly=True)
+    state = Field(
+        attribute="state", column_name=_("state"), widget=ChoiceWidget(AfterSale.State.choices), readonly=True
+    )
     created_at = _local_time("created_at", _("received at"))
 
     class Meta:

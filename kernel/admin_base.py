@@ -51,6 +51,10 @@ class PortalAdmin(admin.ModelAdmin):
     def render_page(self, request, template, **context):
         return admin_page(self, request, template, **context)
 
+    def get_list_display(self, request):
+        # Django names the id column "ID", untranslated (the model's auto field): people read 编号.
+        return [number_column if name == "id" else name for name in super().get_list_display(request)]
+
     def get_queryset(self, request):
         qs = type(self).selector(request.user)
         if isinstance(self.list_select_related, (list, tuple)) and self.list_select_related:
@@ -230,6 +234,14 @@ class DefaultChoiceFilter(admin.SimpleListFilter):
                 "query_string": changelist.get_query_string({self.parameter_name: lookup}),
                 "display": title,
             }
+
+
+@admin.display(description=_("number"), ordering="id")
+def number_column(obj):
+    return obj.pk
+
+
+number_column.__name__ = "id"  # the column keeps its class (column-id) and its sorting
 
 
 def money_column(field, description):

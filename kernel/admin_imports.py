@@ -23,7 +23,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportMixin
-from import_export.forms import ImportForm
+from import_export.forms import ImportForm, SelectableFieldsExportForm
 from import_export.tmp_storages import BaseStorage
 
 from kernel import inputs, uploads
@@ -38,6 +38,15 @@ class CheckedImportForm(ImportForm):
         if uploaded.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The file is larger than 10 MB."), code="file_too_large")
         return uploaded
+
+
+class ColumnsExportForm(SelectableFieldsExportForm):
+    """The export's columns under the names the file gives them, in the reader's language; the library puts the
+    field's English attribute name first ("Kind (类型)")."""
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return str(field.column_name) if field is not None else field_name
 
 
 class _Held(BaseStorage):
@@ -56,6 +65,7 @@ class _Held(BaseStorage):
 class PortalImportExportMixin(ImportExportMixin):
     import_template_name = "admin/portal/import.html"
     import_form_class = CheckedImportForm
+    export_form_class = ColumnsExportForm
     import_formats = IMPORT_FORMATS
     to_encoding = "utf-8-sig"  # a CSV export Excel opens in Chinese
     # The import permission of a list whose rows a service creates (after-sales): the service's own.

@@ -144,7 +144,8 @@ class BooleanWidget(widgets.Widget):
 
 
 class ChoiceWidget(widgets.Widget):
-    """One of a field's choices: its code (as exported) or its label in either language."""
+    """One of a field's choices, exported as its label in the reader's language (people read these columns, no
+    machine keys rows on them) and read back from its label in either language or its code."""
 
     def __init__(self, choices, **kwargs):
         self.choices = choices
@@ -162,7 +163,7 @@ class ChoiceWidget(widgets.Widget):
         )
 
     def render(self, value, obj=None, **kwargs):
-        return value or ""
+        return next((str(label) for code, label in self.choices if code == value), value or "")
 
 
 class MoneyWidget(widgets.Widget):

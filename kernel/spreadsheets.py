@@ -190,6 +190,11 @@ HEADER_ALIASES = {
 }
 
 
+def column_label(name, aliases=None):
+    """A column as people write it: its first other name when it has one (运单号 for tracking_number)."""
+    return ((aliases or {}).get(name) or HEADER_ALIASES.get(name) or [name])[0]
+
+
 def _find_column(headers, name, aliases):
     for candidate in [name, *aliases.get(name, ()), *HEADER_ALIASES.get(name, ())]:
         if candidate in headers:
@@ -213,7 +218,7 @@ def read_table(uploaded, *, required_columns, aliases=None):
         rows.close()  # an XLSX's archive
         raise DomainError(
             "columns_missing",
-            _("Columns missing: %(c)s.") % {"c": ", ".join(missing)},
+            _("Columns missing: %(c)s.") % {"c": "、".join(str(column_label(c, aliases)) for c in missing)},
             errors=[{"code": "column_missing", "column": c, "message": _("missing column")} for c in missing],
             status=400,
         )

@@ -33,9 +33,23 @@ class RoleAdmin(auth_admin.GroupAdmin):
         return _translated_choices(super().formfield_for_manytomany(db_field, request, **kwargs), db_field)
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """The user list by role, under the roles' names people read (the groups are named in English, as code)."""
+
+    title = _("role")
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [(g.pk, roles.role_label(g.name)) for g in Group.objects.order_by("name")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(groups=self.value()) if self.value() and self.value().isdigit() else queryset
+
+
 @admin.register(User)
 class PortalUserAdmin(auth_admin.UserAdmin):
     list_display = ["username", "first_name", "last_name", "role_names", "is_staff", "is_active"]
+    list_filter = ["is_staff", "is_superuser", "is_active", RoleFilter]
 
     @admin.display(description=_("roles"))
     def role_names(self, obj):

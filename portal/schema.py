@@ -86,6 +86,7 @@ class CarrierEventFields(serializers.Serializer):
 class CarrierTrackingEventSerializer(CarrierEventFields):
     type = serializers.ChoiceField(["tracking"])
     status = serializers.ChoiceField(REPORTED_STATUSES, help_text="The normalised logistics status.")
+    place = serializers.CharField(required=False, max_length=100, help_text="Where the scan happened.")
 
 
 class CarrierInterceptionResultSerializer(CarrierEventFields):

@@ -1,4 +1,5 @@
-"""Texts of django-axes that its own catalogue has no Chinese for; listed so makemessages puts them in ours.
+"""Texts of django-axes, Django's admin and django-import-export that their own catalogues have no Chinese
+for; listed so makemessages puts them in ours.
 
 Never imported: Django looks every lazy text up in all catalogues, and ours (LOCALE_PATHS) comes first.
 """
@@ -29,4 +30,16 @@ AXES = [
     gettext_noop("HTTP Accept"),
     gettext_noop("Clean up expired attempts"),
     gettext_noop("Not set"),
+]
+
+# Django admin's own texts its Chinese catalogue has none for yet: the app list's headers for screen readers.
+DJANGO_ADMIN = [
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+]
+
+# django-import-export's texts its Chinese catalogue leaves empty.
+IMPORT_EXPORT = [
+    gettext_noop("Select all"),
 ]

@@ -33,7 +33,7 @@ from kernel.admin_base import (
     reference_column,
 )
 from kernel.errors import DomainError
-from kernel.spreadsheets import max_rows
+from kernel.spreadsheets import column_label, max_rows
 from settlement import exports, selectors, services
 from settlement.models import (
     BillFormat,
@@ -320,7 +320,7 @@ class StatementAdmin(SearchMixin, ObjectActionsMixin, TimelineMixin, ReadOnlyMix
                 "CSV (UTF-8 or GB18030) or XLSX, at most 10 MB and %(n)s rows, with the "
                 "columns %(c)s. A file with any bad row is refused whole."
             )
-            % {"c": ", ".join(columns), "n": f"{max_rows():,}"},
+            % {"c": "、".join(column_label(c) for c in columns), "n": f"{max_rows():,}"},
         )
 
     def revise_view(self, request, object_id):
@@ -373,10 +373,10 @@ def _result_links(results):
 class GenerateForm(forms.Form):
     # Shown as the help text says, whatever the language's own date format.
     period_start = forms.DateField(
-        label=_("Period from"), help_text="YYYY-MM-DD", widget=forms.DateInput(format="%Y-%m-%d")
+        label=_("Period from"), help_text=_("as 2026-11-01"), widget=forms.DateInput(format="%Y-%m-%d")
     )
     period_end = forms.DateField(
-        label=_("Period until (inclusive)"), help_text="YYYY-MM-DD", widget=forms.DateInput(format="%Y-%m-%d")
+        label=_("Period until (inclusive)"), help_text=_("as 2026-11-01"), widget=forms.DateInput(format="%Y-%m-%d")
     )
     merchant = forms.ModelChoiceField(queryset=None, required=False, label=_("Merchant"))
     outlet = forms.ModelChoiceField(queryset=None, required=False, label=_("Outlet"))

@@ -414,7 +414,8 @@ def _differences(bill, ours, others):
         diff.interception_id = pk
         if pk is not None and not chargeable:
             diff.kind = D.NOT_CHARGEABLE
-            diff.detail = _("interception #%(n)s is %(s)s: not chargeable under the contract (R21)") % {
+            # R21: what the contract charges for decides, not the state alone.
+            diff.detail = _("interception #%(n)s is %(s)s: not chargeable under the contract") % {
                 "n": pk,
                 "s": InterceptionOrder.State(state).label,
             }

@@ -102,13 +102,15 @@ def active_contract(fee="5.00", **kwargs):
     return contract
 
 
-def track(parcel, status, at=None, text=""):
+def track(parcel, status, at=None, text="", place=""):
     """A tracking event as the carrier reported it, through the service the callbacks use (newest is current)."""
     from django.utils import timezone
 
     from interception import services
 
-    services.tracking_record(parcel_id=parcel.pk, status=status, at=at or timezone.now(), text=text or status)
+    services.tracking_record(
+        parcel_id=parcel.pk, status=status, at=at or timezone.now(), text=text or status, place=place
+    )
     parcel.refresh_from_db(fields=["last_status", "last_event_at"])
     return parcel
 

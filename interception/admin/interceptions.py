@@ -128,7 +128,7 @@ SEARCH_HELP = _("Tracking number (exact or its beginning), order number, or merc
 
 class TrackingInline(ReadOnlyInline):
     model = TrackingEvent
-    fields = ["at", "status", "raw_text"]
+    fields = ["at", "status", "place", "raw_text"]
     ordering = ["-at", "-id"]
     verbose_name_plural = _("tracking")
 
@@ -755,7 +755,6 @@ class InterceptionOrderAdmin(
         "last_submit_error",
         "result_at",
         "result_source",
-        "failure_code",
         "failure_text",
         "return_scan_at",
         "returned_at",
@@ -811,7 +810,7 @@ class InterceptionOrderAdmin(
                     "last_submit_error",
                     "result_at",
                     "result_source",
-                    "failure_code",
+                    # the carrier's code stays in the API and the exports: people read its words
                     "failure_text",
                 ]
             },

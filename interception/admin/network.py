@@ -104,7 +104,7 @@ class CarrierForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["adapter"].choices = [(a.code, f"{a.label} ({a.code})") for a in credentials.adapter_classes()]
+        self.fields["adapter"].choices = [(a.code, a.label) for a in credentials.adapter_classes()]
         self.credential_groups = credentials.add_fields(
             self, credentials.adapter_classes(), _carrier_fields, self.instance
         )
@@ -128,12 +128,23 @@ class CarrierForm(forms.ModelForm):
         return carrier
 
 
+class AdapterFilter(admin.SimpleListFilter):
+    title = _("adapter")
+    parameter_name = "adapter"
+
+    def lookups(self, request, model_admin):
+        return [(a.code, a.label) for a in credentials.adapter_classes()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(adapter=self.value()) if self.value() else queryset
+
+
 @admin.register(Carrier)
 class CarrierAdmin(PortalAdmin):
     selector = selectors.carrier_list
     form = CarrierForm
-    list_display = ["code", "name", "adapter", "service_code", "credentials_set_at"]
-    list_filter = ["adapter"]
+    list_display = ["code", "name", "adapter_label", "service_code", "credentials_set_at"]
+    list_filter = [AdapterFilter]
     search_fields = ["code", "name"]
     readonly_fields = ["credentials_status"]
 
@@ -155,11 +166,16 @@ class CarrierAdmin(PortalAdmin):
                         {
                             "fields": names,
                             "classes": [] if obj is not None and obj.adapter == adapter.code else ["collapse"],
-                            "description": _("Used only when the carrier's adapter is %(a)s.") % {"a": adapter.code},
+                            "description": _("Used only when the carrier's adapter is %(a)s.") % {"a": adapter.label},
                         },
                     )
                 )
         return fieldsets
+
+    @admin.display(description=_("adapter"), ordering="adapter")
+    def adapter_label(self, obj):
+        adapter = carriers.adapter_class(obj.adapter)
+        return adapter.label if adapter is not None else (obj.adapter or "—")
 
     @admin.display(description=_("credentials"))
     def credentials_status(self, obj):

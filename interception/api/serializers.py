@@ -147,7 +147,7 @@ class GoodsLineSerializer(serializers.ModelSerializer):
 class TrackingEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrackingEvent
-        fields = ["status", "raw_text", "at"]
+        fields = ["status", "raw_text", "place", "at"]
 
 
 class ParcelCreateSerializer(serializers.Serializer):
@@ -365,6 +365,7 @@ class CarrierEventSerializer(serializers.Serializer):
         choices=LogisticsStatus.choices, required=False, help_text="tracking: the normalised logistics status"
     )
     text = column_text(TrackingEvent, "raw_text", required=False, help_text="the carrier's own text")
+    place = column_text(TrackingEvent, "place", required=False, help_text="tracking: where the scan happened")
     result = serializers.ChoiceField(
         choices=[(r.value, r.label) for r in CarrierResult if r != CarrierResult.RETURNING],
         required=False,

@@ -40,6 +40,7 @@ class CarrierMessage:
     occurred_at: datetime
     status: str = ""  # tracking: a LogisticsStatus
     text: str = ""  # the carrier's raw text
+    place: str = ""  # tracking: where the scan happened, when the service says
     result: str = ""  # a CarrierResult: interception_result succeeded | failed; return_result returned | lost | damaged
     reason_code: str = ""
     reason_text: str = ""

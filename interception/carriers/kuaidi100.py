@@ -465,12 +465,17 @@ def read_tracking_push(data, now):
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise _invalid(_("lastResult.data is not a list of entries."), "lastResult.data")
     text_column = TrackingEvent._meta.get_field("raw_text")
+    place_column = TrackingEvent._meta.get_field("place")
     messages = []
     for index, entry in enumerate(entries):
         field = f"lastResult.data[{index}]"
         context = entry.get("context") or ""
         if problems := inputs.text_problems(context, f"{field}.context", column=text_column):
             raise _invalid(problems[0].message, f"{field}.context", problems=problems)
+        # resultv2 1 and 4 add the entry's area ("浙江,杭州市"); areaCenter is its coordinates, not a place.
+        place = entry.get("areaName") or ""
+        if problems := inputs.text_problems(place, f"{field}.areaName", column=place_column):
+            raise _invalid(problems[0].message, f"{field}.areaName", problems=problems)
         raw_time = entry.get("ftime") or entry.get("time")
         at = _local_time(raw_time, f"{field}.ftime")
         words = entry.get("status") if isinstance(entry.get("status"), str) else ""
@@ -485,6 +490,7 @@ def read_tracking_push(data, now):
                 occurred_at=at,
                 status=mapped,
                 text=context,
+                place=place,
             )
         )
     messages.reverse()

@@ -41,6 +41,7 @@ def parse_standard(body):
         "status": None,
         "result": None,
         "text": TrackingEvent._meta.get_field("raw_text"),
+        "place": TrackingEvent._meta.get_field("place"),
         "reason_code": InterceptionOrder._meta.get_field("failure_code"),
         "reason_text": InterceptionOrder._meta.get_field("failure_text"),
     }
@@ -61,6 +62,7 @@ def parse_standard(body):
         occurred_at=occurred_at,
         status=data.get("status") or "",
         text=data.get("text") or "",
+        place=data.get("place") or "",
         result=data.get("result") or "",
         reason_code=data.get("reason_code") or "",
         reason_text=data.get("reason_text") or "",

@@ -152,6 +152,8 @@ class TrackingEvent(models.Model):
     )  # tracking_parcel_idx leads with it
     status = models.CharField(_("status"), max_length=32, choices=LogisticsStatus.choices)
     raw_text = models.CharField(_("carrier's text"), max_length=500, blank=True)
+    # Where the scan happened, as the carrier names it (kuaidi100's areaName): blank when the protocol says none.
+    place = models.CharField(_("place"), max_length=100, blank=True)
     at = models.DateTimeField(_("at"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
 

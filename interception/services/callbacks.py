@@ -216,12 +216,14 @@ def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Sou
     return CarrierEvent.Outcome.APPLIED, "", True
 
 
-def tracking_record(*, parcel_id, status, at, text=""):
+def tracking_record(*, parcel_id, status, at, text="", place=""):
     """Keep one tracking event of a parcel; it becomes the parcel's current status only if it is the newest (R8).
 
     Events arrive out of order: an older one is kept on the trail but never undoes a newer status.
     """
-    sql.insert(TrackingEvent, parcel=parcel_id, status=status, raw_text=text, at=at, received_at=timezone.now())
+    sql.insert(
+        TrackingEvent, parcel=parcel_id, status=status, raw_text=text, place=place, at=at, received_at=timezone.now()
+    )
     sql.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=status, last_event_at=at)
 
 
@@ -232,7 +234,9 @@ def _apply_tracking(parcel_id, message):
     kuaidi100's 退签) starts it if need be and closes it as returned, for services that send no return result
     of their own.
     """
-    tracking_record(parcel_id=parcel_id, status=message.status, at=message.occurred_at, text=message.text)
+    tracking_record(
+        parcel_id=parcel_id, status=message.status, at=message.occurred_at, text=message.text, place=message.place
+    )
     steps = {
         LogisticsStatus.RETURNING: [CarrierResult.RETURNING],
         LogisticsStatus.RETURNED: [CarrierResult.RETURNING, CarrierResult.RETURNED],

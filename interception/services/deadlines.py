@@ -25,7 +25,7 @@ from kernel import timeline
 from kernel.errors import DomainError
 from kernel.transitions import take
 
-REFUNDED_WINDOW_ENDED = _("handling window ended without a decision: refunded automatically (R15)")
+REFUNDED_WINDOW_ENDED = _("handling window ended without a decision: refunded automatically")  # R15
 
 
 @dataclass

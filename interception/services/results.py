@@ -16,7 +16,7 @@ from kernel.errors import DomainError, refuse
 from kernel.permissions import actor_may
 from kernel.transitions import lock, not_found, require, take
 
-REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically (R14)")
+REFUNDED_ON_SUCCESS = _("interception succeeded: refunded automatically")  # R14
 
 
 RESULT_TRANSITIONS = {
@@ -81,7 +81,8 @@ def interception_record_result(
         kwargs.update(reason_code=reason_code or "unspecified", reason_text=reason_text or reason_code)
     if result in (CarrierResult.LOST, CarrierResult.DAMAGED):
         kwargs["loss"] = result
-    reason = note or (f"{reason_code} {reason_text}".strip() if result == CarrierResult.FAILED else "")
+    # The timeline shows the carrier's words; its code (kept on the order, in the API) only when it gave none.
+    reason = note or ((reason_text or reason_code) if result == CarrierResult.FAILED else "")
     take(order, RESULT_TRANSITIONS[result], actor=actor, at=at, recorded_at=recorded_at, reason=reason, **kwargs)
     signals.result_recorded.send(InterceptionOrder, order=order, result=result)
     if (

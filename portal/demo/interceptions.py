@@ -33,7 +33,11 @@ GOODS = [
     ("连衣裙", "M 碎花", "139.00"),
     ("帆布鞋", "39码", "119.00"),
 ]
-ROUTE = [("picked_up", "快件已揽收"), ("in_transit", "到达杭州转运中心"), ("in_transit", "离开杭州转运中心，发往广州")]
+ROUTE = [
+    ("picked_up", "快件已揽收", "浙江,杭州市,西湖区"),
+    ("in_transit", "到达杭州转运中心", "浙江,杭州市"),
+    ("in_transit", "离开杭州转运中心，发往广州", "浙江,杭州市"),
+]
 
 # (scenario, how many)
 SCENARIOS = [
@@ -165,13 +169,13 @@ def _parcel(contract, n, now, *, last=None, last_at=None, route=True, order=None
     events = []
     if route:
         start = (last_at or now) - timedelta(hours=30)
-        events = [(status, text, start + timedelta(hours=8 * i)) for i, (status, text) in enumerate(ROUTE)]
+        events = [(s, text, place, start + timedelta(hours=8 * i)) for i, (s, text, place) in enumerate(ROUTE)]
     if last:
-        events.append((last[0], last[1], last_at or now - timedelta(hours=2)))
-    for status, text, at in events:
-        TrackingEvent.objects.create(parcel=parcel, status=status, raw_text=text, at=at)
+        events.append((last[0], last[1], "广东,广州市", last_at or now - timedelta(hours=2)))
+    for status, text, place, at in events:
+        TrackingEvent.objects.create(parcel=parcel, status=status, raw_text=text, place=place, at=at)
     if events:
-        Parcel.objects.filter(pk=parcel.pk).update(last_status=events[-1][0], last_event_at=events[-1][2])
+        Parcel.objects.filter(pk=parcel.pk).update(last_status=events[-1][0], last_event_at=events[-1][3])
         parcel.refresh_from_db()
     return parcel
 

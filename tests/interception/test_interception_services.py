@@ -121,7 +121,7 @@ def test_r13_r14_success_refunds_the_after_sale_and_the_return_leg_follows():
     assert order.state == "succeeded" and order.chargeable
     assert after_sale.state == AfterSale.State.REFUNDED
     entry = [e for e in timeline.entries_for(after_sale) if e.transition == "refund"][0]
-    assert entry.actor_label == "system" and "R14" in entry.reason
+    assert entry.actor_label == "system" and entry.reason == "interception succeeded: refunded automatically"
     services.interception_record_result(order_id=order.pk, actor=None, result="returning", source="callback")
     services.interception_record_result(order_id=order.pk, actor=None, result="damaged", source="callback")
     order.refresh_from_db()
@@ -176,7 +176,8 @@ def test_r15_window_end_refunds_an_unhandled_failure_once():
     assert services.deadlines_process(now=after_sale.window_ends_at + timedelta(hours=1)).refunded == 0
     after_sale.refresh_from_db()
     assert after_sale.state == AfterSale.State.REFUNDED
-    assert "R15" in [e for e in timeline.entries_for(after_sale) if e.transition == "refund"][0].reason
+    reason = [e for e in timeline.entries_for(after_sale) if e.transition == "refund"][0].reason
+    assert reason == "handling window ended without a decision: refunded automatically"
 
 
 def test_r15_platform_intervention_is_not_refunded_by_the_window():

@@ -129,7 +129,7 @@ def test_merchants_round_trip_unchanged_and_accept_yes_no_in_either_language(sup
     factories.MerchantFactory(code="M-1", name="小店", auto_intercept=True)
     data = export(supervisor, "merchant")
     assert data.headers == HEADERS["merchant"]
-    assert ["M-1", "小店", "kuaishou", "否", "operating", "是"] in [list(r) for r in data]
+    assert ["M-1", "小店", "kuaishou", "否", "正常经营", "是"] in [list(r) for r in data]
 
     again = preview(supervisor, "merchant", csv_file(data.headers, list(data)))
     assert again.context["result"].totals["skip"] == len(data), "what was exported imports unchanged"
@@ -172,10 +172,11 @@ def test_aftersales_are_created_through_the_service_and_an_existing_one_is_never
     existing = factories.after_sale_for(parcel, number="AS-OLD")
     data = export(supervisor, "aftersale")
     assert data.headers == HEADERS["aftersale"]
-    assert data[0][:8] == ("kuaishou", "AS-OLD", "jt", parcel.tracking_number, contract.merchant.code) + (
-        "refund_only",
+    assert data[0][:9] == ("kuaishou", "AS-OLD", "jt", parcel.tracking_number, contract.merchant.code) + (
+        "仅退款",
         "99.00",
         "不想要了",
+        "待处理",
     )
     # What was exported imports unchanged.
     assert preview(supervisor, "aftersale", csv_file(data.headers, list(data))).context["result"].totals["skip"] == 1
@@ -195,6 +196,44 @@ def test_aftersales_are_created_through_the_service_and_an_existing_one_is_never
     assert [(r, c) for r, c, _m in problems(refused)] == [(2, "售后单号")]
     existing.refresh_from_db()
     assert str(existing.amount) == "99.00"
+
+
+def test_choice_values_export_as_chinese_labels_and_read_back_from_label_or_code(supervisor):
+    """People read the type, state and operating status columns: Chinese labels, not `refund_only` or `open`;
+    the codes a machine keys rows on (platform, carrier, outlet, merchant) stay codes."""
+    factories.MerchantFactory(code="M-L", operating_status="restricted")
+    after_sale = factories.after_sale_for(factories.parcel_for(factories.active_contract()), kind="return_refund")
+    merchants = {row[0]: row for row in export(supervisor, "merchant")}
+    assert merchants["M-L"][4] == "受限"
+    (row,) = export(supervisor, "aftersale")
+    assert (row[0], row[2], row[5], row[8]) == ("kuaishou", "jt", "退货退款", "待处理")
+
+    rows = [["M-L", "店", "kuaishou", "否", "closed", "否"], ["M-E", "店", "kuaishou", "否", "restricted", "否"]]
+    rows += [
+        ["M-Z", "店", "kuaishou", "否", "正常经营", "否"],
+        ["M-N", "店", "kuaishou", "否", "operating normally", "否"],
+    ]
+    done = confirm(supervisor, "merchant", preview(supervisor, "merchant", csv_file(HEADERS["merchant"], rows)))
+    assert done.status_code == 200
+    statuses = dict(
+        Merchant.objects.filter(code__in=["M-L", "M-E", "M-Z", "M-N"]).values_list("code", "operating_status")
+    )
+    assert statuses == {"M-L": "closed", "M-E": "restricted", "M-Z": "operating", "M-N": "operating"}
+    assert after_sale.number == row[1]
+
+
+def test_master_data_files_are_read_with_english_or_field_name_headers(supervisor):
+    rows = [["M-H", "店", "kuaishou", "否", "受限", "是"]]
+    english = ["merchant code", "shop name", "platform code", "cross-border", "operating status", "auto-intercept"]
+    names = ["code", "name", "platform", "cross_border", "operating_status", "auto_intercept"]
+    for headers, code in ((english, "M-H"), (names, "M-F")):
+        rows[0][0] = code
+        assert (
+            confirm(supervisor, "merchant", preview(supervisor, "merchant", csv_file(headers, rows))).status_code == 200
+        )
+    assert set(Merchant.objects.filter(code__in=["M-H", "M-F"]).values_list("operating_status", "auto_intercept")) == {
+        ("restricted", True)
+    }
 
 
 # --- a bad row refuses the whole file, naming row and column ---------------------------------------------------------
