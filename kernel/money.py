@@ -26,6 +26,24 @@ def parse_amount(value):
     return amount.quantize(CENT)
 
 
+def money(field):
+    """Mark a model field as money: the admin shows its value as `yuan` (see `admin_display`). Not part of the
+    field's deconstruction, so marking needs no migration."""
+    field.is_money = True
+    return field
+
+
+def admin_display(display_for_field):
+    """Django admin's `display_for_field`, showing money fields as ¥1,234.50 on change pages and in list cells."""
+
+    def display(value, field, empty_value_display, *args, **kwargs):
+        if getattr(field, "is_money", False) and value is not None:
+            return yuan(value)
+        return display_for_field(value, field, empty_value_display, *args, **kwargs)
+
+    return display
+
+
 def yuan(value):
     """Money as people read it in lists, pages and exports: ¥1,234.50 (the locale's grouping); "—" for none."""
     if value is None or value == "":

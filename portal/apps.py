@@ -16,6 +16,21 @@ class PortalConfig(AppConfig):
         from portal import roles
 
         post_migrate.connect(roles.sync_after_migrate, dispatch_uid="portal.roles.sync")
+        _show_money_as_yuan()
+
+
+def _show_money_as_yuan():
+    """Money fields read ¥1,234.50 wherever the admin shows a field's value itself (read-only fields of change
+    pages, list cells): the two modules that call display_for_field get the money-aware one."""
+    from django.contrib.admin import helpers
+    from django.contrib.admin.templatetags import admin_list
+
+    from kernel.money import admin_display
+
+    for module in (helpers, admin_list):
+        if not getattr(module.display_for_field, "shows_money", False):
+            module.display_for_field = admin_display(module.display_for_field)
+            module.display_for_field.shows_money = True
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

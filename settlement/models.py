@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from interception.models import Carrier, InterceptionOrder, Merchant, Outlet, Platform
-from kernel.money import PAYMENT_REFERENCE_LENGTH
+from kernel.money import PAYMENT_REFERENCE_LENGTH, money
 from kernel.permissions import requires
 from kernel.timeline import register_transitions
 from settlement.rules import ADJUSTMENT_REASON_LENGTH
@@ -32,7 +32,7 @@ register_transitions(
 
 
 def signed_money(verbose_name, **kwargs):
-    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
+    return money(models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs))
 
 
 class Statement(FSMModelMixin, models.Model):

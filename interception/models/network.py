@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kernel.models import SealedCredentials
+from kernel.money import money
 from kernel.timeline import register_transitions
 
 register_transitions(
@@ -37,8 +38,10 @@ class GoodsCategory(models.TextChoices):
 
 
 def money_field(verbose_name, **kwargs):
-    return models.DecimalField(
-        verbose_name, max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))], **kwargs
+    return money(
+        models.DecimalField(
+            verbose_name, max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))], **kwargs
+        )
     )
 
 
