@@ -1,0 +1,71 @@
+"""The daily key figures a user may see, and their sums over a range of days (scoped as interception lists are)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from interception.selectors import scope_filter
+from kpi import histogram
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi
+from kpi.rollup import midnight
+
+SUMMED = [
+    "results",
+    "successes",
+    "failures",
+    "fees",
+    "returned",
+    "lost",
+    "damaged",
+    "approved",
+    "rejected",
+    "claims_filed",
+    "claims_paid",
+]
+
+
+def daily_list(user):
+    """Outlet staff: their outlets' rows only; a merchant's or carrier's API client: its own."""
+    return DailyKpi.objects.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="carrier"))
+
+
+def days_ending(today, days):
+    """The `days` calendar days ending with `today`, as (first day, last day)."""
+    return today - timedelta(days=days - 1), today
+
+
+def totals(user, first, last, by, *, order=None, limit=None, buckets=True):
+    """Sums per `by` (a column such as "carrier_id") over the days `first`…`last`, with the derived figures."""
+    fields = SUMMED + (RESULT_BUCKETS + WAIT_BUCKETS if buckets else [])
+    qs = daily_list(user).filter(day__gte=first, day__lte=last).order_by().values(by)
+    qs = qs.annotate(**{name: Sum(name) for name in fields})
+    if order:
+        qs = qs.order_by(order, by)
+    rows = list(qs[:limit] if limit else qs)
+    for row in rows:
+        derive(row)
+    return rows
+
+
+def derive(row):
+    """Rates, fee per success and the approximate median and p90 from the summed buckets."""
+    for name in SUMMED:
+        row[name] = row.get(name) or (Decimal("0.00") if name == "fees" else 0)
+    finished = row["returned"] + row["lost"] + row["damaged"]
+    row["success_rate"] = row["successes"] / row["results"] if row["results"] else None
+    row["fee_per_success"] = (row["fees"] / row["successes"]).quantize(Decimal("0.01")) if row["successes"] else None
+    row["loss_rate"] = (row["lost"] + row["damaged"]) / finished if finished else None
+    took = [row.get(name) or 0 for name in RESULT_BUCKETS]
+    waited = [row.get(name) or 0 for name in WAIT_BUCKETS]
+    row["median"], row["p90"] = histogram.quantile(took, 0.5), histogram.quantile(took, 0.9)
+    row["wait_median"], row["wait_p90"] = histogram.quantile(waited, 0.5), histogram.quantile(waited, 0.9)
+    return row
+
+
+def day_range_params(field, first, last):
+    """The changelist parameters of the moments of `field` within the calendar days `first`…`last`."""
+    return {
+        f"{field}__gte": midnight(first).isoformat(),
+        f"{field}__lt": midnight(last + timedelta(days=1)).isoformat(),
+    }
