@@ -1,9 +1,10 @@
 """Fixed buckets for durations (request to result, application to decision), and quantiles read from them.
 
-The edges are a geometric series: 1 minute × 1.5^k for k = 0…26 (rounded to the second), then 30 days. Bucket 0 is
-[0, 1 min), bucket i is [EDGES[i-1], EDGES[i]), the last one is 30 days and more: 29 buckets. Within a bucket a
-quantile is interpolated geometrically (linearly in the first), so an approximate median or p90 is off by at most
-half a bucket, about ±22 %, and usually much less.
+The edges are a geometric series: 1 minute × 1.5^k for k = 0…26 (rounded to the second), then 30 days: 29
+buckets. Bucket 0 holds less than 1 minute (a result stamped before its request by a carrier clock behind ours
+included), bucket i holds [EDGES[i-1], EDGES[i]), the last one 30 days and more. Within a bucket a quantile is
+interpolated geometrically (linearly in the first), so an approximate median or p90 lies in the same bucket as the
+exact one: off by less than a factor 1.5, usually by far less.
 """
 
 import math

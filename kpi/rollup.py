@@ -68,10 +68,11 @@ def _ranges(days):
 
 def _histogram(names):
     """One filtered count per bucket of `duration` (kpi.histogram)."""
-    lows = [timedelta(0), *(timedelta(seconds=e) for e in EDGES)]
     counts = {}
     for i, name in enumerate(names):
-        cond = Q(_took__gte=lows[i])
+        cond = Q()
+        if i > 0:  # the first bucket also holds a result stamped before its request (a carrier clock behind ours)
+            cond &= Q(_took__gte=timedelta(seconds=EDGES[i - 1]))
         if i < len(EDGES):
             cond &= Q(_took__lt=timedelta(seconds=EDGES[i]))
         counts[name] = Count("id", filter=cond)
