@@ -16,13 +16,11 @@ RESULT_BUCKETS = [f"took_{i:02d}" for i in range(BUCKETS)]
 WAIT_BUCKETS = [f"wait_{i:02d}" for i in range(BUCKETS)]
 
 
-class DailyKpi(models.Model):
-    """One calendar day (Asia/Shanghai) of one platform × carrier × outlet × merchant.
-
-    Each figure counts on the day of its own event: results on result_at, finished returns on returned_at, lost
-    and damaged parcels on return_failed_at, decided applications on decided_at, claims on filed_at and paid_at.
-    Never edited by hand: a pass of the runner, or `rebuild_kpis`, deletes a day's rows and recounts them.
-    """
+class Figures(models.Model):
+    """The figures of one calendar day (Asia/Shanghai); each counts on the day of its own event: results on
+    result_at, finished returns on returned_at, lost and damaged parcels on return_failed_at, decided applications
+    on decided_at, claims on filed_at and paid_at. Never edited by hand: a pass of the runner, or `rebuild_kpis`,
+    deletes a day's rows and recounts them."""
 
     day = models.DateField(_("day"))
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="+", verbose_name=_("platform"))
@@ -30,9 +28,6 @@ class DailyKpi(models.Model):
         Carrier, on_delete=models.CASCADE, related_name="+", verbose_name=_("carrier"), db_index=False
     )
     outlet = models.ForeignKey(Outlet, on_delete=models.CASCADE, related_name="+", verbose_name=_("outlet"))
-    merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="+", verbose_name=_("merchant"), db_index=False
-    )
     results = models.PositiveIntegerField(_("results"), default=0)
     successes = models.PositiveIntegerField(_("successes"), default=0)
     failures = models.PositiveIntegerField(_("failures"), default=0)
@@ -49,6 +44,17 @@ class DailyKpi(models.Model):
     locals().update(_hist_fields("wait_"))  # decided applications by time from application to decision
 
     class Meta:
+        abstract = True
+
+
+class DailyKpi(Figures):
+    """One day of one platform × carrier × outlet × merchant."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", verbose_name=_("merchant"), db_index=False
+    )
+
+    class Meta:
         verbose_name = _("daily key figures")
         verbose_name_plural = _("daily key figures")
         constraints = [
@@ -58,6 +64,21 @@ class DailyKpi(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.outlet_id}/{self.merchant_id}"
+
+
+class DailyOutletKpi(Figures):
+    """The same figures summed over merchants: one day of one platform × carrier × outlet. Written with
+    DailyKpi in the same recount; what the dashboard reads, since a merchant's figures are not on it and a
+    merchant-level row holds about one result a day at a large platform's spread."""
+
+    class Meta:
+        verbose_name = _("daily key figures of an outlet")
+        verbose_name_plural = _("daily key figures of outlets")
+        constraints = [models.UniqueConstraint(fields=["day", "platform", "carrier", "outlet"], name="kpi_outlet_key")]
+        indexes = [models.Index(fields=["outlet", "day"], name="kpi_outlet_outlet_idx")]
+
+    def __str__(self):
+        return f"{self.day} {self.outlet_id}"
 
 
 class Watermark(models.Model):

@@ -25,7 +25,7 @@ from claims.models import Claim
 from interception.models import Contract, InterceptionOrder
 from kernel.models import TimelineEntry
 from kpi.histogram import EDGES
-from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, Watermark
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, Watermark
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the calendar the figures are kept in, whatever the server's zone
 MARGIN = timedelta(minutes=5)  # a transaction that commits its timeline entry later than this after a higher id
@@ -152,24 +152,34 @@ def count_days(days):
 
 
 def recount(days):
-    """Replace the rows of `days` by a recount; the caller's transaction makes it one change."""
+    """Replace the rows of `days` (per merchant, and summed per outlet) by a recount, as one change."""
     days = sorted(set(days))
     if not days:
         return 0
     counted = count_days(days)
+    outlets = defaultdict(lambda: {"failure_codes": {}, "fees": Decimal("0.00")})
+    for key, row in counted.items():
+        total = outlets[key[:4]]
+        for name, value in row.items():
+            if name == "failure_codes":
+                for code, n in value.items():
+                    total[name][code] = total[name].get(code, 0) + n
+            else:
+                total[name] = total.get(name, 0) + value
     with transaction.atomic():
         DailyKpi.objects.filter(day__in=days).delete()
+        DailyOutletKpi.objects.filter(day__in=days).delete()
         DailyKpi.objects.bulk_create(
             [
-                DailyKpi(
-                    day=key[0],
-                    platform_id=key[1],
-                    carrier_id=key[2],
-                    outlet_id=key[3],
-                    merchant_id=key[4],
-                    **row,
-                )
-                for key, row in counted.items()
+                DailyKpi(day=k[0], platform_id=k[1], carrier_id=k[2], outlet_id=k[3], merchant_id=k[4], **row)
+                for k, row in counted.items()
+            ],
+            batch_size=1000,
+        )
+        DailyOutletKpi.objects.bulk_create(
+            [
+                DailyOutletKpi(day=k[0], platform_id=k[1], carrier_id=k[2], outlet_id=k[3], **row)
+                for k, row in outlets.items()
             ],
             batch_size=1000,
         )

@@ -7,7 +7,7 @@ from django.db.models import Sum
 
 from interception.selectors import scope_filter
 from kpi import histogram
-from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi
 from kpi.rollup import midnight
 
 SUMMED = [
@@ -30,19 +30,35 @@ def daily_list(user):
     return DailyKpi.objects.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="carrier"))
 
 
+def outlet_daily_list(user):
+    """The per-outlet sums, scoped the same way; a merchant's client sees none (they mix merchants)."""
+    return DailyOutletKpi.objects.filter(scope_filter(user, outlet="outlet", carrier="carrier"))
+
+
 def days_ending(today, days):
     """The `days` calendar days ending with `today`, as (first day, last day)."""
     return today - timedelta(days=days - 1), today
 
 
-def totals(user, first, last, by, *, order=None, limit=None, buckets=True):
-    """Sums per `by` (a column such as "carrier_id") over the days `first`…`last`, with the derived figures."""
-    fields = SUMMED + (RESULT_BUCKETS + WAIT_BUCKETS if buckets else [])
-    qs = daily_list(user).filter(day__gte=first, day__lte=last).order_by().values(by)
-    qs = qs.annotate(**{name: Sum(name) for name in fields})
+def totals(user, first, last, by, *, order=None, limit=None, waits=True):
+    """Sums per `by` (a column such as "carrier_id") over the days `first`…`last`, with the derived figures.
+
+    Read from the per-outlet sums unless `by` is the merchant. With `order` and `limit` (the top ten), the buckets
+    are summed only for the rows kept."""
+    source = daily_list(user) if by == "merchant_id" else outlet_daily_list(user)
+    days = source.filter(day__gte=first, day__lte=last).order_by()
+    buckets = RESULT_BUCKETS + (WAIT_BUCKETS if waits else [])
+    if limit:
+        top = (
+            days.values(by)
+            .annotate(_order=Sum(order.lstrip("-")))
+            .order_by("-_order" if order.startswith("-") else "_order", by)
+        )
+        days = days.filter(**{f"{by}__in": [row[by] for row in top[:limit]]})
+    qs = days.values(by).annotate(**{name: Sum(name) for name in SUMMED + buckets})
     if order:
         qs = qs.order_by(order, by)
-    rows = list(qs[:limit] if limit else qs)
+    rows = list(qs)
     for row in rows:
         derive(row)
     return rows

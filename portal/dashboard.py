@@ -180,8 +180,8 @@ def _performance(user, now):
     success rate, approximate median time to result, fee per success, return loss."""
 
     first, last = kpi_selectors.days_ending(timezone.localdate(now), STATS_DAYS)
-    by_carrier = kpi_selectors.totals(user, first, last, "carrier_id")
-    by_outlet = kpi_selectors.totals(user, first, last, "outlet_id", order="-results", limit=TOP_OUTLETS)
+    by_carrier = kpi_selectors.totals(user, first, last, "carrier_id", waits=False)
+    by_outlet = kpi_selectors.totals(user, first, last, "outlet_id", order="-results", limit=TOP_OUTLETS, waits=False)
     by_outlet = [row for row in by_outlet if row["results"]]
     by_carrier = [row for row in by_carrier if row["results"]]
     for rows, key, param in [
