@@ -40,28 +40,31 @@ def days_ending(today, days):
     return today - timedelta(days=days - 1), today
 
 
-def totals(user, first, last, by, *, order=None, limit=None, waits=True):
-    """Sums per `by` (a column such as "carrier_id") over the days `first`…`last`, with the derived figures.
-
-    Read from the per-outlet sums unless `by` is the merchant. With `order` and `limit` (the top ten), the buckets
-    are summed only for the rows kept."""
-    source = daily_list(user) if by == "merchant_id" else outlet_daily_list(user)
-    days = source.filter(day__gte=first, day__lte=last).order_by()
+def totals(user, first, last, *by, waits=True):
+    """Sums per `by` (columns such as "carrier_id", "outlet_id") over the days `first`…`last`, with the derived
+    figures. Read from the per-outlet sums unless the merchant is among `by`."""
+    source = daily_list(user) if "merchant_id" in by else outlet_daily_list(user)
     buckets = RESULT_BUCKETS + (WAIT_BUCKETS if waits else [])
-    if limit:
-        top = (
-            days.values(by)
-            .annotate(_order=Sum(order.lstrip("-")))
-            .order_by("-_order" if order.startswith("-") else "_order", by)
-        )
-        days = days.filter(**{f"{by}__in": [row[by] for row in top[:limit]]})
-    qs = days.values(by).annotate(**{name: Sum(name) for name in SUMMED + buckets})
-    if order:
-        qs = qs.order_by(order, by)
-    rows = list(qs)
+    rows = list(
+        source.filter(day__gte=first, day__lte=last)
+        .order_by()
+        .values(*by)
+        .annotate(**{name: Sum(name) for name in SUMMED + buckets})
+        .order_by(*by)
+    )
+    return [derive(row) for row in rows]
+
+
+def combine(rows, *by):
+    """`totals` rows summed again per `by`, a coarser key (the carriers of outlet rows), derived again."""
+    combined = {}
     for row in rows:
-        derive(row)
-    return rows
+        key = tuple(row[name] for name in by)
+        total = combined.setdefault(key, dict(zip(by, key, strict=True)))
+        for name, value in row.items():
+            if name in SUMMED or name in RESULT_BUCKETS or name in WAIT_BUCKETS:
+                total[name] = total.get(name, 0) + (value or 0)
+    return [derive(row) for row in combined.values()]
 
 
 def derive(row):

@@ -180,16 +180,18 @@ def _performance(user, now):
     success rate, approximate median time to result, fee per success, return loss."""
 
     first, last = kpi_selectors.days_ending(timezone.localdate(now), STATS_DAYS)
-    by_carrier = kpi_selectors.totals(user, first, last, "carrier_id", waits=False)
-    by_outlet = kpi_selectors.totals(user, first, last, "outlet_id", order="-results", limit=TOP_OUTLETS, waits=False)
-    by_outlet = [row for row in by_outlet if row["results"]]
-    by_carrier = [row for row in by_carrier if row["results"]]
+    # One read of the outlets' sums (an outlet belongs to one carrier); the carriers are their outlets summed.
+    outlet_rows = [
+        r for r in kpi_selectors.totals(user, first, last, "carrier_id", "outlet_id", waits=False) if r["results"]
+    ]
+    by_carrier = kpi_selectors.combine(outlet_rows, "carrier_id")
+    by_outlet = sorted(outlet_rows, key=lambda r: (-r["results"], r["outlet_id"]))[:TOP_OUTLETS]
     for rows, key, param in [
         (by_carrier, "carrier_id", "carrier__id__exact"),
         (by_outlet, "outlet_id", "outlet__id__exact"),
     ]:
         _links(rows, key, param, first, last)
-    _label(by_carrier, "carrier_id", {c.pk: c.name for c in Carrier.objects.all()})
+    _label(by_carrier, "carrier_id", dict(Carrier.objects.values_list("pk", "name")))
     _label(
         by_outlet,
         "outlet_id",

@@ -272,6 +272,8 @@ def test_outlet_staff_see_only_their_outlets_figures(two_outlets):
     assert {r.outlet_id for r in daily_list(two_outlets["staff_a"])} == {two_outlets["a"].pk}
     (row,) = totals(two_outlets["staff_a"], today, today, "carrier_id")
     assert row["results"] == 1
+    (row,) = totals(two_outlets["staff_a"], today, today, "merchant_id")  # the per-merchant rows are scoped too
+    assert row["results"] == 1
     supervisor = factories.user("sup", roles.SUPERVISOR)
     assert sum(r["results"] for r in totals(supervisor, today, today, "carrier_id")) == 3
     assert not daily_list(factories.user("nobody"))  # staff of no outlet see nothing
