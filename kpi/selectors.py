@@ -40,13 +40,14 @@ def days_ending(today, days):
     return today - timedelta(days=days - 1), today
 
 
-def totals(user, first, last, *by, waits=True):
+def totals(user, first, last, *by, waits=True, where=None):
     """Sums per `by` (columns such as "carrier_id", "outlet_id") over the days `first`…`last`, with the derived
-    figures. Read from the per-outlet sums unless the merchant is among `by`."""
-    source = daily_list(user) if "merchant_id" in by else outlet_daily_list(user)
+    figures; `where`: {column: id} narrows them. Read from the per-outlet sums unless a merchant is involved."""
+    where = where or {}
+    source = daily_list(user) if "merchant_id" in (*by, *where) else outlet_daily_list(user)
     buckets = RESULT_BUCKETS + (WAIT_BUCKETS if waits else [])
     rows = list(
-        source.filter(day__gte=first, day__lte=last)
+        source.filter(day__gte=first, day__lte=last, **where)
         .order_by()
         .values(*by)
         .annotate(**{name: Sum(name) for name in SUMMED + buckets})
