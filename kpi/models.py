@@ -23,7 +23,6 @@ class Figures(models.Model):
     deletes a day's rows and recounts them."""
 
     day = models.DateField(_("day"))
-    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="+", verbose_name=_("platform"))
     carrier = models.ForeignKey(
         Carrier, on_delete=models.CASCADE, related_name="+", verbose_name=_("carrier"), db_index=False
     )
@@ -50,6 +49,7 @@ class Figures(models.Model):
 class DailyKpi(Figures):
     """One day of one platform × carrier × outlet × merchant."""
 
+    platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="+", verbose_name=_("platform"))
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, related_name="+", verbose_name=_("merchant"), db_index=False
     )
@@ -67,14 +67,14 @@ class DailyKpi(Figures):
 
 
 class DailyOutletKpi(Figures):
-    """The same figures summed over merchants: one day of one platform × carrier × outlet. Written with
-    DailyKpi in the same recount; what the dashboard reads, since a merchant's figures are not on it and a
+    """The same figures summed over platforms and merchants: one day of one carrier × outlet. Written with
+    DailyKpi in the same recount; what the dashboard reads, since neither platform nor merchant is on it and a
     merchant-level row holds about one result a day at a large platform's spread."""
 
     class Meta:
         verbose_name = _("daily key figures of an outlet")
         verbose_name_plural = _("daily key figures of outlets")
-        constraints = [models.UniqueConstraint(fields=["day", "platform", "carrier", "outlet"], name="kpi_outlet_key")]
+        constraints = [models.UniqueConstraint(fields=["day", "carrier", "outlet"], name="kpi_outlet_key")]
         indexes = [models.Index(fields=["outlet", "day"], name="kpi_outlet_outlet_idx")]
 
     def __str__(self):

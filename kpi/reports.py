@@ -154,13 +154,13 @@ def build(user, report):
     present = [r for r in rows if r[key] is not None]
     present.sort(key=lambda r: (r[key], r["label"]), reverse=report.sort.startswith("-"))
     report.rows = present + [r for r in rows if r[key] is None]
-    days = selectors.totals(user, report.first, report.last, "day", where=report.where, waits=False)
+    days = selectors.totals(user, report.first, report.last, "day", where=report.where, waits=False, quantiles=())
     periods = {}
     for row in days:
         periods.setdefault(_period(row["day"], report.grain), []).append(row)
     trend = []
     for start in sorted(periods):
-        total = selectors.combine([{**r, "period": start} for r in periods[start]], "period")[0]
+        total = selectors.combine([{**r, "period": start} for r in periods[start]], "period", quantiles=())[0]
         end = _period_end(start, report.grain, report.last)
         total["start"], total["end"] = max(start, report.first), end
         _links(total, total["start"], end, narrow)

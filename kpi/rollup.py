@@ -152,14 +152,14 @@ def count_days(days):
 
 
 def recount(days):
-    """Replace the rows of `days` (per merchant, and summed per outlet) by a recount, as one change."""
+    """Replace the rows of `days` (per merchant, and summed per carrier × outlet) by a recount, as one change."""
     days = sorted(set(days))
     if not days:
         return 0
     counted = count_days(days)
     outlets = defaultdict(lambda: {"failure_codes": {}, "fees": Decimal("0.00")})
     for key, row in counted.items():
-        total = outlets[key[:4]]
+        total = outlets[(key[0], key[2], key[3])]  # day, carrier, outlet
         for name, value in row.items():
             if name == "failure_codes":
                 for code, n in value.items():
@@ -177,10 +177,7 @@ def recount(days):
             batch_size=1000,
         )
         DailyOutletKpi.objects.bulk_create(
-            [
-                DailyOutletKpi(day=k[0], platform_id=k[1], carrier_id=k[2], outlet_id=k[3], **row)
-                for k, row in outlets.items()
-            ],
+            [DailyOutletKpi(day=k[0], carrier_id=k[1], outlet_id=k[2], **row) for k, row in outlets.items()],
             batch_size=1000,
         )
     return len(counted)

@@ -10,6 +10,13 @@ from kpi import histogram
 from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi
 from kpi.rollup import midnight
 
+# name -> (the buckets it is read from, the quantile)
+QUANTILES = {
+    "median": (RESULT_BUCKETS, 0.5),
+    "p90": (RESULT_BUCKETS, 0.9),
+    "wait_median": (WAIT_BUCKETS, 0.5),
+    "wait_p90": (WAIT_BUCKETS, 0.9),
+}
 SUMMED = [
     "results",
     "successes",
@@ -40,11 +47,13 @@ def days_ending(today, days):
     return today - timedelta(days=days - 1), today
 
 
-def totals(user, first, last, *by, waits=True, where=None):
+def totals(user, first, last, *by, waits=True, where=None, quantiles=QUANTILES):
     """Sums per `by` (columns such as "carrier_id", "outlet_id") over the days `first`…`last`, with the derived
-    figures; `where`: {column: id} narrows them. Read from the per-outlet sums unless a merchant is involved."""
+    figures; `where`: {column: id} narrows them. Read from the per-outlet sums unless a platform or a merchant is
+    involved."""
     where = where or {}
-    source = daily_list(user) if "merchant_id" in (*by, *where) else outlet_daily_list(user)
+    coarse = {"day", "carrier_id", "outlet_id"}.issuperset((*by, *where))
+    source = outlet_daily_list(user) if coarse else daily_list(user)
     buckets = RESULT_BUCKETS + (WAIT_BUCKETS if waits else [])
     rows = list(
         source.filter(day__gte=first, day__lte=last, **where)
@@ -53,10 +62,10 @@ def totals(user, first, last, *by, waits=True, where=None):
         .annotate(**{name: Sum(name) for name in SUMMED + buckets})
         .order_by(*by)
     )
-    return [derive(row) for row in rows]
+    return [derive(row, quantiles) for row in rows]
 
 
-def combine(rows, *by):
+def combine(rows, *by, quantiles=QUANTILES):
     """`totals` rows summed again per `by`, a coarser key (the carriers of outlet rows), derived again."""
     combined = {}
     for row in rows:
@@ -65,21 +74,20 @@ def combine(rows, *by):
         for name, value in row.items():
             if name in SUMMED or name in RESULT_BUCKETS or name in WAIT_BUCKETS:
                 total[name] = total.get(name, 0) + (value or 0)
-    return [derive(row) for row in combined.values()]
+    return [derive(row, quantiles) for row in combined.values()]
 
 
-def derive(row):
-    """Rates, fee per success and the approximate median and p90 from the summed buckets."""
+def derive(row, quantiles=QUANTILES):
+    """Rates, fee per success and the approximate `quantiles` (of QUANTILES) from the summed buckets."""
     for name in SUMMED:
         row[name] = row.get(name) or (Decimal("0.00") if name == "fees" else 0)
     finished = row["returned"] + row["lost"] + row["damaged"]
     row["success_rate"] = row["successes"] / row["results"] if row["results"] else None
     row["fee_per_success"] = (row["fees"] / row["successes"]).quantize(Decimal("0.01")) if row["successes"] else None
     row["loss_rate"] = (row["lost"] + row["damaged"]) / finished if finished else None
-    took = [row.get(name) or 0 for name in RESULT_BUCKETS]
-    waited = [row.get(name) or 0 for name in WAIT_BUCKETS]
-    row["median"], row["p90"] = histogram.quantile(took, 0.5), histogram.quantile(took, 0.9)
-    row["wait_median"], row["wait_p90"] = histogram.quantile(waited, 0.5), histogram.quantile(waited, 0.9)
+    for name, (buckets, q) in QUANTILES.items():
+        if name in quantiles:
+            row[name] = histogram.quantile([row.get(b) or 0 for b in buckets], q)
     return row
 
 

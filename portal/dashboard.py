@@ -181,10 +181,10 @@ def _performance(user, now):
 
     first, last = kpi_selectors.days_ending(timezone.localdate(now), STATS_DAYS)
     # One read of the outlets' sums (an outlet belongs to one carrier); the carriers are their outlets summed.
-    outlet_rows = [
-        r for r in kpi_selectors.totals(user, first, last, "carrier_id", "outlet_id", waits=False) if r["results"]
-    ]
-    by_carrier = kpi_selectors.combine(outlet_rows, "carrier_id")
+    median = ("median",)  # the only quantile the tables show
+    outlet_rows = kpi_selectors.totals(user, first, last, "carrier_id", "outlet_id", waits=False, quantiles=median)
+    outlet_rows = [row for row in outlet_rows if row["results"]]
+    by_carrier = kpi_selectors.combine(outlet_rows, "carrier_id", quantiles=median)
     by_outlet = sorted(outlet_rows, key=lambda r: (-r["results"], r["outlet_id"]))[:TOP_OUTLETS]
     for rows, key, param in [
         (by_carrier, "carrier_id", "carrier__id__exact"),

@@ -93,15 +93,16 @@ def assert_rollup_equals_recount():
     assert found.keys() == expected.keys()
     for key, row in expected.items():
         assert found[key] == row, key
-    # The per-outlet rows (what the dashboard reads) are the per-merchant rows summed.
+    # The per-outlet rows (what the dashboard reads) are the per-merchant rows summed over platforms and merchants.
     outlets = defaultdict(lambda: defaultdict(int))
-    for key, row in expected.items():
+    for (day, _platform, carrier, outlet, _merchant), row in expected.items():
         for name in FIGURES + RESULT_BUCKETS + WAIT_BUCKETS + ["fees"]:
-            outlets[key[:4]][name] += row[name]
+            outlets[(day, carrier, outlet)][name] += row[name]
+        codes = outlets[(day, carrier, outlet)].setdefault("failure_codes", {})
+        for code, n in row["failure_codes"].items():
+            codes[code] = codes.get(code, 0) + n
     assert {
-        (r.day, r.platform_id, r.carrier_id, r.outlet_id): {
-            n: getattr(r, n) for n in outlets[(r.day, r.platform_id, r.carrier_id, r.outlet_id)]
-        }
+        (r.day, r.carrier_id, r.outlet_id): {n: getattr(r, n) for n in outlets[(r.day, r.carrier_id, r.outlet_id)]}
         for r in DailyOutletKpi.objects.all()
     } == {k: dict(v) for k, v in outlets.items()}
 
