@@ -208,7 +208,8 @@ def _touched_days(entries):
 
 @transaction.atomic
 def kpis_update(now=None):
-    """One pass of the runner: recount the days touched by timeline entries after the watermark; (entries, days).
+    """One pass of the runner: recount the days touched by timeline entries after the watermark; (how many entries
+    are new since the last pass, the days recounted).
 
     The watermark row is locked, so two runners take turns. A transaction may commit its timeline entry after one
     with a higher id was read: each pass therefore reads again every entry after the highest id seen by the passes
@@ -216,6 +217,7 @@ def kpis_update(now=None):
     """
     now = now or timezone.now()
     mark, _ = Watermark.objects.select_for_update().get_or_create(name=RUNNER)
+    seen = max([h for _at, h in mark.passes], default=mark.floor)
     recent = []
     for at, high in mark.passes:
         if datetime.fromisoformat(at) <= now - MARGIN:
@@ -229,7 +231,7 @@ def kpis_update(now=None):
     mark.passes = [*recent, [now.isoformat(), high]]
     mark.updated_at = now
     mark.save()
-    return high - mark.floor, sorted(days)
+    return max(0, high - seen), sorted(days)
 
 
 def kpis_rebuild(first, last):

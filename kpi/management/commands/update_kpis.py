@@ -18,10 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, loop, interval, **options):
         def work():
             entries, days = kpis_update()
-            if days or not loop:
+            if entries or not loop:  # the passes that only read the last minutes again stay quiet
                 listed = ", ".join(f"{d:%Y-%m-%d}" for d in days) or "none"
                 return (
-                    f"{timezone.localtime():%Y-%m-%d %H:%M:%S} read {entries} timeline entries, "
+                    f"{timezone.localtime():%Y-%m-%d %H:%M:%S} read {entries} new timeline entries, "
                     f"recounted days: {listed}"
                 )
             return ""
