@@ -67,7 +67,7 @@ def _ranges(days):
 
 
 def _histogram(names):
-    """One filtered count per bucket of `duration` (kpi.histogram)."""
+    """One filtered count per bucket (kpi.histogram) of the `_took` annotation."""
     counts = {}
     for i, name in enumerate(names):
         cond = Q()
