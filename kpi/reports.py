@@ -144,7 +144,8 @@ def build(user, report):
     column = f"{report.by}_id"
     narrow = {DIMENSIONS[name[:-3]][2]: value for name, value in report.where.items()}
     rows = selectors.totals(user, report.first, report.last, column, where=report.where)
-    names = dict(model.objects.filter(pk__in=[r[column] for r in rows]).values_list("pk", "name"))
+    shown = model.objects.filter(pk__in=[r[column] for r in rows])
+    names = {pk: f"{name} ({code})" for pk, name, code in shown.values_list("pk", "name", "code")}
     for row in rows:
         row["label"] = names.get(row[column], "?")
         row["return_failed"] = row["lost"] + row["damaged"]

@@ -42,14 +42,14 @@ def test_report_per_outlet_sorted_and_each_figure_links_to_its_list(client, figu
     response = _get(client, factories.user("sup", roles.SUPERVISOR), by="outlet", sort="-results")
     assert response.status_code == 200
     rows = response.context["report"].rows
-    assert [r["label"] for r in rows] == ["网点B", "网点A"]  # most results first
+    assert [r["label"] for r in rows] == ["网点B (B-001)", "网点A (A-001)"]  # most results first
     assert [r["results"] for r in rows] == [3, 2] and rows[1]["return_failed"] == 1
     for row in rows:
         for key, url in row["urls"].items():
             listed = client.get(url).context["cl"].result_count
             assert listed == row[key], (key, url)
     ascending = _get(client, factories.user("sup2", roles.SUPERVISOR), by="outlet", sort="results").context["report"]
-    assert [r["label"] for r in ascending.rows] == ["网点A", "网点B"]
+    assert [r["label"] for r in ascending.rows] == ["网点A (A-001)", "网点B (B-001)"]
 
 
 def test_trend_per_day_and_per_week_is_server_drawn_svg(client, figures):
@@ -64,12 +64,12 @@ def test_trend_per_day_and_per_week_is_server_drawn_svg(client, figures):
 def test_outlet_staff_see_only_their_outlets_in_the_page_and_the_export(client, figures):
     staff_a = figures["staff_a"]
     response = _get(client, staff_a, by="outlet")
-    assert [r["label"] for r in response.context["report"].rows] == ["网点A"]
+    assert [r["label"] for r in response.context["report"].rows] == ["网点A (A-001)"]
     assert "网点B" not in response.content.decode()
     exported = _get(client, staff_a, by="outlet", format="csv")
     assert exported["Content-Type"].startswith("text/csv")
     lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
-    assert [line[0] for line in lines[1:]] == ["网点A"] and lines[1][1] == "2"
+    assert [line[0] for line in lines[1:]] == ["网点A (A-001)"] and lines[1][1] == "2"
     # Narrowed to another outlet by hand: still nothing of it.
     other = _get(client, staff_a, by="merchant", outlet=str(figures["b"].pk))
     assert other.context["report"].rows == []
