@@ -42,6 +42,8 @@ DURATIONS = {"median", "p90", "wait_median"}
 SORTS = {key for key, _label in COLUMNS} | {"label"}
 MAX_DAYS = 3 * 366
 ORDERS = "admin:interception_interceptionorder_changelist"
+CONTRACTS = "admin:interception_contract_changelist"
+CLAIMS = "admin:claims_claim_changelist"
 
 
 @dataclass
@@ -126,23 +128,32 @@ def _period_end(start, grain, last):
     return min(end, last)
 
 
-def _links(row, first, last, narrow):
-    """The list behind each figure: the same rows, on the same days of the same event."""
+def _links(row, first, last, where):
+    """The list behind each figure: the same rows, on the same days of the same event. `where`: {column: id}."""
+    narrow = {DIMENSIONS[column[:-3]][2]: value for column, value in where.items()}
     results = selectors.day_range_params("result_at", first, last)
+    # The contract list filters its carrier by code and opens on pending applications unless told otherwise.
+    contracts = {key: value for key, value in narrow.items() if key != "carrier__id__exact"}
+    if "carrier_id" in where:
+        contracts["carrier"] = Carrier.objects.filter(pk=where["carrier_id"]).values_list("code", flat=True).first()
     row["urls"] = {
         "results": _url(ORDERS, **narrow, **results),
         "successes": _url(ORDERS, **narrow, **results, result="success"),
         "failures": _url(ORDERS, **narrow, **results, result="failure"),
         "returned": _url(ORDERS, **narrow, **selectors.day_range_params("returned_at", first, last)),
         "return_failed": _url(ORDERS, **narrow, **selectors.day_range_params("return_failed_at", first, last)),
+        "decided": _url(
+            CONTRACTS, **contracts, state__exact="all", **selectors.day_range_params("decided_at", first, last)
+        ),
+        "claims_filed": _url(CLAIMS, **narrow, **selectors.day_range_params("filed_at", first, last)),
+        "claims_paid": _url(CLAIMS, **narrow, **selectors.day_range_params("paid_at", first, last)),
     }
 
 
 def build(user, report):
     """The rows of the report, sorted, with their links; the trend of the whole selection per day, week or month."""
-    _label, model, param = DIMENSIONS[report.by]
+    _label, model, _param = DIMENSIONS[report.by]
     column = f"{report.by}_id"
-    narrow = {DIMENSIONS[name[:-3]][2]: value for name, value in report.where.items()}
     rows = selectors.totals(user, report.first, report.last, column, where=report.where)
     shown = model.objects.filter(pk__in=[r[column] for r in rows])
     names = {pk: f"{name} ({code})" for pk, name, code in shown.values_list("pk", "name", "code")}
@@ -150,7 +161,7 @@ def build(user, report):
         row["label"] = names.get(row[column], "?")
         row["return_failed"] = row["lost"] + row["damaged"]
         row["decided"] = row["approved"] + row["rejected"]
-        _links(row, report.first, report.last, {**narrow, param: row[column]})
+        _links(row, report.first, report.last, {**report.where, column: row[column]})
     key = report.sort.lstrip("-")
     present = [r for r in rows if r[key] is not None]
     present.sort(key=lambda r: (r[key], r["label"]), reverse=report.sort.startswith("-"))
@@ -164,7 +175,7 @@ def build(user, report):
         total = selectors.combine([{**r, "period": start} for r in periods[start]], "period", quantiles=())[0]
         end = _period_end(start, report.grain, report.last)
         total["start"], total["end"] = max(start, report.first), end
-        _links(total, total["start"], end, narrow)
+        _links(total, total["start"], end, report.where)
         trend.append(total)
     report.trend = _bars(trend)
     whole = selectors.combine([{**r, "all": 1} for r in rows], "all")

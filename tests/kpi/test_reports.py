@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from claims import services as claim_services
 from kpi.rollup import kpis_update
 from portal import roles
 from tests import factories
@@ -29,6 +30,7 @@ def figures(two_outlets):
 
     for result in ("returning", "lost"):
         services.interception_record_result(order_id=lost.pk, actor=None, result=result, source="callback")
+    claim_services.claim_file(actor=factories.user("cs1", roles.CUSTOMER_SERVICE), interception_id=lost.pk, kind="loss")
     kpis_update()
     return two_outlets
 
@@ -44,10 +46,12 @@ def test_report_per_outlet_sorted_and_each_figure_links_to_its_list(client, figu
     rows = response.context["report"].rows
     assert [r["label"] for r in rows] == ["网点B (B-001)", "网点A (A-001)"]  # most results first
     assert [r["results"] for r in rows] == [3, 2] and rows[1]["return_failed"] == 1
-    for row in rows:
-        for key, url in row["urls"].items():
-            listed = client.get(url).context["cl"].result_count
-            assert listed == row[key], (key, url)
+    assert rows[1]["claims_filed"] == 1 and rows[1]["decided"] == 1  # its contract, approved today
+    for by in ("outlet", "carrier", "merchant", "platform"):
+        for row in _get(client, factories.user(f"sup-{by}", roles.SUPERVISOR), by=by).context["report"].rows:
+            for key, url in row["urls"].items():
+                listed = client.get(url).context["cl"].result_count
+                assert listed == row[key], (by, key, url)
     ascending = _get(client, factories.user("sup2", roles.SUPERVISOR), by="outlet", sort="results").context["report"]
     assert [r["label"] for r in ascending.rows] == ["网点A (A-001)", "网点B (B-001)"]
 
