@@ -237,8 +237,10 @@ def kpis_update(now=None):
 def kpis_rebuild(first, last):
     """Recount every day from `first` to `last`, a month at a time; a new runner starts after what exists now."""
     with transaction.atomic():
-        mark, created = Watermark.objects.select_for_update().get_or_create(name=RUNNER)
-        if created:  # the history is this command's work: the runner follows what comes after it
+        mark, _ = Watermark.objects.select_for_update().get_or_create(name=RUNNER)
+        if (
+            not mark.floor and not mark.passes
+        ):  # the history is this command's work: the runner follows what comes after
             mark.floor = TimelineEntry.objects.aggregate(high=Max("id"))["high"] or 0
             mark.save()
     rows, day = 0, first

@@ -18,7 +18,7 @@ from interception import services
 from interception.models import Contract, InterceptionAgreement, InterceptionOrder
 from interception.services.contracts import Decision
 from kpi import histogram
-from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, Watermark
 from kpi.rollup import kpis_update
 from kpi.selectors import daily_list, totals
 from portal import roles
@@ -278,3 +278,29 @@ def test_outlet_staff_see_only_their_outlets_figures(two_outlets):
     supervisor = factories.user("sup", roles.SUPERVISOR)
     assert sum(r["results"] for r in totals(supervisor, today, today, "carrier_id")) == 3
     assert not daily_list(factories.user("nobody"))  # staff of no outlet see nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_at_once_take_turns_and_count_once():
+    Watermark.objects.get_or_create(name="timeline")  # as the migration made it (a transactional test flushed it)
+    contract = factories.active_contract(carrier_code="zto")
+    for _ in range(3):
+        factories.intercepted(contract)
+    failures = []
+
+    def runner():
+        try:
+            kpis_update()
+        except Exception as exc:  # a deadlock or a duplicate row would land here
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sum(r.results for r in DailyKpi.objects.all()) == 3
+    assert_rollup_equals_recount()
