@@ -46,6 +46,7 @@ class Section:
     chart: list = field(default_factory=list)
     columns: list = field(default_factory=list)
     empty: str = ""
+    report_url: str = ""
 
 
 def _url(name, **params):
@@ -212,6 +213,9 @@ def _performance(user, now):
         chart=_bars(by_outlet),
         empty=_("No carrier result in this period."),
     )
+    report = "admin:kpi_dailykpi_changelist"
+    carriers.report_url = _url(report, by="carrier", **{"from": first.isoformat(), "to": last.isoformat()})
+    outlets.report_url = _url(report, by="outlet", **{"from": first.isoformat(), "to": last.isoformat()})
     return [carriers, outlets]
 
 

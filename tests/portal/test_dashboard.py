@@ -101,6 +101,9 @@ def test_every_number_links_to_the_list_that_holds_exactly_that_many(client, res
             checked += 1
     assert [c.value for c in sections["approvals"].rows[0]["cells"]] == [4, 3, 2, 1]  # all, over 1, 3, 7 days
     assert checked >= 16
+    # The tables lead on to the report over the same days, which counts the same.
+    report = client.get(sections["carriers"].report_url).context["report"]
+    assert [r["results"] for r in report.rows] == [r["results"] for r in sections["carriers"].rows]
 
 
 def test_r15_windows_due_today_and_overdue_are_counted_and_listed(client):
