@@ -58,6 +58,7 @@ demo-smoke: $(STAMP)
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py seed_demo --quiet
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py process_deadlines
 	DATABASE_URL=sqlite:///$(SMOKE_DB) SANDBOX_DELAY_SECONDS=0 $(PY) manage.py sandbox_carrier
+	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py update_kpis
 	DATABASE_URL=sqlite:///$(SMOKE_DB) $(PY) manage.py demo_smoke
 
 # Benchmarks run against a database filled by `manage.py scale_data` (docs/benchmarks.md).

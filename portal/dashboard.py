@@ -1,25 +1,15 @@
 """The admin index as a dashboard: what each role should look at now, each number linking to its list.
 
-Every figure comes from the same scoped selectors the lists use, so outlet staff see their outlets only,
-and every query is an aggregate over an indexed range (the last 24 hours or 30 days of results, the open
-states), never a scan of the whole table.
+Every figure comes from the same scoped selectors the lists use, so outlet staff see their outlets only.
+The live figures are aggregates over an indexed range (the last 24 hours of results, the open states); the
+30-day tables read the daily key figures the runner keeps (kpi app, docs/kpis.md), so they do not grow with
+the table.
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-from statistics import median
 from urllib.parse import urlencode
 
-from django.db import connection
-from django.db.models import (
-    Aggregate,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-    Sum,
-)
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,13 +19,14 @@ from claims import services as claim_services
 from claims.models import Claim
 from interception import selectors
 from interception.models import Carrier, InterceptionOrder, Outlet
+from kpi import selectors as kpi_selectors
 from settlement import selectors as statement_selectors
 from settlement.models import Statement
 
 # Above this a count reads "1000+": an exact figure would cost a scan for nothing anybody acts on.
 COUNT_CAP = 1000
 TOP_OUTLETS = 10
-STATS_SPAN, STATS_DAYS = "30d", 30  # a span the interception list's "carrier result" filter offers
+STATS_DAYS = 30  # calendar days ending today (Asia/Shanghai), read from the daily key figures
 
 
 @dataclass
@@ -55,6 +46,7 @@ class Section:
     chart: list = field(default_factory=list)
     columns: list = field(default_factory=list)
     empty: str = ""
+    report_url: str = ""
 
 
 def _url(name, **params):
@@ -65,14 +57,6 @@ def _url(name, **params):
 def _capped(qs):
     n = qs[: COUNT_CAP + 1].count()
     return f"{COUNT_CAP}+" if n > COUNT_CAP else n
-
-
-class Median(Aggregate):
-    """PostgreSQL's median; other databases (the SQLite demo) compute it in Python."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = DurationField()
 
 
 def build(user, now=None):
@@ -193,12 +177,22 @@ def _last_day(user, now):
 
 
 def _performance(user, now):
-    """Per carrier and per outlet over the last 30 days: success rate, median time, fee per success, return loss."""
+    """Per carrier and per outlet over the 30 calendar days ending today, from the daily key figures (kpi app):
+    success rate, approximate median time to result, fee per success, return loss."""
 
-    results = selectors.interception_list(user).filter(selectors.result_within(STATS_SPAN, now)).order_by()
-    by_carrier = _stats(results, "carrier_id", "carrier__id__exact")
-    by_outlet = sorted(_stats(results, "outlet_id", "outlet__id__exact"), key=lambda r: -r["results"])[:TOP_OUTLETS]
-    _label(by_carrier, "carrier_id", {c.pk: c.name for c in Carrier.objects.all()})
+    first, last = kpi_selectors.days_ending(timezone.localdate(now), STATS_DAYS)
+    # One read of the outlets' sums (an outlet belongs to one carrier); the carriers are their outlets summed.
+    median = ("median",)  # the only quantile the tables show
+    outlet_rows = kpi_selectors.totals(user, first, last, "carrier_id", "outlet_id", waits=False, quantiles=median)
+    outlet_rows = [row for row in outlet_rows if row["results"]]
+    by_carrier = kpi_selectors.combine(outlet_rows, "carrier_id", quantiles=median)
+    by_outlet = sorted(outlet_rows, key=lambda r: (-r["results"], r["outlet_id"]))[:TOP_OUTLETS]
+    for rows, key, param in [
+        (by_carrier, "carrier_id", "carrier__id__exact"),
+        (by_outlet, "outlet_id", "outlet__id__exact"),
+    ]:
+        _links(rows, key, param, first, last)
+    _label(by_carrier, "carrier_id", dict(Carrier.objects.values_list("pk", "name")))
     _label(
         by_outlet,
         "outlet_id",
@@ -207,18 +201,21 @@ def _performance(user, now):
     by_carrier.sort(key=lambda r: r["label"])
     carriers = Section(
         "carriers",
-        _("Carriers, last %(n)s days") % {"n": STATS_DAYS},
+        _("Carriers, the %(n)s calendar days to today") % {"n": STATS_DAYS},
         rows=by_carrier,
         chart=_bars(by_carrier),
         empty=_("No carrier result in this period."),
     )
     outlets = Section(
         "outlets",
-        _("Busiest outlets, last %(n)s days") % {"n": STATS_DAYS},
+        _("Busiest outlets, the %(n)s calendar days to today") % {"n": STATS_DAYS},
         rows=by_outlet,
         chart=_bars(by_outlet),
         empty=_("No carrier result in this period."),
     )
+    report = "admin:kpi_dailykpi_changelist"
+    carriers.report_url = _url(report, by="carrier", **{"from": first.isoformat(), "to": last.isoformat()})
+    outlets.report_url = _url(report, by="outlet", **{"from": first.isoformat(), "to": last.isoformat()})
     return [carriers, outlets]
 
 
@@ -227,40 +224,17 @@ def _label(rows, key, names):
         row["label"] = names.get(row[key], "?")
 
 
-def _stats(results, key, param):
-    """The figures per `key`, grouped on the id alone so that the covering index answers (index-only scan)."""
+def _links(rows, key, param, first, last):
+    """Each figure's list: the interceptions whose event (result, return failure) fell on those days."""
     orders = "admin:interception_interceptionorder_changelist"
-    took = ExpressionWrapper(F("result_at") - F("requested_at"), output_field=DurationField())
-    aggregates = {
-        "results": Count("id"),
-        "succeeded": Count("id", filter=selectors.outcome("success")),
-        "fees": Sum("fee", filter=Q(chargeable=True)),
-        "returned": Count(
-            "id", filter=Q(state__in=[InterceptionOrder.State.RETURNED, InterceptionOrder.State.RETURN_FAILED])
-        ),
-        "lost": Count("id", filter=Q(state="return_failed")),
-    }
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        aggregates["median"] = Median(took)
-    rows = list(results.values(key).annotate(**aggregates).order_by(key))
-    if not postgres:
-        durations = {}
-        for group, at, requested in results.values_list(key, "result_at", "requested_at"):
-            durations.setdefault(group, []).append(at - requested)
-        for row in rows:
-            row["median"] = median(durations[row[key]]) if durations.get(row[key]) else None
+    results = kpi_selectors.day_range_params("result_at", first, last)
+    failed = kpi_selectors.day_range_params("return_failed_at", first, last)
     for row in rows:
-        link = {param: row[key], "result_within": STATS_SPAN}
-        row["success_rate"] = row["succeeded"] / row["results"] if row["results"] else None
-        row["fee_per_success"] = (
-            ((row["fees"] or Decimal("0")) / row["succeeded"]).quantize(Decimal("0.01")) if row["succeeded"] else None
-        )
-        row["loss_rate"] = row["lost"] / row["returned"] if row["returned"] else None
-        row["results_url"] = _url(orders, **link)
-        row["succeeded_url"] = _url(orders, **link, result="success")
-        row["lost_url"] = _url(orders, **link, state__exact="return_failed")
-    return rows
+        row["succeeded"] = row["successes"]
+        row["return_failed"] = row["lost"] + row["damaged"]
+        row["results_url"] = _url(orders, **{param: row[key]}, **results)
+        row["succeeded_url"] = _url(orders, **{param: row[key]}, **results, result="success")
+        row["lost_url"] = _url(orders, **{param: row[key]}, **failed)
 
 
 def _bars(rows, width=240):

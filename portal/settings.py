@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "interception",
     "settlement",
     "claims",
+    "kpi",
 ]
 
 MIDDLEWARE = [

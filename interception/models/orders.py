@@ -163,6 +163,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     return_scan_at = models.DateTimeField(_("return scanned at"), null=True, blank=True)
     returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     return_loss = models.CharField(_("return failure"), max_length=8, choices=ReturnLoss.choices, blank=True)
+    return_failed_at = models.DateTimeField(_("return failed at"), null=True, blank=True)
     note = models.TextField(_("staff note"), blank=True)
 
     class Meta:
@@ -199,6 +200,15 @@ class InterceptionOrder(FSMModelMixin, models.Model):
                 condition=Q(result_at__isnull=False),
                 name="interception_result_idx",
                 include=["id", "carrier", "outlet", "state", "fee", "chargeable", "requested_at"],
+            ),
+            # The KPI roll-ups recount a day's finished returns and lost or damaged parcels (kpi app).
+            models.Index(
+                fields=["returned_at"], condition=Q(returned_at__isnull=False), name="interception_returned_idx"
+            ),
+            models.Index(
+                fields=["return_failed_at"],
+                condition=Q(return_failed_at__isnull=False),
+                name="interception_return_failed_idx",
             ),
             models.Index(
                 fields=["next_submit_at"], condition=Q(state=InterceptionState.REQUESTED), name="interception_retry_idx"
@@ -272,6 +282,7 @@ class InterceptionOrder(FSMModelMixin, models.Model):
     )
     def return_fail(self, *, by, at, source, loss, note=""):
         self.return_loss, self.note = loss, note or self.note
+        self.return_failed_at = at
 
 
 class CarrierEvent(models.Model):

@@ -16,8 +16,8 @@ def admin_url(addr):
 
 class Command(BaseCommand):
     help = (
-        "Serve the demo: the development server plus the sandbox carrier, the deadline runner and the "
-        "notification sender, stopped together."
+        "Serve the demo: the development server plus the sandbox carrier, the deadline runner, the "
+        "notification sender and the key-figure runner, stopped together."
     )
 
     def add_arguments(self, parser):
@@ -30,9 +30,11 @@ class Command(BaseCommand):
             subprocess.Popen(manage + ["process_deadlines", "--loop"]),
             # The demo's e-mail backend is the console: the mails it would send are printed here.
             subprocess.Popen(manage + ["deliver_notifications", "--loop"]),
+            subprocess.Popen(manage + ["update_kpis", "--loop"]),
         ]
         self.stdout.write(
-            "Sandbox carrier, deadline runner and notification sender started; they stop with the server."
+            "Sandbox carrier, deadline runner, notification sender and key-figure runner started; "
+            "they stop with the server."
         )
         self.stdout.write(f"The portal: {admin_url(addr)}")
 

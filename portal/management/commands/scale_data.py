@@ -118,6 +118,10 @@ class Command(BaseCommand):
                             submitted_at=at,
                             carrier_ref=f"SCALE{n}",
                             result_at=None if order_state == "intercepting" else at + timedelta(hours=20),
+                            # Finished returns carry their time, as the transitions set it (the KPI roll-ups read it).
+                            returned_at=at + timedelta(days=3) if order_state == "returned" else None,
+                            return_failed_at=at + timedelta(days=5) if order_state == "return_failed" else None,
+                            return_loss="lost" if order_state == "return_failed" else "",
                         )
                         for (n, c, (order_state, _a), at), p, a in zip(picks, parcels, after_sales, strict=True)
                     ]

@@ -1,0 +1,99 @@
+"""The daily key figures a user may see, and their sums over a range of days (scoped as interception lists are)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from interception.selectors import scope_filter
+from kpi import histogram
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi
+from kpi.rollup import midnight
+
+# name -> (the buckets it is read from, the quantile)
+QUANTILES = {
+    "median": (RESULT_BUCKETS, 0.5),
+    "p90": (RESULT_BUCKETS, 0.9),
+    "wait_median": (WAIT_BUCKETS, 0.5),
+    "wait_p90": (WAIT_BUCKETS, 0.9),
+}
+SUMMED = [
+    "results",
+    "successes",
+    "failures",
+    "fees",
+    "returned",
+    "lost",
+    "damaged",
+    "approved",
+    "rejected",
+    "claims_filed",
+    "claims_paid",
+]
+
+
+def daily_list(user):
+    """Outlet staff: their outlets' rows only; a merchant's or carrier's API client: its own."""
+    return DailyKpi.objects.filter(scope_filter(user, outlet="outlet", merchant="merchant", carrier="carrier"))
+
+
+def outlet_daily_list(user):
+    """The per-outlet sums, scoped the same way; a merchant's client sees none (they mix merchants)."""
+    return DailyOutletKpi.objects.filter(scope_filter(user, outlet="outlet", carrier="carrier"))
+
+
+def days_ending(today, days):
+    """The `days` calendar days ending with `today`, as (first day, last day)."""
+    return today - timedelta(days=days - 1), today
+
+
+def totals(user, first, last, *by, waits=True, where=None, quantiles=QUANTILES):
+    """Sums per `by` (columns such as "carrier_id", "outlet_id") over the days `first`…`last`, with the derived
+    figures; `where`: {column: id} narrows them. Read from the per-outlet sums unless a platform or a merchant is
+    involved."""
+    where = where or {}
+    coarse = {"day", "carrier_id", "outlet_id"}.issuperset((*by, *where))
+    source = outlet_daily_list(user) if coarse else daily_list(user)
+    buckets = RESULT_BUCKETS + (WAIT_BUCKETS if waits else [])
+    rows = list(
+        source.filter(day__gte=first, day__lte=last, **where)
+        .order_by()
+        .values(*by)
+        .annotate(**{name: Sum(name) for name in SUMMED + buckets})
+        .order_by(*by)
+    )
+    return [derive(row, quantiles) for row in rows]
+
+
+def combine(rows, *by, quantiles=QUANTILES):
+    """`totals` rows summed again per `by`, a coarser key (the carriers of outlet rows), derived again."""
+    combined = {}
+    for row in rows:
+        key = tuple(row[name] for name in by)
+        total = combined.setdefault(key, dict(zip(by, key, strict=True)))
+        for name, value in row.items():
+            if name in SUMMED or name in RESULT_BUCKETS or name in WAIT_BUCKETS:
+                total[name] = total.get(name, 0) + (value or 0)
+    return [derive(row, quantiles) for row in combined.values()]
+
+
+def derive(row, quantiles=QUANTILES):
+    """Rates, fee per success and the approximate `quantiles` (of QUANTILES) from the summed buckets."""
+    for name in SUMMED:
+        row[name] = row.get(name) or (Decimal("0.00") if name == "fees" else 0)
+    finished = row["returned"] + row["lost"] + row["damaged"]
+    row["success_rate"] = row["successes"] / row["results"] if row["results"] else None
+    row["fee_per_success"] = (row["fees"] / row["successes"]).quantize(Decimal("0.01")) if row["successes"] else None
+    row["loss_rate"] = (row["lost"] + row["damaged"]) / finished if finished else None
+    for name, (buckets, q) in QUANTILES.items():
+        if name in quantiles:
+            row[name] = histogram.quantile([row.get(b) or 0 for b in buckets], q)
+    return row
+
+
+def day_range_params(field, first, last):
+    """The changelist parameters of the moments of `field` within the calendar days `first`…`last`."""
+    return {
+        f"{field}__gte": midnight(first).isoformat(),
+        f"{field}__lt": midnight(last + timedelta(days=1)).isoformat(),
+    }
