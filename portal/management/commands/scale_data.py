@@ -171,8 +171,8 @@ class Command(BaseCommand):
             return (model.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         with connection.cursor() as cursor:
             cursor.execute(
-                "WITH s AS (SELECT pg_get_serial_sequence(%s, 'id') AS seq), n AS (SELECT seq, nextval(seq) AS v FROM s)"
-                " SELECT v, setval(seq, v + %s - 1) FROM n",
+                "WITH s AS (SELECT pg_get_serial_sequence(%s, 'id') AS seq),"
+                " n AS (SELECT seq, nextval(seq) AS v FROM s) SELECT v, setval(seq, v + %s - 1) FROM n",
                 [table, max(rows, 1)],
             )
             return cursor.fetchone()[0]
