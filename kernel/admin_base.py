@@ -15,7 +15,7 @@ from kernel import inputs, timeline
 from kernel.http import refusal
 from kernel.money import yuan
 from kernel.paginator import EstimatedCountPaginator
-from kernel.search import tracking_number_q
+from kernel.search import Ids, fetch_ids, tracking_number_q
 from kernel.templatetags.portal_format import split_seconds
 
 
@@ -167,7 +167,7 @@ class AutocompleteListFilter(admin.ListFilter):
 class SearchMixin:
     """One search box, several indexed ways to find a row (no LIKE '%x%' scans of a big table, no DISTINCT).
 
-    `search_by` lists functions (request, term) -> Q; a row matching any of them is found.
+    `search_by` lists functions (request, term) -> Q or kernel.search.Ids; a row matching any of them is found.
     """
 
     search_fields = ["tracking_number"]  # shows the box; the ways are search_by's
@@ -177,9 +177,16 @@ class SearchMixin:
         term = search_term.strip()
         if not term:
             return queryset, False
-        found = Q(pk__in=[])
+        found, lookups = Q(pk__in=[]), []
         for way in self.search_by:
-            found |= way(request, term)
+            match = way(request, term)
+            if isinstance(match, Ids):
+                lookups.append(match)
+            else:
+                found |= match
+        for lookup, ids in zip(lookups, fetch_ids(lookups) if lookups else [], strict=True):
+            if ids:
+                found |= Q(**{f"{lookup.field}__in": ids})
         return queryset.filter(found), False
 
 

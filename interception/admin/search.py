@@ -3,7 +3,7 @@
 from django.db.models import Q
 
 from interception.models import Merchant, Parcel
-from kernel.search import tracking_number_q
+from kernel.search import Ids, tracking_number_q
 
 # A term that matches more merchants or parcels than this is too vague to be worth a longer list.
 MATCHES = 500
@@ -15,19 +15,19 @@ def merchants_matching(term):
 
 
 def by_merchant(field="merchant"):
-    return lambda request, term: Q(**{f"{field}__in": merchants_matching(term)})
+    return lambda request, term: Ids(field, merchants_matching(term))
 
 
 def by_order_number(parcel="parcel"):
     """The order number (订单号), exact, on the parcels' order-number index."""
     if parcel is None:
         return lambda request, term: Q(order_number=term)
-    return lambda request, term: Q(**{f"{parcel}__in": Parcel.objects.filter(order_number=term).values("pk")[:MATCHES]})
+    return lambda request, term: Ids(parcel, Parcel.objects.filter(order_number=term).values("pk")[:MATCHES])
 
 
 def by_parcel_tracking_number(parcel="parcel"):
     def way(request, term):
         parcels = Parcel.objects.filter(tracking_number_q(term.rstrip("*") + "*")).values("pk")[:MATCHES]
-        return Q(**{f"{parcel}__in": parcels})
+        return Ids(parcel, parcels)
 
     return way
