@@ -15,7 +15,7 @@ import time
 from decimal import Decimal
 
 import tablib
-from common import Row, client_for, machine, print_table
+from common import Row, client_for, machine, print_table, ratio
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -139,10 +139,11 @@ def decision_import():
         ),
         Row(
             f"decision file apply vs its floor ({DECISIONS:,} approvals)",
-            f"apply {apply_s:.2f} s (re-reads and re-checks the file), service alone {service:.2f} s; "
-            f"floor {floor:.2f} s: {apply_s / floor:.1f}× / {service / floor:.1f}×",
+            f"apply {apply_s:.2f} s (re-reads and re-checks the file), service alone {service:.2f} s",
             f"apply ≤ {FLOOR_RATIO}× the floor",
             apply_s <= FLOOR_RATIO * floor,
+            anchor=f"floor (one UPDATE, bulk INSERTs) {floor:.2f} s, median of 3",
+            ratio=f"{ratio(apply_s, floor)} / {ratio(service, floor)}",
         ),
     ]
 
