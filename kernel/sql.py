@@ -13,7 +13,7 @@ PostgreSQL and on the demo's SQLite. What they leave out: no model signals and n
 from collections import defaultdict
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 IN_BATCH = 10_000  # ids per `IN (...)` list
 
@@ -23,35 +23,38 @@ def get(model, fields, **equals):
 
     A lookup for a unique key: with several matches, which one comes back is undefined.
     """
+    db = _db()
     sql, columns, keys = _select(model, tuple(fields), tuple(equals))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_value(equals[field.name], connection) for field in keys])
+    with db.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_value(equals[field.name], db) for field in keys])
         row = cursor.fetchone()
     if row is None:
         return None
     values = []
     for value, column in zip(row, columns):
         # The ORM's own conversions of what the driver returns (SQLite's datetimes come as text, say).
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-            value = convert(value, column, connection)
+        for convert in db.ops.get_db_converters(column) + column.get_db_converters(db):
+            value = convert(value, column, db)
         values.append(value)
-    return model.from_db(connection.alias, [column.target.attname for column in columns], values)
+    return model.from_db(db.alias, [column.target.attname for column in columns], values)
 
 
 def insert(model, **values):
     """Insert one row of `model` with these field values (every column the table needs)."""
+    db = _db()
     sql, fields = _insert(model, tuple(values))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(values[field.name], connection) for field in fields])
+    with db.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(values[field.name], db) for field in fields])
 
 
 def update_unless_newer(model, pk, time_field, **values):
     """Set `values` on row `pk` unless its `time_field` is later than the new one (events arriving out of
     order must not undo a newer state). `values` includes `time_field`. Returns whether the row changed."""
+    db = _db()
     sql, fields, time = _update(model, tuple(values), time_field)
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
-    params += [model._meta.pk.get_db_prep_value(pk, connection), time.get_db_prep_value(values[time.name], connection)]
-    with connection.cursor() as cursor:
+    params = [field.get_db_prep_save(values[field.name], db) for field in fields]
+    params += [model._meta.pk.get_db_prep_value(pk, db), time.get_db_prep_value(values[time.name], db)]
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount > 0
 
@@ -68,6 +71,12 @@ def update_rows(model, rows, fields):
     for values, pks in groups.items():
         for start in range(0, len(pks), IN_BATCH):
             model._base_manager.filter(pk__in=pks[start : start + IN_BATCH]).update(**dict(zip(attnames, values)))
+
+
+def _db():
+    """This thread's connection itself: each attribute read through `django.db.connection` (a proxy) looks the
+    connection up again in a thread-local, and a statement's values read it a dozen times."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def _quote(name):
