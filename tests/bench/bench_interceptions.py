@@ -58,7 +58,7 @@ def changelists():
         ),
         "interceptions, created 1 week": (
             base + week,
-            anchor + "?requested_at__gte=2026-06-01&requested_at__lt=2026-06-08",
+            anchor + "?requested_at__gte=2026-06-01T00:00%2B08:00&requested_at__lt=2026-06-08T00:00%2B08:00",
         ),
         "interceptions, result 24 h": (base + "?result_within=24h", None),
         "interceptions, tracking exact": (base + f"?q={sample}", anchor + f"?q={sample}"),
