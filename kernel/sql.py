@@ -11,9 +11,11 @@ PostgreSQL and on the demo's SQLite. What they leave out: no model signals and n
 """
 
 from collections import defaultdict
+from datetime import datetime
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import CharField, DateTimeField, Field, TextField
 
 IN_BATCH = 10_000  # ids per `IN (...)` list
 
@@ -23,35 +25,57 @@ def get(model, fields, **equals):
 
     A lookup for a unique key: with several matches, which one comes back is undefined.
     """
-    sql, columns, keys = _select(model, tuple(fields), tuple(equals))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_value(equals[field.name], connection) for field in keys])
+    found = _fetch(model, tuple(fields), equals)
+    if found is None:
+        return None
+    db, columns, values = found
+    return model.from_db(db.alias, [column.target.attname for column in columns], values)
+
+
+def value(model, field, **equals):
+    """One column of the row `get` would find, or None: no model instance is built (a callback needs only
+    its parcel's id, and building a Parcel costs more than the query)."""
+    found = _fetch(model, (field,), equals)
+    return None if found is None else found[2][0]
+
+
+def _fetch(model, fields, equals):
+    db = _db()
+    sql, columns, keys, preps = _select(model, fields, tuple(equals))
+    with db.cursor() as cursor:
+        cursor.execute(sql, [prep(equals[field.name], db) for field, prep in zip(keys, preps)])
         row = cursor.fetchone()
     if row is None:
         return None
+    # The ORM's own conversions of what the driver returns (SQLite's datetimes come as text, say), looked up
+    # once per shape and connection.
+    known = db.__dict__.setdefault("kernel_sql_converters", {})
+    if (converters := known.get(sql)) is None:
+        converters = known[sql] = [db.ops.get_db_converters(c) + c.get_db_converters(db) for c in columns]
     values = []
-    for value, column in zip(row, columns):
-        # The ORM's own conversions of what the driver returns (SQLite's datetimes come as text, say).
-        for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-            value = convert(value, column, connection)
+    for value, column, converts in zip(row, columns, converters):
+        for convert in converts:
+            value = convert(value, column, db)
         values.append(value)
-    return model.from_db(connection.alias, [column.target.attname for column in columns], values)
+    return db, columns, values
 
 
 def insert(model, **values):
     """Insert one row of `model` with these field values (every column the table needs)."""
-    sql, fields = _insert(model, tuple(values))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(values[field.name], connection) for field in fields])
+    db = _db()
+    sql, fields, preps = _insert(model, tuple(values))
+    with db.cursor() as cursor:
+        cursor.execute(sql, [prep(values[field.name], db) for field, prep in zip(fields, preps)])
 
 
 def update_unless_newer(model, pk, time_field, **values):
     """Set `values` on row `pk` unless its `time_field` is later than the new one (events arriving out of
     order must not undo a newer state). `values` includes `time_field`. Returns whether the row changed."""
-    sql, fields, time = _update(model, tuple(values), time_field)
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
-    params += [model._meta.pk.get_db_prep_value(pk, connection), time.get_db_prep_value(values[time.name], connection)]
-    with connection.cursor() as cursor:
+    db = _db()
+    sql, fields, time, preps = _update(model, tuple(values), time_field)
+    params = [prep(values[field.name], db) for field, prep in zip(fields, preps)]
+    params += [model._meta.pk.get_db_prep_value(pk, db), time.get_db_prep_value(values[time.name], db)]
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount > 0
 
@@ -68,6 +92,42 @@ def update_rows(model, rows, fields):
     for values, pks in groups.items():
         for start in range(0, len(pks), IN_BATCH):
             model._base_manager.filter(pk__in=pks[start : start + IN_BATCH]).update(**dict(zip(attnames, values)))
+
+
+def _db():
+    """This thread's connection itself: each attribute read through `django.db.connection` (a proxy) looks the
+    connection up again in a thread-local, and a statement's values read it a dozen times."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _prep(field, *, save=True):
+    """How a value reaches the driver for `field`: its get_db_prep_save (or _value, for a lookup), except a text
+    for a plain text column, which that would hand back unchanged (CharField.to_python keeps a str) after a
+    dozen calls; the hottest statements pass half a dozen texts each."""
+    prep = field.get_db_prep_save if save else field.get_db_prep_value
+    kind = type(field)
+    if kind is DateTimeField:
+        # An aware datetime goes through to_python unchanged and raises no naive-time warning: what is left of
+        # get_db_prep_value is the backend's adaptation (SQLite's text).
+        def aware_or_prep(value, db):
+            if type(value) is datetime and value.utcoffset() is not None:
+                return db.ops.adapt_datetimefield_value(value)
+            return prep(value, db)
+
+        return aware_or_prep
+    plain_text = (
+        kind.get_prep_value in (CharField.get_prep_value, TextField.get_prep_value)
+        and kind.to_python in (CharField.to_python, TextField.to_python)
+        and kind.get_db_prep_value is Field.get_db_prep_value
+        and kind.get_db_prep_save is Field.get_db_prep_save
+    )
+    if not plain_text:
+        return prep
+
+    def text_or_prep(value, db):
+        return value if type(value) is str else prep(value, db)
+
+    return text_or_prep
 
 
 def _quote(name):
@@ -87,7 +147,7 @@ def _select(model, names, keys):
         _quote(table),
         " AND ".join(f"{_quote(field.column)} = %s" for field in key_fields),
     )
-    return sql, columns, key_fields
+    return sql, columns, key_fields, [_prep(field, save=False) for field in key_fields]
 
 
 @cache
@@ -98,7 +158,7 @@ def _insert(model, names):
         ", ".join(_quote(field.column) for field in fields),
         ", ".join(["%s"] * len(fields)),
     )
-    return sql, fields
+    return sql, fields, [_prep(field) for field in fields]
 
 
 @cache
@@ -113,4 +173,4 @@ def _update(model, names, time_name):
         time,
         time,
     )
-    return sql, fields, time_field
+    return sql, fields, time_field, [_prep(field) for field in fields]

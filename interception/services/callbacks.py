@@ -179,16 +179,16 @@ def _message(event):
 def _apply(carrier_id, tracking_number, message, *, source=InterceptionOrder.Source.CALLBACK):
     """Apply a carrier's message: (outcome, detail, whether an interception moved). Never raises for the
     carrier's ordering or for parcels we do not know yet."""
-    parcel = sql.get(Parcel, ["id"], carrier=carrier_id, tracking_number=tracking_number)
-    if parcel is None:
+    parcel_id = sql.value(Parcel, "id", carrier=carrier_id, tracking_number=tracking_number)
+    if parcel_id is None:
         return (
             CarrierEvent.Outcome.UNKNOWN_PARCEL,
             _("No parcel %(t)s yet; applied when it arrives.") % {"t": tracking_number},
             False,
         )
     if message.kind == CarrierEvent.Kind.TRACKING:
-        return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel.pk, message)
-    order = InterceptionOrder.objects.filter(parcel=parcel.pk).order_by("-id").first()
+        return CarrierEvent.Outcome.APPLIED, "", _apply_tracking(parcel_id, message)
+    order = InterceptionOrder.objects.filter(parcel=parcel_id).order_by("-id").first()
     if order is None or not can_proceed(getattr(order, RESULT_TRANSITIONS[message.result])):
         # A return's result before the interception's own (or before any interception) waits for it.
         if order is None or can_proceed(order.succeed):

@@ -15,13 +15,13 @@ import time
 from decimal import Decimal
 
 import tablib
-from common import Row, client_for, machine, print_table
+from common import Row, client_for, machine, print_table, ratio
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from interception import selectors, services
+from interception import resources, selectors, services
 from interception.models import (
     Carrier,
     Contract,
@@ -109,7 +109,12 @@ def decision_import():
     exported = client.get(EXPORT, {"format": "xlsx"})
     export_s = time.perf_counter() - started
     dataset = tablib.Dataset().load(io.BytesIO(exported.content), format="xlsx")
-    decision = dataset.headers.index("decision")
+    # The file's column names are in its reader's language (interception.resources.HEADERS).
+    names = {"decision"}
+    for language in resources.HEADER_LANGUAGES:
+        with translation.override(language):
+            names.add(str(resources.HEADERS["decision"]))
+    decision = next(n for n, header in enumerate(dataset.headers) if header in names)
     dataset = tablib.Dataset(
         *[[*r[:decision], "approve", *r[decision + 1 :]] for r in dataset], headers=dataset.headers
     )
@@ -139,10 +144,11 @@ def decision_import():
         ),
         Row(
             f"decision file apply vs its floor ({DECISIONS:,} approvals)",
-            f"apply {apply_s:.2f} s (re-reads and re-checks the file), service alone {service:.2f} s; "
-            f"floor {floor:.2f} s: {apply_s / floor:.1f}× / {service / floor:.1f}×",
+            f"apply {apply_s:.2f} s (re-reads and re-checks the file), service alone {service:.2f} s",
             f"apply ≤ {FLOOR_RATIO}× the floor",
             apply_s <= FLOOR_RATIO * floor,
+            anchor=f"floor (one UPDATE, bulk INSERTs) {floor:.2f} s, median of 3",
+            ratio=f"{ratio(apply_s, floor)} / {ratio(service, floor)}",
         ),
     ]
 

@@ -39,7 +39,7 @@ end
 
 function response(status, headers, body)
   statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
-  if body:find('"duplicate":true', 1, true) then
+  if body:find('"duplicate":%s*true') then  -- json.dumps writes "duplicate": true
     duplicates = duplicates + 1
   end
   if mark ~= "" and body:find(mark, 1, true) then

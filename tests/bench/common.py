@@ -21,7 +21,12 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-ROUNDS = 15
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))  # requests per changelist and dashboard figure
+# Runs of the callbacks, the exports and the floors beside them; fewer for a quick look (BENCH_RUNS=1).
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+# The anchors' own URLconf: the portal's URLs, a default-configured admin site and the plain callback view,
+# which exist only in the benchmarks (tests/bench/anchor_urls.py).
+ANCHOR_URLCONF = "tests.bench.anchor_urls"
 
 
 @dataclass
@@ -30,6 +35,12 @@ class Row:
     figure: str
     goal: str = ""
     met: bool | None = None  # None: no goal
+    anchor: str = ""  # the anchor's figure, measured in the same run
+    ratio: str = ""  # the figure over its anchor's
+
+
+def ratio(ours, anchor):
+    return f"{ours / anchor:.2f}×" if anchor else "n/a"
 
 
 def client_for(username, role, outlets=()):
@@ -56,6 +67,23 @@ def timed_get(client, url, rounds=ROUNDS):
         assert response.status_code == 200, (url, response.status_code)
     timings.sort()
     return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], len(queries), len(response.content) / 1024
+
+
+def timed_pair(client, url, anchor_url, rounds=ROUNDS):
+    """timed_get of `url` and of its anchor's `anchor_url`, their requests alternating (after a warm-up of
+    each), so a busy moment of a shared machine falls on both."""
+    client.get(url), client.get(anchor_url)
+    timings = {url: [], anchor_url: []}
+    last = {}
+    for _ in range(rounds):
+        for each in (url, anchor_url):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(each)
+                timings[each].append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (each, response.status_code)
+            last[each] = (len(queries), len(response.content) / 1024)
+    return [(statistics.median(timings[each]), *last[each]) for each in (url, anchor_url)]
 
 
 def machine():
@@ -89,12 +117,11 @@ def python_speed(steps=5_000_000):
 def print_table(rows, title=""):
     if title:
         print(f"\n{title}")
-    widths = [
-        max(len(getattr(r, f)) for r in rows + [Row("benchmark", "figure", "goal")])
-        for f in ("benchmark", "figure", "goal")
-    ]
-    print(f"| {'benchmark':<{widths[0]}} | {'figure':<{widths[1]}} | {'goal':<{widths[2]}} | met |")
-    print(f"| {'-' * widths[0]} | {'-' * widths[1]} | {'-' * widths[2]} | --- |")
+    fields = ("benchmark", "figure", "anchor", "ratio", "goal")
+    header = Row("benchmark", "figure", "goal", anchor="anchor", ratio="ratio")
+    widths = [max(len(getattr(r, f)) for r in [*rows, header]) for f in fields]
+    print("| " + " | ".join(f"{getattr(header, f):<{w}}" for f, w in zip(fields, widths)) + " | met |")
+    print("| " + " | ".join("-" * w for w in widths) + " | --- |")
     for r in rows:
         met = "" if r.met is None else ("yes" if r.met else "**no**")
-        print(f"| {r.benchmark:<{widths[0]}} | {r.figure:<{widths[1]}} | {r.goal:<{widths[2]}} | {met} |")
+        print("| " + " | ".join(f"{getattr(r, f):<{w}}" for f, w in zip(fields, widths)) + f" | {met} |")

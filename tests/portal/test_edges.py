@@ -248,3 +248,31 @@ def test_a_nul_in_a_posted_form_field_is_400_not_500(client):
             assert client.post("/admin/interception/contract/", body, **encoded).status_code == 400
     response = client.post("/admin/interception/contract/decisions/import/", {"confirm": "1", "token": "t\x00"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": "x\\u0000"}',
+        '{"a": "\\uDFFF"}',
+        '{"\\ud83d": 1}',
+        '["a", {"b": ["\\u0000"]}]',
+        "[" * 32 + "1" + "]" * 32,
+        "{}\ud800".replace("{}", '{"a": "') + '"}',
+    ],
+)
+def test_a_json_body_with_an_unstorable_string_or_too_deep_is_refused_however_it_is_written(text):
+    from kernel.errors import DomainError
+    from kernel.inputs import parse_json
+
+    with pytest.raises(DomainError) as refused:
+        parse_json(text)
+    assert refused.value.errors[0]["code"] in ("invalid_character", "too_deep")
+
+
+def test_a_clean_json_body_at_the_depth_limit_is_read():
+    from kernel.inputs import parse_json
+
+    assert parse_json("[" * 31 + "1" + "]" * 31) is not None
+    assert parse_json("[" * 32 + "]" * 32) is not None
+    assert parse_json('{"text": "到达转运中心 \\\\u0000 [{"}') == {"text": "到达转运中心 \\u0000 [{"}
