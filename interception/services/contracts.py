@@ -190,6 +190,7 @@ def contract_open_by_default(*, merchant, outlet, platform, actor, reason=""):
 
 
 APPLICATION, FEE_CHANGE = "application", "fee_change"
+DECISION_CHUNK = 5_000
 APPROVE, REJECT = "approve", "reject"
 WHAT = {APPLICATION: _("Application"), FEE_CHANGE: _("Fee change")}
 
@@ -217,25 +218,35 @@ class DecisionsRefused(DomainError):
 
 
 def decisions_apply(*, decisions, actor, all_or_nothing=True):
-    """Apply a set of decisions on applications (R3) and fee changes (R6) as one: every row the set names is
-    locked in one query per kind, the state machine judges each decision on its locked row (state, permission,
-    reason) as one by one, and the changes are written together: one UPDATE per kind of change, the fee history
-    and the timeline in bulk INSERTs.
+    """Apply a set of decisions on applications (R3) and fee changes (R6) as one: the rows a chunk of the set
+    (DECISION_CHUNK decisions) names are locked in one query per kind, the state machine judges each decision on
+    its locked row (state, permission, reason) as one by one, and the chunk's changes are written together: one
+    UPDATE per kind of change, the fee history and the timeline in bulk INSERTs.
 
     All or nothing (the decision file): when any decision is refused, DecisionsRefused lists every refusal and
     nothing is written. Otherwise (the bulk actions) the allowed ones are applied. Returns
-    [(decision, object, None) | (decision, None, DomainError)] in the order given.
+    [(decision, object, None) | (decision, None, DomainError)] in the order given; in a set larger than one
+    chunk, the object is None (the rows are not kept).
     """
     decisions = list(decisions)
     at = timezone.now()
+    ordered, refused = [], []
     with transaction.atomic():
-        changes = _Changes()
-        outcomes = _decide_contracts(decisions, actor, at, changes) | _decide_amendments(decisions, actor, at, changes)
-        ordered = [outcomes[index] for index in range(len(decisions))]
-        refused = [(d, error) for d, _obj, error in ordered if error is not None]
+        # A chunk at a time, so that memory holds one chunk's rows and writes whatever the set's size; the
+        # transaction keeps it all or nothing: once a refusal is found nothing more is written, the rest is only
+        # judged (every refusal is listed), and the refusal rolls back what was written.
+        for start in range(0, len(decisions), DECISION_CHUNK):
+            chunk = decisions[start : start + DECISION_CHUNK]
+            changes = _Changes()
+            outcomes = _decide_contracts(chunk, actor, at, changes) | _decide_amendments(chunk, actor, at, changes)
+            part = [outcomes[index] for index in range(len(chunk))]
+            refused += [(d, error) for d, _obj, error in part if error is not None]
+            if not (refused and all_or_nothing):
+                changes.write()
+            # A large set's outcomes keep the ids, not the rows (the file's caller needs the refusals only).
+            ordered += part if len(decisions) <= DECISION_CHUNK else [(d, None, e) for d, _o, e in part]
         if refused and all_or_nothing:
             raise DecisionsRefused(refused)
-        changes.write()
     return ordered
 
 

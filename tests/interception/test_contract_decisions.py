@@ -236,3 +236,23 @@ def test_a_set_larger_than_one_statement_takes_is_locked_and_written_in_batches(
     decide([services.Decision(APP, x.pk, "approve") for x in contracts], factories.outlet_staff("s", outlet))
     assert Contract.objects.filter(pk__in=[x.pk for x in contracts], state="active").count() == 5
     assert ContractFee.objects.filter(contract__in=contracts).count() == 5
+
+
+def test_r3_a_set_larger_than_a_chunk_is_still_all_or_nothing_and_lists_every_refusal(monkeypatch):
+    # Chunks bound the memory a 50,000-row decision file takes; the file stays one decision.
+    monkeypatch.setattr("interception.services.contracts.DECISION_CHUNK", 3)
+    outlet = factories.OutletFactory()
+    staff = factories.outlet_staff("s", outlet)
+    contracts = pending(outlet, 7)
+    before = written_rows()
+    decisions = [services.Decision(APP, x.pk, "approve") for x in contracts[:6]]
+    decisions += [services.Decision(APP, contracts[6].pk, "reject", "  "), services.Decision(APP, 999_999, "approve")]
+    with pytest.raises(services.DecisionsRefused) as refused:
+        decide(decisions, staff)
+    assert [d.id for d, _error in refused.value.refusals] == [contracts[6].pk, 999_999]
+    assert not Contract.objects.filter(pk__in=[x.pk for x in contracts], state="active").exists()
+    assert written_rows() == before
+    outcomes = decide([services.Decision(APP, x.pk, "approve") for x in contracts], staff)
+    assert [error for _d, _obj, error in outcomes] == [None] * 7
+    assert Contract.objects.filter(pk__in=[x.pk for x in contracts], state="active").count() == 7
+    assert ContractFee.objects.count() == before[1] + 7
