@@ -213,6 +213,14 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(
                 fields=["next_submit_at"], condition=Q(state=InterceptionState.REQUESTED), name="interception_retry_idx"
             ),
+            # Claim candidates (succeeded, no return scan after N days), which the dashboard counts: the rows wait
+            # here in result order instead of among every result.
+            models.Index(
+                fields=["result_at"],
+                condition=Q(state=InterceptionState.SUCCEEDED, return_scan_at__isnull=True),
+                name="interception_candidate_idx",
+                include=["platform", "outlet", "merchant", "carrier"],
+            ),
             models.Index(
                 fields=["submitted_at"], condition=Q(state=InterceptionState.INTERCEPTING), name="interception_poll_idx"
             ),
