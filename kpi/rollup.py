@@ -31,7 +31,8 @@ ZONE = ZoneInfo("Asia/Shanghai")  # the calendar the figures are kept in, whatev
 MARGIN = timedelta(minutes=5)  # a transaction that commits its timeline entry later than this after a higher id
 RUNNER = "timeline"
 DIMENSIONS = ["k_platform", "k_carrier", "k_outlet", "k_merchant"]
-COUNTERS = [
+# The counts of a day's row, and its histogram buckets.
+FIGURES = [
     "results",
     "successes",
     "failures",
@@ -42,6 +43,9 @@ COUNTERS = [
     "rejected",
     "claims_filed",
     "claims_paid",
+]
+COUNTERS = [
+    *FIGURES,
     *RESULT_BUCKETS,
     *WAIT_BUCKETS,
 ]

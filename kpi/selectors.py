@@ -8,7 +8,7 @@ from django.db.models import Sum
 from interception.selectors import scope_filter
 from kpi import histogram
 from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi
-from kpi.rollup import midnight
+from kpi.rollup import FIGURES, midnight
 
 # name -> (the buckets it is read from, the quantile)
 QUANTILES = {
@@ -17,19 +17,7 @@ QUANTILES = {
     "wait_median": (WAIT_BUCKETS, 0.5),
     "wait_p90": (WAIT_BUCKETS, 0.9),
 }
-SUMMED = [
-    "results",
-    "successes",
-    "failures",
-    "fees",
-    "returned",
-    "lost",
-    "damaged",
-    "approved",
-    "rejected",
-    "claims_filed",
-    "claims_paid",
-]
+SUMMED = [*FIGURES, "fees"]
 
 
 def daily_list(user):
