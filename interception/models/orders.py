@@ -213,6 +213,12 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(
                 fields=["next_submit_at"], condition=Q(state=InterceptionState.REQUESTED), name="interception_retry_idx"
             ),
+            # Outlet staff's dashboard counts their outlets' interceptions in flight: a small index of those alone.
+            models.Index(
+                fields=["outlet", "state"],
+                condition=Q(state__in=[InterceptionState.REQUESTED, InterceptionState.INTERCEPTING]),
+                name="interception_in_flight_idx",
+            ),
             # Claim candidates (succeeded, no return scan after N days), which the dashboard counts: the rows wait
             # here in result order instead of among every result.
             models.Index(
