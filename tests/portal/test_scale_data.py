@@ -1,5 +1,6 @@
 """scale_data (issue 20, item 8): the benchmark rows are consistent, whichever way they are loaded."""
 
+import re
 from decimal import Decimal
 from io import StringIO
 
@@ -24,7 +25,9 @@ def _indexes():
             " ('interception_parcel'::regclass, 'interception_aftersale'::regclass,"
             " 'interception_interceptionorder'::regclass)"
         )
-        return set(cursor.fetchall())
+        # PostgreSQL prints a rebuilt predicate's casts another way (ARRAY[('a'::varchar)::text] for
+        # (ARRAY['a'::varchar])::text[]): the same index, so compare without casts and brackets.
+        return {(name, re.sub(r"::[a-z ]+(\[\])?|[() ]", "", sql)) for name, sql in cursor.fetchall()}
 
 
 def _build(prefix, fast_load):
