@@ -326,21 +326,10 @@ class InterceptionViewSet(mixins.CreateModelMixin, ScopedReadOnlyViewSet):
                 else _("After-sale %(n)s exists on several platforms: name the platform.") % {"n": v["after_sale"]},
                 status=400,
             )
-        parcel_ids = None
-        if "tracking_numbers" in v:
-            named = {p.tracking_number: p.pk for p in found[0].named_parcels()}
-            if unknown := [n for n in v["tracking_numbers"] if n.strip().upper() not in named]:
-                raise DomainError(
-                    "parcel_not_named",
-                    _("After-sale %(n)s does not name parcel %(t)s.") % {"n": v["after_sale"], "t": ", ".join(unknown)},
-                    errors=[{"code": "parcel_not_named", "message": n, "field": "tracking_numbers"} for n in unknown],
-                    status=400,
-                )
-            parcel_ids = [named[n.strip().upper()] for n in v["tracking_numbers"]]
         orders = services.interceptions_start(
             after_sale_id=found[0].pk,
             actor=request.user,
-            parcel_ids=parcel_ids,
+            tracking_numbers=v.get("tracking_numbers"),
             via=InterceptionOrder.Via.API,
             mode=v["mode"],
             new_address=v.get("new_address"),

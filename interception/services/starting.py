@@ -179,6 +179,7 @@ def interceptions_start(
     after_sale_id,
     actor,
     parcel_ids=None,
+    tracking_numbers=None,
     via=InterceptionOrder.Via.MANUAL,
     mode=InterceptionMode.RETURN_TO_SENDER,
     new_address=None,
@@ -187,9 +188,9 @@ def interceptions_start(
     """Start intercepting the after-sale's parcels (R12), one interception per parcel: every way in runs exactly
     these checks.
 
-    `parcel_ids` chooses among the parcels the after-sale names (all of them by default). All or nothing: one
-    chosen parcel that cannot be intercepted refuses the whole start, with every failed check of every parcel
-    (code `not_eligible`, status 422). `sign_agreement` records the merchant's interception agreement (R5) first,
+    `parcel_ids` (or `tracking_numbers`) chooses among the parcels the after-sale names (all of them by
+    default). All or nothing: one chosen parcel that cannot be intercepted refuses the whole start, with every
+    failed check of every parcel (code `not_eligible`, status 422). `sign_agreement` records the merchant's interception agreement (R5) first,
     in the same transaction: the first interception of a merchant on Kuaishou is where the agreement is signed.
     The carrier is asked after commit. Returns the interceptions, in the order of the after-sale's parcels.
     """
@@ -197,7 +198,24 @@ def interceptions_start(
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
     if sign_agreement:
         agreement_sign(merchant=after_sale.merchant, platform=after_sale.platform, actor=actor)
-    named = [p.pk for p in after_sale.named_parcels()]
+    parcels = after_sale.named_parcels()
+    named = [p.pk for p in parcels]
+    if tracking_numbers is not None:  # the API names the parcels by their numbers
+        by_number = {p.tracking_number: p.pk for p in parcels}
+        wanted = [n.strip().upper() for n in tracking_numbers]
+        if unknown := [n for n in wanted if n not in by_number]:
+            refuse(
+                [
+                    Problem(
+                        "parcel_not_named",
+                        _("After-sale %(n)s does not name parcel %(t)s.") % {"n": after_sale.number, "t": n},
+                        "tracking_numbers",
+                    )
+                    for n in unknown
+                ],
+                status=400,
+            )
+        parcel_ids = [by_number[n] for n in wanted]
     if parcel_ids is not None and (not parcel_ids or set(parcel_ids) - set(named)):
         refuse(
             [
