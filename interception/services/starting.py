@@ -190,9 +190,10 @@ def interceptions_start(
 
     `parcel_ids` (or `tracking_numbers`) chooses among the parcels the after-sale names (all of them by
     default). All or nothing: one chosen parcel that cannot be intercepted refuses the whole start, with every
-    failed check of every parcel (code `not_eligible`, status 422). `sign_agreement` records the merchant's interception agreement (R5) first,
-    in the same transaction: the first interception of a merchant on Kuaishou is where the agreement is signed.
-    The carrier is asked after commit. Returns the interceptions, in the order of the after-sale's parcels.
+    failed check of every parcel (code `not_eligible`, status 422). `sign_agreement` records the merchant's
+    interception agreement (R5) first, in the same transaction: the first interception of a merchant on Kuaishou
+    is where the agreement is signed. The carrier is asked after commit. Returns the interceptions, in the order
+    of the after-sale's parcels.
     """
     require(actor, "interception.start_interception")
     after_sale = lock(selectors.aftersale_list(actor), after_sale_id, what=_("After-sale"))
