@@ -214,12 +214,6 @@ def carrier_event_list(user):
     return qs.filter(scope_filter(user, carrier="carrier"))
 
 
-def active_contract_for(*, merchant_id, outlet_id, platform_id):
-    return Contract.objects.filter(
-        merchant=merchant_id, outlet=outlet_id, platform=platform_id, state=Contract.State.ACTIVE
-    ).first()
-
-
 # The named spans and cut-offs the lists' filters offer and the dashboard counts: one definition for both,
 # so a dashboard number and the list its link opens always agree.
 RESULT_SPANS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -239,15 +233,11 @@ def handling_window(which, now=None):
     return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now, window_ends_at__lt=end_of_today)
 
 
-def interception_failed():
-    """An after-sale's expression: one of its interceptions failed (with several parcels, one is enough)."""
-    return Exists(InterceptionOrder.objects.filter(after_sale=OuterRef("pk"), state=InterceptionOrder.State.FAILED))
-
-
 def needs_decision(now=None):
     """After-sales whose interception failed while the handling window still runs (R15): the merchant must agree,
-    refuse or ask the platform before it ends."""
-    return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now or timezone.now()) & Q(interception_failed())
+    refuse or ask the platform before it ends (with several parcels, one failed interception is enough)."""
+    failed = InterceptionOrder.objects.filter(after_sale=OuterRef("pk"), state=InterceptionOrder.State.FAILED)
+    return Q(state=AfterSale.State.INTERCEPTING, window_ends_at__gt=now or timezone.now()) & Q(Exists(failed))
 
 
 def result_within(span, now=None):
