@@ -504,10 +504,9 @@ class AfterSaleAdmin(
         if after_sale is None:
             raise Http404
         modes = services.carrier_modes(after_sale.parcel.carrier)
+        previews = services.interception_previews(after_sale)
         form = InterceptForm(
-            request.POST if request.method == "POST" else None,
-            modes=modes,
-            contract=services.interception_preview(after_sale).contract,
+            request.POST if request.method == "POST" else None, modes=modes, contract=previews[0].contract
         )
         mode, new_address = InterceptionMode.RETURN_TO_SENDER, None
         several = after_sale.other_parcels.exists()
@@ -546,7 +545,8 @@ class AfterSaleAdmin(
                     + f"?after_sale__id__exact={after_sale.pk}"
                 )
             after_sale = self.get_object(request, object_id)
-        previews = services.interception_previews(after_sale, mode=mode, new_address=new_address)
+        if request.method == "POST":  # judged again: the chosen mode, and what a refused start left
+            previews = services.interception_previews(after_sale, mode=mode, new_address=new_address)
         # Signing on the spot (R5) is offered when the unsigned agreement is a parcel's one refusal.
         sign_first = any(p.needs_only_the_agreement for p in previews) and request.user.has_perm(
             "interception.sign_agreement"
