@@ -47,6 +47,9 @@ def changelists():
     client = client_for("bench-cs", roles.CUSTOMER_SERVICE)
     outlet = Outlet.objects.filter(code__startswith="S-").order_by("id").first()
     sample = InterceptionOrder.objects.order_by("-id").values_list("tracking_number", flat=True).first()
+    # The oldest rows' prefix: its matches lie at the far end of the default ordering's walk.
+    oldest = InterceptionOrder.objects.order_by("id").filter(tracking_number__startswith=sample[:1])
+    oldest = oldest.values_list("tracking_number", flat=True).first()
     base, anchor = "/admin/interception/interceptionorder/", "/anchor-admin/interception/interceptionorder/"
     week = "?requested_at__range__gte=2026-06-01&requested_at__range__lte=2026-06-07"
     urls = {  # label: (ours, the anchor's equivalent or None where a default admin has no such filter)
@@ -64,6 +67,7 @@ def changelists():
         "interceptions, result 24 h": (base + "?result_within=24h", None),
         "interceptions, tracking exact": (base + f"?q={sample}", anchor + f"?q={sample}"),
         "interceptions, tracking prefix": (base + f"?q={sample[:9]}", anchor + f"?q={sample[:9]}"),
+        "interceptions, tracking prefix, oldest": (base + f"?q={oldest[:9]}", anchor + f"?q={oldest[:9]}"),
         "interceptions, page 200": (base + "?p=200", anchor + "?p=200"),
         "after-sales, no filter": ("/admin/interception/aftersale/", "/anchor-admin/interception/aftersale/"),
         "after-sales, windows overdue": ("/admin/interception/aftersale/?window=overdue", None),

@@ -1,8 +1,13 @@
 """Changelist pages at any depth show the same rows in the same order, whatever way they are fetched."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.paginator import Paginator
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from kernel import paginator as portal_paginator
 
@@ -23,3 +28,39 @@ def test_deep_pages_read_ids_first_and_match_plain_offset_pages(monkeypatch, dja
         )
     with django_assert_num_queries(2):  # the ids, then those rows with their related objects
         [p.content_type.app_label for p in ours.page(3)]
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [("-pk",), ("-last_login", "-pk"), ("last_login", "username"), ("-date_joined", "pk")],
+)
+def test_a_page_of_few_matches_is_sorted_and_shows_the_rows_of_a_plain_page(ordering, django_user_model):
+    """A few matches are sorted after they are found (COALESCE hides the ordering's index from the planner), and the
+    page is the one Django's own paginator gives, NULLs where they were."""
+    now = timezone.now()
+    for n in range(23):
+        django_user_model.objects.create(
+            username=f"u{n:02d}", last_login=None if n % 4 == 0 else now - timedelta(hours=n % 5), date_joined=now
+        )
+    qs = django_user_model.objects.filter(username__startswith="u").order_by(*ordering)
+    ours, plain = portal_paginator.EstimatedCountPaginator(qs, 5), Paginator(qs, 5)
+    for number in ours.page_range:
+        with CaptureQueriesContext(connection) as queries:
+            rows = [u.username for u in ours.page(number)]
+        assert rows == [u.username for u in plain.page(number)], number
+        assert "ORDER BY COALESCE(" in queries[-1]["sql"]
+
+
+def test_many_matches_keep_the_ordering_and_a_relations_own_ordering_is_kept(monkeypatch):
+
+    # Ordering by a relation means its model's own ordering: restated as a column it would sort otherwise.
+    qs = Permission.objects.filter(codename__startswith="add_").order_by("content_type", "codename")
+    assert portal_paginator.sorted_not_walked(qs).query.order_by == qs.query.order_by
+    assert [p.pk for p in portal_paginator.EstimatedCountPaginator(qs, 5).page(2)] == [
+        p.pk for p in Paginator(qs, 5).page(2)
+    ]
+    monkeypatch.setattr(portal_paginator, "EXACT_LIMIT", 3)
+    many = portal_paginator.EstimatedCountPaginator(Permission.objects.order_by("-pk"), 5)
+    with CaptureQueriesContext(connection) as queries:
+        list(many.page(1))
+    assert "COALESCE" not in queries[-1]["sql"]
