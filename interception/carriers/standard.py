@@ -5,6 +5,7 @@ The sandbox speaks it, and so may any carrier that calls us directly (the "stand
 
 import hmac
 import json
+from functools import cache
 
 from django.utils.translation import gettext_lazy as _
 
@@ -34,19 +35,8 @@ def parse_standard(body):
         data["event_id"] = str(data["event_id"])  # some carriers number their events
     if isinstance(data["tracking_number"], str):  # as parcels store it; upper() can lengthen a text
         data["tracking_number"] = data["tracking_number"].strip().upper()
-    columns = {
-        "event_id": CarrierEvent._meta.get_field("event_id"),
-        "tracking_number": CarrierEvent._meta.get_field("tracking_number"),
-        "type": None,
-        "status": None,
-        "result": None,
-        "text": TrackingEvent._meta.get_field("raw_text"),
-        "place": TrackingEvent._meta.get_field("place"),
-        "reason_code": InterceptionOrder._meta.get_field("failure_code"),
-        "reason_text": InterceptionOrder._meta.get_field("failure_text"),
-    }
     problems = []
-    for name, column in columns.items():
+    for name, column in _columns().items():
         problems += inputs.text_problems(data.get(name), name, column=column, max_length=None if column else 64)
     occurred_at, time_problems = inputs.aware_datetime(data["occurred_at"], "occurred_at")
     problems += time_problems
@@ -73,6 +63,22 @@ def parse_standard(body):
     elif message.result not in RESULTS[kind]:
         raise _invalid(_("Unknown result %(r)s for %(t)s.") % {"r": message.result, "t": kind}, ["result"])
     return message
+
+
+@cache
+def _columns():
+    """Each text of the format and the column it is stored in (None: a code, at most 64 characters)."""
+    return {
+        "event_id": CarrierEvent._meta.get_field("event_id"),
+        "tracking_number": CarrierEvent._meta.get_field("tracking_number"),
+        "type": None,
+        "status": None,
+        "result": None,
+        "text": TrackingEvent._meta.get_field("raw_text"),
+        "place": TrackingEvent._meta.get_field("place"),
+        "reason_code": InterceptionOrder._meta.get_field("failure_code"),
+        "reason_text": InterceptionOrder._meta.get_field("failure_text"),
+    }
 
 
 def _invalid(message, fields=(), *, problems=()):
