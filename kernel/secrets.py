@@ -8,6 +8,7 @@ value is opened only where a protocol needs it; pages, logs, exports and API ans
 import base64
 import hashlib
 import json
+from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -23,7 +24,12 @@ def development_key(secret_key):
 
 
 def _vault():
-    return MultiFernet([Fernet(key.encode()) for key in settings.CREDENTIALS_KEYS])
+    return _vault_of(tuple(settings.CREDENTIALS_KEYS))
+
+
+@lru_cache(maxsize=8)
+def _vault_of(keys):
+    return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
 def seal(values):
@@ -35,8 +41,15 @@ def unseal(token):
     """The dict a `seal` made; {} for an empty column."""
     if not token:
         return {}
+    return dict(_opened(token, tuple(settings.CREDENTIALS_KEYS)))
+
+
+@lru_cache(maxsize=256)
+def _opened(token, keys):
+    # Every carrier callback opens its carrier's seal to check the signature: one token opens to the same values
+    # each time, so a worker opens it once per key set (a resealed or changed value is another token).
     try:
-        return json.loads(_vault().decrypt(token.encode()))
+        return json.loads(_vault_of(keys).decrypt(token.encode()))
     except InvalidToken:
         raise SealBroken("no key in CREDENTIALS_KEY opens these credentials") from None
 

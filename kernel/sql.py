@@ -42,9 +42,9 @@ def value(model, field, **equals):
 def _fetch(model, fields, equals):
     db = _db()
     sql, columns, keys, preps = _select(model, fields, tuple(equals))
-    with db.cursor() as cursor:
-        cursor.execute(sql, [prep(equals[field.name], db) for field, prep in zip(keys, preps)])
-        row = cursor.fetchone()
+    cursor = _cursor(db)
+    cursor.execute(sql, [prep(equals[field.name], db) for field, prep in zip(keys, preps)])
+    row = cursor.fetchone()
     if row is None:
         return None
     # The ORM's own conversions of what the driver returns (SQLite's datetimes come as text, say), looked up
@@ -64,8 +64,7 @@ def insert(model, **values):
     """Insert one row of `model` with these field values (every column the table needs)."""
     db = _db()
     sql, fields, preps = _insert(model, tuple(values))
-    with db.cursor() as cursor:
-        cursor.execute(sql, [prep(values[field.name], db) for field, prep in zip(fields, preps)])
+    _cursor(db).execute(sql, [prep(values[field.name], db) for field, prep in zip(fields, preps)])
 
 
 def update_unless_newer(model, pk, time_field, **values):
@@ -75,9 +74,9 @@ def update_unless_newer(model, pk, time_field, **values):
     sql, fields, time, preps = _update(model, tuple(values), time_field)
     params = [prep(values[field.name], db) for field, prep in zip(fields, preps)]
     params += [model._meta.pk.get_db_prep_value(pk, db), time.get_db_prep_value(values[time.name], db)]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount > 0
+    cursor = _cursor(db)
+    cursor.execute(sql, params)
+    return cursor.rowcount > 0
 
 
 def update_rows(model, rows, fields):
@@ -98,6 +97,19 @@ def _db():
     """This thread's connection itself: each attribute read through `django.db.connection` (a proxy) looks the
     connection up again in a thread-local, and a statement's values read it a dozen times."""
     return connections[DEFAULT_DB_ALIAS]
+
+
+def _cursor(db):
+    """One cursor for these statements per database connection: opening one per statement (Django's wrapper,
+    the health check, psycopg's own) cost a callback's five statements a tenth of the worker's time. A new
+    connection, or a change to whether queries are logged (Django picks the logging wrapper when it opens a
+    cursor), opens a new one; every statement still goes through the connection's execute wrappers."""
+    held = db.__dict__.get("kernel_sql_cursor")
+    if held is None or held[0] is not db.connection or held[1] != db.queries_logged or held[2].cursor.closed:
+        if db.connection is None:
+            db.ensure_connection()
+        held = db.__dict__["kernel_sql_cursor"] = (db.connection, db.queries_logged, db.cursor())
+    return held[2]
 
 
 def _prep(field, *, save=True):

@@ -385,7 +385,7 @@ class CarrierEventView(APIView):
         incoming = carriers.Incoming(
             body=body,
             content_type=django_request.content_type or "",
-            headers=dict(django_request.headers),
+            headers=django_request.headers,  # case-insensitive, as HTTP's names are
             form=dict(form.items()),
         )
         try:

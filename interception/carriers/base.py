@@ -6,6 +6,7 @@ in the service's own format. Nothing outside interception/carriers/ knows a wire
 adapter reads is applied by the same services, whoever brings it.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -94,7 +95,7 @@ class Incoming:
 
     body: bytes
     content_type: str = "application/json"
-    headers: dict = field(default_factory=dict)  # HTTP headers by their usual names ("X-Signature")
+    headers: Mapping = field(default_factory=dict)  # HTTP headers by their usual names ("X-Signature")
     form: dict = field(default_factory=dict)  # form fields, when the service posts a form
 
 

@@ -52,3 +52,28 @@ def test_single_row_sql_loads_fields_named_in_any_order(db):
     carrier.save()
     loaded = sql.get(Carrier, ["sealed_credentials", "adapter", "id", "code"], code="jt")
     assert (loaded.pk, loaded.code, loaded.adapter, loaded.callback_secret) == (carrier.pk, "jt", "sandbox", "s3")
+
+
+def test_single_row_sql_is_counted_in_a_block_opened_after_its_cursor(db, django_assert_num_queries):
+    """kernel.sql holds one cursor per connection; a query-counting block opened after it still counts it."""
+    from interception.models import Carrier
+    from kernel import sql
+
+    carrier_id = sql.value(Carrier, "id", code="jt")
+    with django_assert_num_queries(2):
+        assert sql.value(Carrier, "id", code="jt") == carrier_id
+        assert sql.get(Carrier, ["id", "code"], code="nowhere") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_single_row_sql_runs_on_the_new_connection_after_a_reconnect():
+    """A worker's connection closes between requests (CONN_MAX_AGE): the held cursor is not used again."""
+    from django.db import connection
+
+    from interception.models import Carrier
+    from kernel import sql
+
+    carrier = Carrier.objects.create(code="rc", name="Reconnect")
+    assert sql.value(Carrier, "code", id=carrier.pk) == "rc"
+    connection.close()
+    assert sql.value(Carrier, "code", id=carrier.pk) == "rc"
