@@ -1,6 +1,7 @@
 """The four staff roles as code: groups and their permissions, synced after every migrate."""
 
 from django.apps import apps as global_apps
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.management import create_contenttypes
@@ -211,3 +212,21 @@ def permission_label(permission):
     else:
         text = gettext(permission.name)
     return f"{verbose} | {text}"
+
+
+class PermissionsBackend(ModelBackend):
+    """Django's ModelBackend, reading a user's own and their groups' permissions in one query instead of two:
+    every admin page and API request asks for them once (staff get theirs through the role groups)."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache"):
+            names = ("content_type__app_label", "codename")
+            if user_obj.is_superuser:
+                rows = Permission.objects.values_list(*names)
+            else:
+                own = Permission.objects.filter(user=user_obj).values_list(*names).order_by()
+                rows = own.union(Permission.objects.filter(group__user=user_obj).values_list(*names).order_by())
+            user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
+        return user_obj._perm_cache

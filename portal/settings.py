@@ -70,7 +70,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "portal.roles.PermissionsBackend",  # ModelBackend, with the permissions in one query
 ]
 # Login lockout: after LOGIN_FAILURE_LIMIT failures for one user name from one address, that pair waits.
 AXES_FAILURE_LIMIT = ENV["login_failure_limit"]

@@ -230,6 +230,11 @@ class InterceptionOrder(FSMModelMixin, models.Model):
             models.Index(
                 fields=["submitted_at"], condition=Q(state=InterceptionState.INTERCEPTING), name="interception_poll_idx"
             ),
+            # The dashboard's "failed interceptions awaiting a decision" probes each open handling window's
+            # after-sale for a failed interception: index-only in this small index, not among all of them.
+            models.Index(
+                fields=["after_sale"], condition=Q(state=InterceptionState.FAILED), name="interception_failed_idx"
+            ),
             # Statement generation: one merchant × outlet's chargeable offline results of a period.
             models.Index(
                 fields=["outlet", "merchant", "result_at"],

@@ -31,7 +31,8 @@ from interception.models import Carrier, InterceptionOrder, Outlet
 from portal import roles
 
 PORT = 8899
-LIST_GOAL_MS, LIST_GOAL_QUERIES, DASHBOARD_GOAL_MS = 150, 10, 300
+# Issue #20: the whole dashboard at p50 50 ms or less, at 1M and 10M alike.
+LIST_GOAL_MS, LIST_GOAL_QUERIES, DASHBOARD_GOAL_MS = 150, 10, 50
 LOOKUP_GOAL_MS = 5
 DASHBOARD_TABLES_GOAL_MS = 50
 

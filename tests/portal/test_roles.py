@@ -55,3 +55,16 @@ def test_supervisor_can_open_the_platform_admin_and_cs_cannot_change_it(client):
     client.force_login(factories.user("cs1", roles.CUSTOMER_SERVICE))
     response = client.post(f"/admin/interception/platform/{platform.pk}/change/", {"name": "x"})
     assert response.status_code == 403
+
+
+def test_a_users_own_and_role_permissions_are_read_in_one_query(django_user_model, django_assert_num_queries):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("mixed", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=roles.FINANCE))
+    user.user_permissions.add(Permission.objects.get(codename="view_carrier"))
+    user = django_user_model.objects.get(pk=user.pk)
+    with django_assert_num_queries(1):
+        granted = user.get_all_permissions()
+        assert user.has_perm("interception.view_carrier") and user.has_perm("settlement.view_statement")
+    assert granted == perms(roles.FINANCE) | {"interception.view_carrier"}
