@@ -105,7 +105,7 @@ def _cursor(db):
     connection, or a change to whether queries are logged (Django picks the logging wrapper when it opens a
     cursor), opens a new one; every statement still goes through the connection's execute wrappers."""
     held = db.__dict__.get("kernel_sql_cursor")
-    if held is None or held[0] is not db.connection or held[1] != db.queries_logged or held[2].cursor.closed:
+    if held is None or held[0] is not db.connection or held[1] != db.queries_logged:
         if db.connection is None:
             db.ensure_connection()
         held = db.__dict__["kernel_sql_cursor"] = (db.connection, db.queries_logged, db.cursor())
