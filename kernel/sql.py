@@ -102,8 +102,10 @@ def _db():
 def _cursor(db):
     """One cursor for these statements per database connection: opening one per statement (Django's wrapper,
     the health check, psycopg's own) cost a callback's five statements a tenth of the worker's time. A new
-    connection, or a change to whether queries are logged (Django picks the logging wrapper when it opens a
-    cursor), opens a new one; every statement still goes through the connection's execute wrappers."""
+    connection (one that failed its health check included), or a change to whether queries are logged (Django
+    picks the logging wrapper when it opens a cursor), opens a new one; every statement still goes through the
+    connection's execute wrappers."""
+    db.close_if_health_check_failed()  # once a request, as Django's own cursor() does (CONN_HEALTH_CHECKS)
     held = db.__dict__.get("kernel_sql_cursor")
     if held is None or held[0] is not db.connection or held[1] != db.queries_logged:
         if db.connection is None:

@@ -77,3 +77,8 @@ def test_single_row_sql_runs_on_the_new_connection_after_a_reconnect():
     assert sql.value(Carrier, "code", id=carrier.pk) == "rc"
     connection.close()
     assert sql.value(Carrier, "code", id=carrier.pk) == "rc"
+    # A connection the database dropped between requests fails Django's health check and is replaced.
+    assert connection.health_check_enabled
+    connection.connection.close()
+    connection.health_check_done = False  # what the next request's start does
+    assert sql.value(Carrier, "code", id=carrier.pk) == "rc"
