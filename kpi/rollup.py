@@ -16,16 +16,16 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 
 from claims.models import Claim
 from interception.models import Contract, InterceptionOrder
 from kernel.models import TimelineEntry
 from kpi.histogram import EDGES
-from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, Watermark
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, HourlyOutletKpi, Watermark
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the calendar the figures are kept in, whatever the server's zone
 MARGIN = timedelta(minutes=5)  # a transaction that commits its timeline entry later than this after a higher id
@@ -44,6 +44,13 @@ FIGURES = [
     "claims_filed",
     "claims_paid",
 ]
+# Of interceptions with a result: how many, how many succeeded, how many failed (per day, per hour, and the live
+# edges of the dashboard's last 24 hours).
+RESULT_COUNTS = {
+    "results": Count("id"),
+    "successes": Count("id", filter=Q(state__in=InterceptionOrder.SUCCESS_STATES)),
+    "failures": Count("id", filter=Q(state=InterceptionOrder.State.FAILED)),
+}
 COUNTERS = [
     *FIGURES,
     *RESULT_BUCKETS,
@@ -117,9 +124,7 @@ def count_days(days):
             results,
             "result_at",
             own,
-            results=Count("id"),
-            successes=Count("id", filter=Q(state__in=InterceptionOrder.SUCCESS_STATES)),
-            failures=Count("id", filter=Q(state=InterceptionOrder.State.FAILED)),
+            **RESULT_COUNTS,
             fees=Sum("fee", filter=Q(chargeable=True)),
             **_histogram(RESULT_BUCKETS),
         )
@@ -155,12 +160,30 @@ def count_days(days):
     return rows
 
 
+def count_hours(days):
+    """The results of `days` per hour × carrier × outlet, recounted: {(hour, carrier, outlet): {figure: n}}."""
+    rows = {}
+    for first, last in _ranges(days):
+        found = (
+            InterceptionOrder.objects.order_by()
+            .filter(result_at__gte=midnight(first), result_at__lt=midnight(last + timedelta(days=1)))
+            .annotate(_hour=TruncHour("result_at", tzinfo=ZONE))
+            .values("_hour", "carrier_id", "outlet_id")
+            .annotate(**RESULT_COUNTS)
+        )
+        for row in found:
+            rows[(row.pop("_hour"), row.pop("carrier_id"), row.pop("outlet_id"))] = row
+    return rows
+
+
 def recount(days):
-    """Replace the rows of `days` (per merchant, and summed per carrier × outlet) by a recount, as one change."""
+    """Replace the rows of `days` (per merchant, summed per carrier × outlet, and the results per hour) by a
+    recount, as one change."""
     days = sorted(set(days))
     if not days:
         return 0
     counted = count_days(days)
+    hours = count_hours(days)
     outlets = defaultdict(lambda: {"failure_codes": {}, "fees": Decimal("0.00")})
     for key, row in counted.items():
         total = outlets[(key[0], key[2], key[3])]  # day, carrier, outlet
@@ -173,6 +196,10 @@ def recount(days):
     with transaction.atomic():
         DailyKpi.objects.filter(day__in=days).delete()
         DailyOutletKpi.objects.filter(day__in=days).delete()
+        for first, last in _ranges(days):
+            HourlyOutletKpi.objects.filter(
+                hour__gte=midnight(first), hour__lt=midnight(last + timedelta(days=1))
+            ).delete()
         DailyKpi.objects.bulk_create(
             [
                 DailyKpi(day=k[0], platform_id=k[1], carrier_id=k[2], outlet_id=k[3], merchant_id=k[4], **row)
@@ -182,6 +209,10 @@ def recount(days):
         )
         DailyOutletKpi.objects.bulk_create(
             [DailyOutletKpi(day=k[0], carrier_id=k[1], outlet_id=k[2], **row) for k, row in outlets.items()],
+            batch_size=1000,
+        )
+        HourlyOutletKpi.objects.bulk_create(
+            [HourlyOutletKpi(hour=k[0], carrier_id=k[1], outlet_id=k[2], **row) for k, row in hours.items()],
             batch_size=1000,
         )
     return len(counted)
@@ -252,4 +283,9 @@ def kpis_rebuild(first, last):
         end = min(day + timedelta(days=30), last)
         rows += recount([day + timedelta(days=n) for n in range((end - day).days + 1)])
         day = end + timedelta(days=1)
+    # Many rows replaced at once: the planner reads the tables' statistics again, or it plans the dashboard's sums
+    # for the few rows it saw last (a sort where a hash would do: 15 → 7 ms for the 30-day table at 1M).
+    with connection.cursor() as cursor:
+        for model in (DailyKpi, DailyOutletKpi, HourlyOutletKpi):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return rows

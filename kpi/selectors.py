@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from interception.selectors import scope_filter
+from interception.selectors import interception_list, scope_filter, scope_for
 from kpi import histogram
-from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi
-from kpi.rollup import FIGURES, midnight
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, HourlyOutletKpi
+from kpi.rollup import FIGURES, RESULT_COUNTS, midnight
 
 # name -> (the buckets it is read from, the quantile)
 QUANTILES = {
@@ -18,6 +18,7 @@ QUANTILES = {
     "wait_p90": (WAIT_BUCKETS, 0.9),
 }
 SUMMED = [*FIGURES, "fees"]
+_ADDED = frozenset([*SUMMED, *RESULT_BUCKETS, *WAIT_BUCKETS])  # what `combine` adds up
 
 
 def daily_list(user):
@@ -28,6 +29,35 @@ def daily_list(user):
 def outlet_daily_list(user):
     """The per-outlet sums, scoped the same way; a merchant's client sees none (they mix merchants)."""
     return DailyOutletKpi.objects.filter(scope_filter(user, outlet="outlet", carrier="carrier"))
+
+
+def hourly_list(user):
+    """The per-hour results, scoped as the per-outlet sums are."""
+    return HourlyOutletKpi.objects.filter(scope_filter(user, outlet="outlet", carrier="carrier"))
+
+
+def results_since(user, since, now):
+    """The interceptions `user` may see whose carrier result came from `since` to `now`: {"results", "successes",
+    "failures"}. The whole hours in between are summed from the hourly figures (one runner pass late, as every
+    roll-up); the part-hours at either end, and everything for a merchant's client (the hours mix merchants), are
+    counted from the interceptions. So it reads about two hours of rows whatever the span."""
+    HOUR = timedelta(hours=1)
+    start = since.replace(minute=0, second=0, microsecond=0)
+    start = start if start == since else start + HOUR  # the first whole hour
+    # Whole hours in UTC are whole hours in Asia/Shanghai (UTC+8, no daylight saving): the hourly rows' own.
+    end = now.replace(minute=0, second=0, microsecond=0)  # the hour under way, counted live
+    live = interception_list(user).order_by()
+    if end <= start or scope_for(user).merchant_id is not None:
+        return live.filter(result_at__gte=since).aggregate(**RESULT_COUNTS)
+    counts = dict.fromkeys(RESULT_COUNTS, 0)
+    for part in [
+        live.filter(result_at__gte=since, result_at__lt=start).aggregate(**RESULT_COUNTS),
+        live.filter(result_at__gte=end).aggregate(**RESULT_COUNTS),  # and a result a carrier's clock dated ahead
+        hourly_list(user).filter(hour__gte=start, hour__lt=end).aggregate(**{n: Sum(n) for n in RESULT_COUNTS}),
+    ]:
+        for name, n in part.items():
+            counts[name] += n or 0
+    return counts
 
 
 def days_ending(today, days):
@@ -60,7 +90,7 @@ def combine(rows, *by, quantiles=QUANTILES):
         key = tuple(row[name] for name in by)
         total = combined.setdefault(key, dict(zip(by, key, strict=True)))
         for name, value in row.items():
-            if name in SUMMED or name in RESULT_BUCKETS or name in WAIT_BUCKETS:
+            if name in _ADDED:
                 total[name] = total.get(name, 0) + (value or 0)
     return [derive(row, quantiles) for row in combined.values()]
 

@@ -1,9 +1,9 @@
 """The admin index as a dashboard: what each role should look at now, each number linking to its list.
 
 Every figure comes from the same scoped selectors the lists use, so outlet staff see their outlets only.
-The live figures are aggregates over an indexed range (the last 24 hours of results, the open states); the
-30-day tables read the daily key figures the runner keeps (kpi app, docs/kpis.md), so they do not grow with
-the table.
+The live figures are aggregates over an indexed range (the open states, capped counts); the last 24 hours of
+results sum the runner's hourly figures and count only the part-hours at either end, and the 30-day tables read
+its daily key figures (kpi app, docs/kpis.md), so neither grows with the table or the daily volume.
 """
 
 from dataclasses import dataclass, field
@@ -153,24 +153,16 @@ def _in_flight(user, now):
 def _last_day(user, now):
 
     orders = "admin:interception_interceptionorder_changelist"
-    counts = (
-        selectors.interception_list(user)
-        .filter(selectors.result_within("24h", now))
-        .aggregate(
-            results=Count("id"),
-            succeeded=Count("id", filter=selectors.outcome("success")),
-            failed=Count("id", filter=selectors.outcome("failure")),
-        )
-    )
+    counts = kpi_selectors.results_since(user, now - selectors.RESULT_SPANS["24h"], now)
     section = Section("last_day", _("Carrier results of the last 24 hours"))
     section.figures = [
         Figure(_("results"), counts["results"], _url(orders, result_within="24h")),
-        Figure(_("succeeded"), counts["succeeded"], _url(orders, result_within="24h", result="success")),
+        Figure(_("succeeded"), counts["successes"], _url(orders, result_within="24h", result="success")),
         Figure(
             _("failed"),
-            counts["failed"],
+            counts["failures"],
             _url(orders, result_within="24h", result="failure"),
-            "warn" if counts["failed"] else "",
+            "warn" if counts["failures"] else "",
         ),
     ]
     return section
@@ -183,10 +175,12 @@ def _performance(user, now):
     first, last = kpi_selectors.days_ending(timezone.localdate(now), STATS_DAYS)
     # One read of the outlets' sums (an outlet belongs to one carrier); the carriers are their outlets summed.
     median = ("median",)  # the only quantile the tables show
-    outlet_rows = kpi_selectors.totals(user, first, last, "carrier_id", "outlet_id", waits=False, quantiles=median)
+    # The outlets' medians are read for the ten shown only; the carriers' from their outlets' summed buckets.
+    outlet_rows = kpi_selectors.totals(user, first, last, "carrier_id", "outlet_id", waits=False, quantiles=())
     outlet_rows = [row for row in outlet_rows if row["results"]]
     by_carrier = kpi_selectors.combine(outlet_rows, "carrier_id", quantiles=median)
     by_outlet = sorted(outlet_rows, key=lambda r: (-r["results"], r["outlet_id"]))[:TOP_OUTLETS]
+    by_outlet = [kpi_selectors.derive(row, median) for row in by_outlet]
     for rows, key, param in [
         (by_carrier, "carrier_id", "carrier__id__exact"),
         (by_outlet, "outlet_id", "outlet__id__exact"),

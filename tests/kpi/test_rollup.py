@@ -18,7 +18,7 @@ from interception import services
 from interception.models import Contract, InterceptionAgreement, InterceptionOrder
 from interception.services.contracts import Decision
 from kpi import histogram
-from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, Watermark
+from kpi.models import RESULT_BUCKETS, WAIT_BUCKETS, DailyKpi, DailyOutletKpi, HourlyOutletKpi, Watermark
 from kpi.rollup import kpis_update
 from kpi.selectors import daily_list, totals
 from portal import roles
@@ -105,6 +105,19 @@ def assert_rollup_equals_recount():
         (r.day, r.carrier_id, r.outlet_id): {n: getattr(r, n) for n in outlets[(r.day, r.carrier_id, r.outlet_id)]}
         for r in DailyOutletKpi.objects.all()
     } == {k: dict(v) for k, v in outlets.items()}
+    # The results per hour (the dashboard's last 24 hours) count each interception once, in the hour of its result.
+    hours = defaultdict(lambda: {"results": 0, "successes": 0, "failures": 0})
+    for o in InterceptionOrder.objects.exclude(result_at=None):
+        row = hours[
+            (timezone.localtime(o.result_at).replace(minute=0, second=0, microsecond=0), o.carrier_id, o.outlet_id)
+        ]
+        row["results"] += 1
+        row["successes"] += o.state in InterceptionOrder.SUCCESS_STATES
+        row["failures"] += o.state == InterceptionOrder.State.FAILED
+    assert {
+        (r.hour, r.carrier_id, r.outlet_id): {"results": r.results, "successes": r.successes, "failures": r.failures}
+        for r in HourlyOutletKpi.objects.all()
+    } == dict(hours)
 
 
 def _sign(contract):

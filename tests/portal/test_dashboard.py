@@ -9,9 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from interception import services
+from interception import selectors, services
 from interception.models import AfterSale, Contract, InterceptionOrder
 from kpi import histogram
+from kpi import selectors as kpi_selectors
+from kpi.models import HourlyOutletKpi
 from kpi.rollup import kpis_update
 from tests import factories
 
@@ -160,3 +162,44 @@ def test_charts_are_inline_svg_drawn_on_the_server(client, results):
     assert html.count('<svg class="portal-chart"') == 2
     assert 'width="160.0"' in html  # 2 of 3 successes on a 240-pixel track
     assert "http://" not in html.split('<div class="portal-dashboard">')[1].split("</svg>")[0]
+
+
+def _live(user, since):
+    """What the interception list's own scope and "result at or after" filter count: the figure must equal it."""
+    rows = selectors.interception_list(user).filter(result_at__gte=since)
+    return {
+        "results": rows.count(),
+        "successes": rows.filter(state__in=InterceptionOrder.SUCCESS_STATES).count(),
+        "failures": rows.filter(state=InterceptionOrder.State.FAILED).count(),
+    }
+
+
+@pytest.mark.parametrize("on_the_hour", [False, True])
+def test_last_24_hours_sum_the_hourly_figures_and_count_the_part_hours_at_either_end(on_the_hour):
+    """The dashboard's "results of the last 24 hours" sums the runner's hourly rows for the whole hours and counts
+    only the part-hours at either end from the interceptions: exactly what the list holds, whatever the hour, and
+    for outlet staff their own outlet's results only."""
+    now = timezone.now().replace(minute=0 if on_the_hour else 37, second=0 if on_the_hour else 12)
+    since = now - timedelta(hours=24)
+    mine, other = factories.active_contract(fee="6.00"), factories.active_contract(carrier_code="zto")
+    ages = {
+        "before the span": timedelta(hours=24, seconds=1),
+        "its first moment": timedelta(hours=24),
+        "in its first hour": timedelta(hours=23, minutes=50),
+        "a whole hour": timedelta(hours=12),
+        "another whole hour": timedelta(hours=11, minutes=59),
+        "the hour under way": timedelta(seconds=1),
+        "a carrier clock ahead": -timedelta(minutes=2),
+    }
+    for contract in (mine, other):
+        for n, age in enumerate(ages.values()):
+            order = factories.intercepted(contract, result="failed" if n % 3 == 0 else "succeeded")
+            InterceptionOrder.objects.filter(pk=order.pk).update(result_at=now - age)
+    kpis_update()  # the runner's pass writes the hourly rows
+    assert HourlyOutletKpi.objects.filter(hour__gt=since, hour__lt=now - timedelta(hours=1)).exists()
+    supervisor = factories.user("sup", "Supervisor")
+    staff = factories.outlet_staff("staff", mine.outlet)
+    client = factories.api_client_for(merchant=mine.merchant)  # the hours mix merchants: counted from the rows
+    for user, expected in [(supervisor, 12), (staff, 6), (client, 6)]:  # all but "before the span"
+        counted = kpi_selectors.results_since(user, since, now)
+        assert counted == _live(user, since) and counted["results"] == expected, user
