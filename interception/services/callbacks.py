@@ -31,6 +31,15 @@ class Receipt:
     body: dict
 
 
+# Each outcome's HTTP status and code in the receipt.
+RECEIPTS = {
+    CarrierEvent.Outcome.APPLIED: (200, "applied"),
+    CarrierEvent.Outcome.UNKNOWN_PARCEL: (202, "unknown_parcel"),
+    CarrierEvent.Outcome.HELD: (202, "out_of_order"),
+    CarrierEvent.Outcome.IGNORED: (200, "no_effect"),
+}
+
+
 def _carrier(carrier_code):
     carrier = sql.get(Carrier, ["id", "code", "adapter", "sealed_credentials"], code=carrier_code)
     if carrier is None:
@@ -147,12 +156,7 @@ def receive_message(carrier, message, now, *, source):
         if not CarrierEvent.objects.filter(carrier=carrier, event_id=message.event_id).exists():
             raise
         return Receipt(200, {"duplicate": True, "event_id": message.event_id})
-    status, code = {
-        CarrierEvent.Outcome.APPLIED: (200, "applied"),
-        CarrierEvent.Outcome.UNKNOWN_PARCEL: (202, "unknown_parcel"),
-        CarrierEvent.Outcome.HELD: (202, "out_of_order"),
-        CarrierEvent.Outcome.IGNORED: (200, "no_effect"),
-    }[outcome]
+    status, code = RECEIPTS[outcome]
     return Receipt(
         status,
         {
@@ -221,10 +225,22 @@ def tracking_record(*, parcel_id, status, at, text="", place=""):
 
     Events arrive out of order: an older one is kept on the trail but never undoes a newer status.
     """
-    sql.insert(
-        TrackingEvent, parcel=parcel_id, status=status, raw_text=text, place=place, at=at, received_at=timezone.now()
+    sql.insert_and_update_unless_newer(
+        TrackingEvent,
+        {
+            "parcel": parcel_id,
+            "status": status,
+            "raw_text": text,
+            "place": place,
+            "at": at,
+            "received_at": timezone.now(),
+        },
+        Parcel,
+        parcel_id,
+        "last_event_at",
+        last_status=status,
+        last_event_at=at,
     )
-    sql.update_unless_newer(Parcel, parcel_id, "last_event_at", last_status=status, last_event_at=at)
 
 
 def _apply_tracking(parcel_id, message):

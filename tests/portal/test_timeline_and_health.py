@@ -65,6 +65,35 @@ def test_single_row_sql_is_counted_in_a_block_opened_after_its_cursor(db, django
         assert sql.get(Carrier, ["id", "code"], code="nowhere") is None
 
 
+def test_r8_a_tracking_event_and_its_parcels_status_go_in_one_statement(db, django_assert_num_queries):
+    """kernel.sql.insert_and_update_unless_newer: the event is always kept, the status moves only for a newer event,
+    and on PostgreSQL both cost one statement (a callback's round trip fewer)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from interception.models import Parcel, TrackingEvent
+    from kernel import sql
+
+    parcel = factories.parcel_for(factories.active_contract(), status="")  # no tracking yet
+    now = timezone.now()
+
+    def record(status, at):
+        event = {"parcel": parcel.pk, "status": status, "raw_text": status, "place": "", "at": at, "received_at": now}
+        return sql.insert_and_update_unless_newer(
+            TrackingEvent, event, Parcel, parcel.pk, "last_event_at", last_status=status, last_event_at=at
+        )
+
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
+        assert record("out_for_delivery", now) is True
+    assert record("in_transit", now - timedelta(hours=2)) is False  # older: kept on the trail, status unchanged
+    parcel.refresh_from_db()
+    assert (parcel.last_status, parcel.last_event_at) == ("out_for_delivery", now)
+    trail = TrackingEvent.objects.filter(parcel=parcel).order_by("at").values_list("status", flat=True)
+    assert list(trail) == ["in_transit", "out_for_delivery"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_single_row_sql_runs_on_the_new_connection_after_a_reconnect():
     """A worker's connection closes between requests (CONN_MAX_AGE): the held cursor is not used again."""
