@@ -2,13 +2,17 @@ import json
 
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import F, Func, OrderBy
 from django.utils.functional import cached_property
 
 EXACT_LIMIT = 10_000
 # From this offset on, a page first reads only the ids (an index-only walk), then loads just those rows.
 DEFERRED_FROM = 1_000
+# A page of more than EXACT_LIMIT matches is read along the ordering's index, as PostgreSQL plans it, for at most
+# this long; a walk that runs over meets its matches late (all at the far end of the index) and they are sorted.
+WALK_MS = 200
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
 
 
 class EstimatedCountPaginator(Paginator):
@@ -39,22 +43,55 @@ class EstimatedCountPaginator(Paginator):
 
     def page(self, number):
         """A deep page without fetching, joining and discarding every row above it (OFFSET over whole rows); a
-        page of a few matches sorts them instead of walking the ordering's index in search of them."""
+        page of a few matches sorts them instead of walking the ordering's index in search of them, and a page of
+        many stops walking after WALK_MS and sorts them too."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         qs = self.object_list
         if not hasattr(qs, "query"):
             return super().page(number)
-        if self.count <= EXACT_LIMIT:
+        few = self.count <= EXACT_LIMIT
+        if few:
             qs = sorted_not_walked(qs)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
         if bottom < DEFERRED_FROM:
-            return self._get_page(qs[bottom:top], number, self)
-        ids = list(qs.values_list("pk", flat=True)[bottom:top])
+            if few:
+                return self._get_page(qs[bottom:top], number, self)
+            return self._get_page(walked_or_sorted(qs, lambda q: list(q[bottom:top])), number, self)
+        ids = walked_or_sorted(qs, lambda q: list(q.values_list("pk", flat=True)[bottom:top]), few=few)
         rows = {obj.pk: obj for obj in qs.filter(pk__in=ids)}
         return self._get_page([rows[pk] for pk in ids if pk in rows], number, self)
+
+
+def walked_or_sorted(qs, read, *, few=False):
+    """`read(qs)` (a list), with the filtered matches of a long list read along the ordering's index for at most
+    WALK_MS, and sorted if that walk runs over: PostgreSQL expects the matches spread evenly along the index,
+    and when they all lie at its far end (a tracking prefix of 100,000 old parcels among 1M) the walk reads
+    nearly the whole table (2.6 s, against 0.1 s sorted). An even spread, the usual case, finishes in
+    milliseconds and is kept. `few`: `qs` is sorted already."""
+    db = connections[qs.db]
+    if few or db.vendor != "postgresql" or not qs.query.has_filters():
+        return read(qs)
+    restore = db.in_atomic_block  # else the transaction below ends with the read, and the setting with it
+    try:
+        with transaction.atomic(using=qs.db):
+            with db.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
+                    [f"{WALK_MS}ms"],
+                )
+                previous = cursor.fetchone()[0]
+            found = read(qs)
+            if restore:
+                with db.cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return found
+    except OperationalError as exc:  # rolled back, the setting with it
+        if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+            raise
+    return read(sorted_not_walked(qs))
 
 
 def sorted_not_walked(qs):

@@ -69,6 +69,8 @@ def changelists():
         "interceptions, tracking exact": (base + f"?q={sample}", anchor + f"?q={sample}"),
         "interceptions, tracking prefix": (base + f"?q={sample[:9]}", anchor + f"?q={sample[:9]}"),
         "interceptions, tracking prefix, oldest": (base + f"?q={oldest[:9]}", anchor + f"?q={oldest[:9]}"),
+        # One digit fewer: 100,000 old matches at any size, past the exact count (the walk stopped, then sorted).
+        "interceptions, tracking prefix, 100,000 oldest": (base + f"?q={oldest[:8]}", anchor + f"?q={oldest[:8]}"),
         "interceptions, page 200": (base + "?p=200", anchor + "?p=200"),
         "after-sales, no filter": ("/admin/interception/aftersale/", "/anchor-admin/interception/aftersale/"),
         "after-sales, windows overdue": ("/admin/interception/aftersale/?window=overdue", None),

@@ -64,3 +64,37 @@ def test_many_matches_keep_the_ordering_and_a_relations_own_ordering_is_kept(mon
     with CaptureQueriesContext(connection) as queries:
         list(many.page(1))
     assert "COALESCE" not in queries[-1]["sql"]
+
+
+def _setting(name):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_long_lists_walk_that_runs_over_is_stopped_and_its_matches_sorted(monkeypatch, django_user_model, deep):
+    """More matches than the exact count: read along the ordering's index for WALK_MS at most; a walk that runs
+    over (its matches at the far end of the index) is stopped and the matches sorted: the same page either way,
+    and the session's statement timeout as it was."""
+    monkeypatch.setattr(portal_paginator, "EXACT_LIMIT", 3)
+    monkeypatch.setattr(portal_paginator, "WALK_MS", 30)
+    monkeypatch.setattr(portal_paginator, "DEFERRED_FROM", 2 if deep else 1000)
+    for n in range(14):
+        django_user_model.objects.create(username=f"w{n:02d}")
+    # Each row the walk meets costs it 5 ms, as a row read from disk would: fourteen run over 30 ms.
+    slow = django_user_model.objects.filter(username__startswith="w").extra(
+        where=["(SELECT true FROM pg_sleep(0.005 + 0 * auth_user.id))"]
+    )
+    quick = django_user_model.objects.filter(username__startswith="w")
+    before = _setting("statement_timeout")
+    for qs, stopped in [(slow, True), (quick, False)]:
+        qs = qs.order_by("-date_joined", "-pk")
+        # The planner's estimate of so few rows says EXACT_LIMIT + 1: two pages of two.
+        ours, plain = portal_paginator.EstimatedCountPaginator(qs, 2), Paginator(qs, 2)
+        with CaptureQueriesContext(connection) as queries:
+            rows = [u.username for u in ours.page(2)]
+        assert rows == [u.username for u in plain.page(2)] == ["w11", "w10"]
+        sorted_reads = [q["sql"] for q in queries if "ORDER BY COALESCE(" in q["sql"]]
+        assert bool(sorted_reads) == stopped, queries.captured_queries
+        assert _setting("statement_timeout") == before
