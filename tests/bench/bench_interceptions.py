@@ -197,16 +197,8 @@ def _live_tables(user, now):
         )
 
 
-def dashboard_tables(rounds=15):
-    """The dashboard's 30-day tables from the daily key figures, against the live query they replaced,
-    alternating in one run (p50 ms of each, and the ratio)."""
-    from django.utils import timezone
-
-    from portal import dashboard
-
-    user = User.objects.filter(username="bench-supervisor").first()
-    now = timezone.now()
-    figures = {"roll-ups": lambda: dashboard._performance(user, now), "live": lambda: _live_tables(user, now)}
+def _alternating(figures, rounds):
+    """p50 ms of each of `figures` ({name: work}), timed alternating in one run after one warm-up call each."""
     timings = {name: [] for name in figures}
     for work in figures.values():
         work()
@@ -215,14 +207,48 @@ def dashboard_tables(rounds=15):
             started = time.perf_counter()
             work()
             timings[name].append((time.perf_counter() - started) * 1000)
-    ours, anchor = (statistics.median(timings[name]) for name in ("roll-ups", "live"))
+    return [statistics.median(timings[name]) for name in figures]
+
+
+def dashboard_tables(rounds=15):
+    """The dashboard's 30-day tables from the daily key figures, and its last 24 hours from the hourly ones, each
+    against the live query it replaced, alternating in one run (p50 ms of each, and the ratio)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from interception import selectors
+    from kpi.rollup import RESULT_COUNTS
+    from kpi.selectors import results_since
+    from portal import dashboard
+
+    user = User.objects.filter(username="bench-supervisor").first()
+    now = timezone.now()
+    since = now - timedelta(hours=24)
+    ours, anchor = _alternating(
+        {"roll-ups": lambda: dashboard._performance(user, now), "live": lambda: _live_tables(user, now)}, rounds
+    )
+    hours, live = _alternating(
+        {
+            "hourly": lambda: results_since(user, since, now),
+            "live": lambda: selectors.interception_list(user).filter(result_at__gte=since).aggregate(**RESULT_COUNTS),
+        },
+        rounds,
+    )
     return [
         Row(
             "dashboard: 30-day tables from the roll-ups",
             f"p50 {ours:.0f} ms; anchor (the live 30-day query) {anchor:.0f} ms: {ours / anchor:.2f}×",
             f"≤ {DASHBOARD_TABLES_GOAL_MS} ms",
             ours <= DASHBOARD_TABLES_GOAL_MS,
-        )
+        ),
+        # No goal within one run: what it shows is the two figures from 1M to 10M, the anchor's growing.
+        Row(
+            "dashboard: last 24 hours from the hourly rows",
+            f"p50 {hours:.1f} ms",
+            anchor=f"the live 24-hour count: p50 {live:.1f} ms",
+            ratio=ratio(hours, live),
+        ),
     ]
 
 
