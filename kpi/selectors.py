@@ -37,13 +37,13 @@ def hourly_list(user):
 
 
 def results_since(user, since, now):
-    """The interceptions `user` may see whose carrier result came from `since` to `now`: {"results", "successes",
-    "failures"}. The whole hours in between are summed from the hourly figures (one runner pass late, as every
-    roll-up); the part-hours at either end, and everything for a merchant's client (the hours mix merchants), are
-    counted from the interceptions. So it reads about two hours of rows whatever the span."""
-    HOUR = timedelta(hours=1)
+    """The interceptions `user` may see whose carrier result came at `since` or later (`now` is the request's
+    moment): {"results", "successes", "failures"}. The whole hours in between are summed from the hourly
+    figures (one runner pass late, as every roll-up); the part-hours at either end, and everything for a
+    merchant's client (the hours mix merchants), are counted from the interceptions. So it reads about two
+    hours of rows whatever the span."""
     start = since.replace(minute=0, second=0, microsecond=0)
-    start = start if start == since else start + HOUR  # the first whole hour
+    start = start if start == since else start + timedelta(hours=1)  # the first whole hour
     # Whole hours in UTC are whole hours in Asia/Shanghai (UTC+8, no daylight saving): the hourly rows' own.
     end = now.replace(minute=0, second=0, microsecond=0)  # the hour under way, counted live
     live = interception_list(user).order_by()
