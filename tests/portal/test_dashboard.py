@@ -203,3 +203,18 @@ def test_last_24_hours_sum_the_hourly_figures_and_count_the_part_hours_at_either
     for user, expected in [(supervisor, 12), (staff, 6), (client, 6)]:  # all but "before the span"
         counted = kpi_selectors.results_since(user, since, now)
         assert counted == _live(user, since) and counted["results"] == expected, user
+
+
+def test_the_index_lists_each_app_the_role_may_open_once_built(client, monkeypatch):
+    """The model index under the dashboard and the sidebar's list are one build a request, the role's own apps."""
+    from django.contrib import admin
+
+    builds = []
+    real = admin.AdminSite._build_app_dict
+    monkeypatch.setattr(admin.AdminSite, "_build_app_dict", lambda *a, **k: builds.append(1) or real(*a, **k))
+    client.force_login(factories.outlet_staff("staff", factories.active_contract().outlet))
+    response = client.get("/admin/")
+    assert len(builds) == 1
+    assert response.context["app_list"] is response.context["available_apps"]
+    models = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
+    assert "Contract" in models and "Statement" in models and "ApiClient" not in models
