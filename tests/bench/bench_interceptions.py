@@ -48,8 +48,9 @@ def changelists():
     client = client_for("bench-cs", roles.CUSTOMER_SERVICE)
     outlet = Outlet.objects.filter(code__startswith="S-").order_by("id").first()
     sample = InterceptionOrder.objects.order_by("-id").values_list("tracking_number", flat=True).first()
-    # The oldest rows' prefix: its matches lie at the far end of the default ordering's walk.
-    oldest = InterceptionOrder.objects.order_by("id").filter(tracking_number__startswith=sample[:1])
+    # The oldest rows' prefix: its matches lie at the far end of the default ordering's walk. The first of
+    # scale_data's numbers (the sample's first four characters), not a demo parcel's, which has a handful.
+    oldest = InterceptionOrder.objects.order_by("id").filter(tracking_number__startswith=sample[:4])
     oldest = oldest.values_list("tracking_number", flat=True).first()
     base, anchor = "/admin/interception/interceptionorder/", "/anchor-admin/interception/interceptionorder/"
     week = "?requested_at__range__gte=2026-06-01&requested_at__range__lte=2026-06-07"
@@ -69,7 +70,8 @@ def changelists():
         "interceptions, tracking exact": (base + f"?q={sample}", anchor + f"?q={sample}"),
         "interceptions, tracking prefix": (base + f"?q={sample[:9]}", anchor + f"?q={sample[:9]}"),
         "interceptions, tracking prefix, oldest": (base + f"?q={oldest[:9]}", anchor + f"?q={oldest[:9]}"),
-        # One digit fewer: 100,000 old matches at any size, past the exact count (the walk stopped, then sorted).
+        # 10,000 old matches (sorted once counted); one digit fewer, 100,000, past the exact count (the walk
+        # stopped after WALK_MS, then sorted). The same at any size: scale_data numbers its parcels in order.
         "interceptions, tracking prefix, 100,000 oldest": (base + f"?q={oldest[:8]}", anchor + f"?q={oldest[:8]}"),
         "interceptions, page 200": (base + "?p=200", anchor + "?p=200"),
         "after-sales, no filter": ("/admin/interception/aftersale/", "/anchor-admin/interception/aftersale/"),
