@@ -35,6 +35,12 @@ def api():
 
 
 @pytest.fixture
+def jt(db):
+    """Carrier jt, its callbacks signed with factories.CALLBACK_SECRET."""
+    return factories.signed_carrier("jt")
+
+
+@pytest.fixture
 def two_outlets(db):
     """Outlet A and outlet B, each with its own staff user and a merchant account."""
     a = factories.OutletFactory(code="A-001", name="网点A")

@@ -50,6 +50,17 @@ class EwaybillFactory(factory.django.DjangoModelFactory):
     active = True
 
 
+CALLBACK_SECRET = "s3cret-for-tests"
+
+
+def signed_carrier(code="jt", secret=CALLBACK_SECRET):
+    """A carrier whose callbacks are signed with `secret` (our own format's X-Signature)."""
+    found = carrier(code)
+    found.callback_secret = secret
+    found.save()
+    return found
+
+
 def user(username, role=None, *, outlets=()):
     u = User.objects.create_user(username=username, password="pw-12345!", is_staff=True)
     if role:

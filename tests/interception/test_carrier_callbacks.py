@@ -14,15 +14,7 @@ from kernel import timeline
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-SECRET = "s3cret-for-tests"
-
-
-@pytest.fixture
-def jt(db):
-    carrier = factories.carrier("jt")
-    carrier.callback_secret = SECRET
-    carrier.save()
-    return carrier
+SECRET = factories.CALLBACK_SECRET
 
 
 def post(client, payload, *, carrier="jt", t=None, secret=SECRET, signature=None):

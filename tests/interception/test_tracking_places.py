@@ -10,18 +10,10 @@ from django.utils import timezone
 from interception.models import TrackingEvent
 from portal import roles
 from tests import factories
-from tests.interception.test_carrier_callbacks import SECRET, event, post
+from tests.interception.test_carrier_callbacks import event, post
 from tests.interception.test_kuaidi100_tracking import PUSH, arrived, push, trail
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def jt(db):
-    carrier = factories.carrier("jt")
-    carrier.callback_secret = SECRET
-    carrier.save()
-    return carrier
 
 
 def places(parcel):

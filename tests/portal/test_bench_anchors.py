@@ -15,15 +15,7 @@ from interception.models import CarrierEvent, Parcel, TrackingEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-SECRET = "anchor-secret"
-
-
-@pytest.fixture
-def jt(db):
-    carrier = factories.carrier("jt")
-    carrier.callback_secret = SECRET
-    carrier.save()
-    return carrier
+SECRET = factories.CALLBACK_SECRET
 
 
 def _post(client, path, event_id, number):
