@@ -218,3 +218,23 @@ def test_the_index_lists_each_app_the_role_may_open_once_built(client, monkeypat
     assert response.context["app_list"] is response.context["available_apps"]
     models = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
     assert "Contract" in models and "Statement" in models and "ApiClient" not in models
+
+
+def test_counts_above_the_cap_read_plus_and_a_scope_of_nothing_reads_zero(client, monkeypatch):
+    """The in-flight and window counts stop at COUNT_CAP ("N+"), all in one statement; outlet staff of no outlet
+    see zeros, not an error."""
+    from portal import dashboard
+
+    monkeypatch.setattr(dashboard, "COUNT_CAP", 1)
+    for _ in range(2):
+        factories.started()
+    supervisor = factories.user("sup", "Supervisor")
+    dashboard._in_flight(supervisor, timezone.now())  # the permissions, loaded once per user
+    with CaptureQueriesContext(connection) as queries:
+        section = dashboard._in_flight(supervisor, timezone.now())
+    figures = {f.url.split("?")[1]: f.value for f in section.figures}
+    assert figures["state__exact=intercepting"] == "1+"
+    assert figures["window=overdue"] == 0
+    assert len(queries) == 1
+    nobody = factories.outlet_staff("alone")
+    assert {f.value for f in dashboard._in_flight(nobody, timezone.now()).figures} == {0}
