@@ -63,19 +63,15 @@ def _fetch(model, fields, equals):
 def insert(model, **values):
     """Insert one row of `model` with these field values (every column the table needs)."""
     db = _db()
-    sql, fields, preps = _insert(model, tuple(values))
-    _cursor(db).execute(sql, [prep(values[field.name], db) for field, prep in zip(fields, preps)])
+    _cursor(db).execute(*_insert_statement(model, values, db))
 
 
 def update_unless_newer(model, pk, time_field, **values):
     """Set `values` on row `pk` unless its `time_field` is later than the new one (events arriving out of
     order must not undo a newer state). `values` includes `time_field`. Returns whether the row changed."""
     db = _db()
-    sql, fields, time, preps = _update(model, tuple(values), time_field)
-    params = [prep(values[field.name], db) for field, prep in zip(fields, preps)]
-    params += [model._meta.pk.get_db_prep_value(pk, db), time.get_db_prep_value(values[time.name], db)]
     cursor = _cursor(db)
-    cursor.execute(sql, params)
+    cursor.execute(*_update_statement(model, pk, time_field, values, db))
     return cursor.rowcount > 0
 
 
@@ -88,14 +84,23 @@ def insert_and_update_unless_newer(model, values, target, pk, time_field, **chan
     if db.vendor != "postgresql":
         insert(model, **values)
         return update_unless_newer(target, pk, time_field, **changes)
-    insert_sql, fields, preps = _insert(model, tuple(values))
-    update_sql, changed, time, changed_preps = _update(target, tuple(changes), time_field)
-    params = [prep(values[field.name], db) for field, prep in zip(fields, preps)]
-    params += [prep(changes[field.name], db) for field, prep in zip(changed, changed_preps)]
-    params += [target._meta.pk.get_db_prep_value(pk, db), time.get_db_prep_value(changes[time.name], db)]
+    insert_sql, insert_params = _insert_statement(model, values, db)
+    update_sql, update_params = _update_statement(target, pk, time_field, changes, db)
     cursor = _cursor(db)
-    cursor.execute(f"WITH _inserted AS ({insert_sql}) {update_sql}", params)
+    cursor.execute(f"WITH _inserted AS ({insert_sql}) {update_sql}", insert_params + update_params)
     return cursor.rowcount > 0
+
+
+def _insert_statement(model, values, db):
+    sql, fields, preps = _insert(model, tuple(values))
+    return sql, [prep(values[field.name], db) for field, prep in zip(fields, preps)]
+
+
+def _update_statement(model, pk, time_field, values, db):
+    sql, fields, time, preps = _update(model, tuple(values), time_field)
+    params = [prep(values[field.name], db) for field, prep in zip(fields, preps)]
+    params += [model._meta.pk.get_db_prep_value(pk, db), time.get_db_prep_value(values[time.name], db)]
+    return sql, params
 
 
 def update_rows(model, rows, fields):
