@@ -6,7 +6,6 @@ results sum the runner's hourly figures and count only the part-hours at either 
 its daily key figures (kpi app, docs/kpis.md), so neither grows with the table or the daily volume.
 """
 
-import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -53,19 +52,11 @@ class Section:
 
 
 def _url(name, **params):
-    base = _reversed(name)
+    return _query(reverse(name), **params)
+
+
+def _query(base, **params):
     return f"{base}?{urlencode(params)}" if params else base
-
-
-def _reversed(name):
-    """A list's address, reversed once a dashboard (its figures link to the same few lists fifty times)."""
-    known = _built.__dict__.setdefault("urls", {})
-    if name not in known:
-        known[name] = reverse(name)
-    return known[name]
-
-
-_built = threading.local()  # what one build of the dashboard looked up once, in this thread
 
 
 def _capped(*querysets):
@@ -89,7 +80,6 @@ def _capped(*querysets):
 
 def build(user, now=None):
     now = now or timezone.now()
-    _built.__dict__.clear()
     sections = []
     if user.has_perm("interception.view_contract"):
         sections.append(_approvals(user, now))
@@ -251,15 +241,15 @@ def _label(rows, key, names):
 
 def _links(rows, key, param, first, last):
     """Each figure's list: the interceptions whose event (result, return failure) fell on those days."""
-    orders = "admin:interception_interceptionorder_changelist"
+    orders = reverse("admin:interception_interceptionorder_changelist")  # once: three links a row
     results = kpi_selectors.day_range_params("result_at", first, last)
     failed = kpi_selectors.day_range_params("return_failed_at", first, last)
     for row in rows:
         row["succeeded"] = row["successes"]
         row["return_failed"] = row["lost"] + row["damaged"]
-        row["results_url"] = _url(orders, **{param: row[key]}, **results)
-        row["succeeded_url"] = _url(orders, **{param: row[key]}, **results, result="success")
-        row["lost_url"] = _url(orders, **{param: row[key]}, **failed)
+        row["results_url"] = _query(orders, **{param: row[key]}, **results)
+        row["succeeded_url"] = _query(orders, **{param: row[key]}, **results, result="success")
+        row["lost_url"] = _query(orders, **{param: row[key]}, **failed)
 
 
 def _bars(rows, width=240):
