@@ -54,15 +54,12 @@ class EstimatedCountPaginator(Paginator):
         qs = self.object_list
         if not hasattr(qs, "query"):
             return super().page(number)
-        few = self.count <= EXACT_LIMIT
-        if few:
+        if self.count <= EXACT_LIMIT:
             qs = sorted_not_walked(qs)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
         if bottom < DEFERRED_FROM:
-            if few:
-                return self._get_page(qs[bottom:top], number, self)
             return self._get_page(walked_or_sorted(qs, lambda q: list(q[bottom:top]), self.count), number, self)
         ids = walked_or_sorted(qs, lambda q: list(q.values_list("pk", flat=True)[bottom:top]), self.count)
         rows = {obj.pk: obj for obj in qs.filter(pk__in=ids)}
